@@ -1,0 +1,3 @@
+from kneesource.cli import main
+
+raise SystemExit(main())

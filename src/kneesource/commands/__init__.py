@@ -1,0 +1,1 @@
+"""Subcommands of the ``kneesource`` CLI, one module per feature."""

@@ -1,0 +1,289 @@
+"""Load the knowledge files and validate them across files (the second validation level).
+
+``load_knowledge_base()`` reads the YAML files shipped in ``kneesource/knowledge`` (or a
+directory given for testing), validates each with the pydantic models in ``schema``, then
+checks the rules that span files. Every problem is collected before one
+:class:`KnowledgeBaseError` lists them all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from kneesource.errors import KnowledgeBaseError
+from kneesource.kb.schema import (
+    ROOT_IDS,
+    ActivityModifier,
+    AnatomyFile,
+    Citation,
+    Condition,
+    ConditionsFile,
+    Finding,
+    FindingsFile,
+    Link,
+    LinksFile,
+    Meta,
+    Nerve,
+    Reference,
+    ReferencesFile,
+    Root,
+    Source,
+)
+from kneesource.kb.strength import StrengthError, link_weight
+
+# Each kind may be split across files named ``<kind>.yaml`` or ``<kind>_<part>.yaml``; their
+# top-level lists are concatenated in file-name order. meta and anatomy are single files.
+SINGLE_FILES: tuple[str, ...] = ("meta", "anatomy")
+LIST_KINDS: dict[str, str] = {
+    "references": "references",
+    "conditions": "conditions",
+    "findings": "findings",
+    "links": "links",
+}
+
+_M = TypeVar("_M", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class KnowledgeBase:
+    """The validated knowledge base: plain immutable records, in file order."""
+
+    meta: Meta
+    references: dict[str, Reference]
+    conditions: tuple[Condition, ...]
+    findings: tuple[Finding, ...]
+    roots: tuple[Root, ...]
+    nerves: tuple[Nerve, ...]
+    links: tuple[Link, ...]
+    digest: str
+    extra: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    @property
+    def version(self) -> str:
+        """Semantic version of the content plus a short digest of the exact files."""
+        return f"{self.meta.version}+{self.digest[:10]}"
+
+    def condition(self, condition_id: str) -> Condition:
+        return next(c for c in self.conditions if c.id == condition_id)
+
+    def finding(self, finding_id: str) -> Finding:
+        return next(f for f in self.findings if f.id == finding_id)
+
+
+def default_knowledge_dir() -> Path:
+    """Directory of the knowledge files shipped inside the package."""
+    return Path(str(resources.files("kneesource") / "knowledge"))
+
+
+def load_knowledge_base(directory: Path | None = None) -> KnowledgeBase:
+    """Read, validate and return the knowledge base; raise listing every problem found."""
+    directory = directory or default_knowledge_dir()
+    problems: list[str] = []
+    raw: dict[str, Any] = {}
+    digest = hashlib.sha256()
+    for stem in SINGLE_FILES:
+        raw[stem] = _read_yaml(directory / f"{stem}.yaml", digest, problems)
+    for kind, key in LIST_KINDS.items():
+        paths = sorted(directory.glob(f"{kind}.yaml")) + sorted(directory.glob(f"{kind}_*.yaml"))
+        if not paths:
+            problems.append(f"{kind}.yaml: no file for {kind} in {directory}")
+        merged: list[Any] = []
+        for path in paths:
+            data = _read_yaml(path, digest, problems)
+            if isinstance(data, dict) and isinstance(data.get(key), list):
+                merged.extend(data[key])
+            elif data is not None:
+                problems.append(f"{path.name}: must hold a top-level list {key!r}")
+        raw[kind] = {key: merged}
+    if problems:
+        raise KnowledgeBaseError(problems)
+
+    meta = _parse(Meta, raw["meta"], "meta.yaml", problems)
+    refs = _parse(ReferencesFile, raw["references"], "references", problems)
+    conds = _parse(ConditionsFile, raw["conditions"], "conditions", problems)
+    finds = _parse(FindingsFile, raw["findings"], "findings", problems)
+    anat = _parse(AnatomyFile, raw["anatomy"], "anatomy.yaml", problems)
+    links = _parse(LinksFile, raw["links"], "links", problems)
+    if meta is None or refs is None or conds is None or finds is None or anat is None:
+        raise KnowledgeBaseError(problems)
+    if links is None:
+        raise KnowledgeBaseError(problems)
+
+    kb = KnowledgeBase(
+        meta=meta,
+        references={r.id: r for r in refs.references},
+        conditions=tuple(conds.conditions),
+        findings=tuple(finds.findings),
+        roots=tuple(anat.roots),
+        nerves=tuple(anat.nerves),
+        links=tuple(links.links),
+        digest=digest.hexdigest(),
+    )
+    problems.extend(_cross_file_problems(kb, refs.references))
+    if problems:
+        raise KnowledgeBaseError(problems)
+    return kb
+
+
+def _read_yaml(path: Path, digest: Any, problems: list[str]) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        problems.append(f"{path.name}: cannot be read ({exc.strerror or exc})")
+        return None
+    digest.update(path.name.encode() + b"\0" + text.encode())
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        problems.append(f"{path.name}: not valid YAML ({exc})")
+        return None
+
+
+def _parse(model: type[_M], data: object, name: str, problems: list[str]) -> _M | None:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        for err in exc.errors():
+            where = _describe_location(data, err["loc"])
+            problems.append(f"{name}: {where}: {err['msg']}")
+        return None
+
+
+def _describe_location(data: object, loc: tuple[int | str, ...]) -> str:
+    """Turn a pydantic location into ``conditions[3] (id=gout).prior.base``."""
+    parts: list[str] = []
+    node: object = data
+    for step in loc:
+        if isinstance(step, int) and isinstance(node, list) and 0 <= step < len(node):
+            node = node[step]
+            label = f"[{step}]"
+            if isinstance(node, dict):
+                ident = node.get("id") or (
+                    f"{node.get('parent')}->{node.get('child')}" if "parent" in node else None
+                )
+                if ident:
+                    label += f" ({ident})"
+            parts.append(label)
+        else:
+            node = node.get(step) if isinstance(node, dict) else None
+            parts.append(f".{step}" if parts else str(step))
+    return "".join(parts) or "top level"
+
+
+def _sources(kb: KnowledgeBase) -> Iterator[tuple[str, Source]]:
+    for c in kb.conditions:
+        yield f"condition {c.id} prior", c.prior.source
+        for m in c.prior.modifiers:
+            yield f"condition {c.id} {m.factor} modifier", m.source
+    for f in kb.findings:
+        if f.leak_source is not None:
+            yield f"finding {f.id} leak", f.leak_source
+    for r in kb.roots:
+        yield f"root {r.id}", r.source
+        yield f"root {r.id} leak", r.leak_source
+    for n in kb.nerves:
+        yield f"nerve {n.id}", n.source
+    for link in kb.links:
+        yield f"link {link.parent}->{link.child}", link.source
+
+
+def _duplicates(ids: Iterable[str]) -> list[str]:
+    return sorted(i for i, n in Counter(ids).items() if n > 1)
+
+
+def _cross_file_problems(kb: KnowledgeBase, references: list[Reference]) -> list[str]:
+    problems: list[str] = []
+    condition_ids = {c.id for c in kb.conditions}
+    finding_ids = {f.id for f in kb.findings}
+    context_ids = {f.id for f in kb.findings if f.kind == "context"}
+    root_ids = {r.id for r in kb.roots}
+    nerve_ids = {n.id for n in kb.nerves}
+
+    for what, ids in (
+        ("reference", [r.id for r in references]),
+        ("condition", [c.id for c in kb.conditions]),
+        ("finding", [f.id for f in kb.findings]),
+        ("root", [r.id for r in kb.roots]),
+        ("nerve", [n.id for n in kb.nerves]),
+        ("any", [*condition_ids, *finding_ids, *root_ids]),
+    ):
+        for dup in _duplicates(ids):
+            problems.append(f"{what} id {dup!r} is defined more than once")
+    if root_ids != set(ROOT_IDS):
+        problems.append(f"anatomy.yaml must define exactly the roots {list(ROOT_IDS)}")
+
+    for what, source in _sources(kb):
+        if isinstance(source, Citation) and source.ref not in kb.references:
+            problems.append(f"{what}: cites unknown reference {source.ref!r}")
+
+    for root in kb.roots:
+        for nerve in root.nerves:
+            if nerve not in nerve_ids:
+                problems.append(f"root {root.id}: unknown nerve {nerve!r}")
+    for nerve_rec in kb.nerves:
+        for rid in nerve_rec.roots:
+            root_rec = next((r for r in kb.roots if r.id == rid), None)
+            if root_rec is not None and nerve_rec.id not in root_rec.nerves:
+                problems.append(f"nerve {nerve_rec.id} lists root {rid}, which does not list it")
+
+    for c in kb.conditions:
+        for m in c.prior.modifiers:
+            if isinstance(m, ActivityModifier):
+                for key in m.odds:
+                    if key not in context_ids:
+                        problems.append(
+                            f"condition {c.id}: activity modifier {key!r} is not a context finding"
+                        )
+
+    leaks = {f.id: f.leak for f in kb.findings} | {r.id: r.leak for r in kb.roots}
+    seen: set[tuple[str, str]] = set()
+    for link in kb.links:
+        name = f"link {link.parent}->{link.child}"
+        if (link.parent, link.child) in seen:
+            problems.append(f"{name}: defined more than once")
+        seen.add((link.parent, link.child))
+        if link.parent in condition_ids:
+            if link.child not in finding_ids and link.child not in root_ids:
+                problems.append(f"{name}: unknown child {link.child!r}")
+                continue
+            if link.child in root_ids and link.form != "probability":
+                problems.append(f"{name}: a condition->root link takes a probability")
+        elif link.parent in root_ids:
+            if link.child not in finding_ids:
+                problems.append(f"{name}: a root's child must be a finding")
+                continue
+        else:
+            problems.append(f"{name}: unknown parent {link.parent!r} (a condition or root id)")
+            continue
+        if link.child in context_ids:
+            problems.append(f"{name}: context findings set priors and cannot be linked")
+            continue
+        leak = leaks.get(link.child)
+        if leak is None:
+            continue
+        try:
+            link_weight(link, leak)
+        except StrengthError as exc:
+            problems.append(f"{name}: {exc}")
+
+    parents_of = Counter(link.child for link in kb.links)
+    children_of = Counter(link.parent for link in kb.links)
+    for f in kb.findings:
+        if f.kind != "context" and parents_of[f.id] == 0:
+            problems.append(f"finding {f.id}: no condition or root links to it")
+    for c in kb.conditions:
+        if children_of[c.id] == 0:
+            problems.append(f"condition {c.id}: links to no finding or root")
+    for r in kb.roots:
+        if children_of[r.id] == 0:
+            problems.append(f"root {r.id}: links to no finding")
+    return problems

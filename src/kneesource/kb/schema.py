@@ -1,0 +1,254 @@
+"""Pydantic models for one knowledge file at a time (the first of two validation levels).
+
+Every number in the knowledge base carries a :data:`Source`: either a citation of an entry in
+``references.yaml`` (with the table or passage it comes from and the brief's evidence tag) or an
+``assumption`` with its reasoning. Cross-file rules (ids resolve, codes exist...) live in
+``loader``.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+Id = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", min_length=2, max_length=60)]
+RootId = Literal["L2", "L3", "L4", "L5", "S1"]
+ROOT_IDS: tuple[RootId, ...] = ("L2", "L3", "L4", "L5", "S1")
+SourceGroup = Literal["knee", "spine", "hip", "vascular", "other"]
+SOURCE_GROUPS: tuple[SourceGroup, ...] = ("knee", "spine", "hip", "vascular", "other")
+AgeBand = Literal["child", "adolescent", "young_adult", "adult", "older_adult", "elderly"]
+AGE_BANDS: tuple[tuple[AgeBand, int, int], ...] = (
+    ("child", 0, 9),
+    ("adolescent", 10, 17),
+    ("young_adult", 18, 34),
+    ("adult", 35, 54),
+    ("older_adult", 55, 69),
+    ("elderly", 70, 120),
+)
+Sex = Literal["female", "male"]
+FindingKind = Literal["history", "symptom", "risk_factor", "exam", "context"]
+EvidenceTag = Literal["V", "S", "M"]
+Region = Literal[
+    "front_of_knee",
+    "inner_knee",
+    "outer_knee",
+    "back_of_knee",
+    "whole_knee",
+    "front_of_thigh",
+    "inner_thigh",
+    "outer_thigh",
+    "back_of_thigh",
+    "groin",
+    "buttock",
+    "lower_back",
+    "shin",
+    "calf",
+    "foot",
+    "saddle",
+]
+Probability = Annotated[float, Field(ge=0.0, le=1.0)]
+OpenProbability = Annotated[float, Field(gt=0.0, lt=1.0)]
+PositiveRatio = Annotated[float, Field(gt=0.0, le=1000.0)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Citation(_Strict):
+    """A number taken (or derived, with the arithmetic in ``detail``) from a reference."""
+
+    ref: Id
+    detail: str = Field(min_length=3)
+    tag: EvidenceTag
+
+
+class Assumption(_Strict):
+    """A number chosen by the team; ``assumption`` says why this value."""
+
+    assumption: str = Field(min_length=20)
+
+
+Source = Citation | Assumption
+
+
+class Reference(_Strict):
+    id: Id
+    citation: str = Field(min_length=10)
+    url: str | None = None
+    pmid: str | None = Field(default=None, pattern=r"^\d{5,9}$")
+    doi: str | None = None
+
+
+class ReferencesFile(_Strict):
+    references: list[Reference]
+
+
+class Meta(_Strict):
+    version: str = Field(pattern=r"^\d+\.\d+\.\d+$")
+    population: str = Field(min_length=10)
+    reference_person: str = Field(min_length=10)
+
+
+class Codes(_Strict):
+    icd10cm: list[Annotated[str, Field(pattern=r"^[A-Z][0-9][0-9A-Z](\.[0-9A-Z]{1,4})?$")]] = Field(
+        min_length=1
+    )
+    snomed: list[Annotated[str, Field(pattern=r"^[0-9]{6,18}$")]] = Field(default_factory=list)
+
+
+class AgeModifier(_Strict):
+    factor: Literal["age_band"]
+    odds: dict[AgeBand, PositiveRatio]
+    source: Source
+
+
+class SexModifier(_Strict):
+    factor: Literal["sex"]
+    odds: dict[Sex, PositiveRatio]
+    source: Source
+
+
+class ActivityModifier(_Strict):
+    factor: Literal["activity"]
+    odds: dict[Id, PositiveRatio]
+    source: Source
+
+
+Modifier = Annotated[AgeModifier | SexModifier | ActivityModifier, Field(discriminator="factor")]
+
+
+class Prior(_Strict):
+    """Probability of the condition in the reference person; modifiers multiply its odds."""
+
+    base: OpenProbability
+    source: Source
+    modifiers: list[Modifier] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _one_modifier_per_factor(self) -> Prior:
+        factors = [m.factor for m in self.modifiers]
+        if len(set(factors)) != len(factors):
+            raise ValueError(f"each modifier factor may appear once, got {factors}")
+        return self
+
+
+class Condition(_Strict):
+    id: Id
+    name: str = Field(min_length=3, description="plain-language name for patients")
+    clinical_name: str = Field(min_length=3)
+    source_group: SourceGroup
+    serious: bool = Field(description="a cause that can do lasting harm if missed")
+    codes: Codes
+    summary: str = Field(min_length=20, description="what it is and how it causes knee pain")
+    advice: str = Field(min_length=20, description="what to do, in plain words")
+    prior: Prior
+
+
+class ConditionsFile(_Strict):
+    conditions: list[Condition]
+
+
+class Finding(_Strict):
+    id: Id
+    kind: FindingKind
+    patient: str = Field(min_length=3, description="plain statement a person would recognise")
+    clinician: str = Field(min_length=3)
+    region: Region | None = None
+    how_to: str | None = Field(default=None, description="how to perform an exam test")
+    leak: OpenProbability | None = Field(
+        default=None,
+        description="chance of the finding in knee pain with none of its modelled causes",
+    )
+    leak_source: Source | None = None
+
+    @model_validator(mode="after")
+    def _leak_rules(self) -> Finding:
+        if self.kind == "context":
+            if self.leak is not None or self.leak_source is not None:
+                raise ValueError("context findings set priors and take no leak")
+        elif self.leak is None or self.leak_source is None:
+            raise ValueError("a finding needs a leak and a leak_source")
+        if self.kind == "exam" and not self.how_to:
+            raise ValueError("an exam finding needs how_to instructions")
+        return self
+
+
+class FindingsFile(_Strict):
+    findings: list[Finding]
+
+
+class Link(_Strict):
+    """A causal link with its strength given in exactly one of the accepted forms.
+
+    Accepted forms (``kb.strength`` has the arithmetic that turns each into a noisy-OR weight):
+    ``sensitivity`` + ``specificity``; ``lr_positive`` and/or ``lr_negative``; ``probability``
+    (chance of the child when this parent alone is present).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    parent: str = Field(min_length=2)
+    child: str = Field(min_length=2)
+    sensitivity: OpenProbability | None = None
+    specificity: OpenProbability | None = None
+    lr_positive: Annotated[float, Field(gt=1.0, le=1000.0)] | None = None
+    lr_negative: Annotated[float, Field(ge=0.0, lt=1.0)] | None = None
+    probability: OpenProbability | None = None
+    source: Source
+
+    @model_validator(mode="after")
+    def _one_form(self) -> Link:
+        form = self.form
+        if form == "invalid":
+            raise ValueError(
+                "give exactly one strength form: sensitivity+specificity, lr_positive and/or "
+                "lr_negative, or probability"
+            )
+        return self
+
+    @property
+    def form(self) -> str:
+        sn, sp = self.sensitivity is not None, self.specificity is not None
+        lrp, lrn = self.lr_positive is not None, self.lr_negative is not None
+        prob = self.probability is not None
+        if sn and sp and not (lrp or lrn or prob):
+            return "sens_spec"
+        if (lrp or lrn) and not (sn or sp or prob):
+            return "likelihood_ratio"
+        if prob and not (sn or sp or lrp or lrn):
+            return "probability"
+        return "invalid"
+
+
+class LinksFile(_Strict):
+    links: list[Link]
+
+
+class Root(_Strict):
+    id: RootId
+    leak: OpenProbability
+    leak_source: Source
+    dermatome: list[Region] = Field(min_length=1)
+    key_sensory_point: str
+    myotome: list[str] = Field(min_length=1)
+    reflex: str | None
+    nerves: list[Id] = Field(min_length=1)
+    knee_region: str
+    source: Source
+
+
+class Nerve(_Strict):
+    id: Id
+    name: str
+    roots: list[RootId] = Field(min_length=1)
+    motor: list[str]
+    sensory: list[Region]
+    knee_supply: str
+    source: Source
+
+
+class AnatomyFile(_Strict):
+    roots: list[Root]
+    nerves: list[Nerve]

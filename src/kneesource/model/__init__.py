@@ -1,0 +1,1 @@
+"""The compiled model: immutable arrays built from a validated knowledge base."""

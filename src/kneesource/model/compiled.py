@@ -1,0 +1,229 @@
+"""Compile a validated knowledge base into an immutable noisy-OR network, and check it.
+
+Layers: conditions (independent priors that depend on the person) -> nerve roots L2..S1 (leaky
+noisy-OR of conditions) -> findings (leaky noisy-OR of conditions and roots). Weights come from
+``kb.strength.link_weight``; see ``docs/model.md`` for the arithmetic.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+from numpy.typing import NDArray
+
+from kneesource.errors import CaseFormatError, ModelError, UnknownIdError
+from kneesource.kb.loader import KnowledgeBase
+from kneesource.kb.schema import (
+    AGE_BANDS,
+    ROOT_IDS,
+    SOURCE_GROUPS,
+    ActivityModifier,
+    AgeModifier,
+    SexModifier,
+    SourceGroup,
+)
+from kneesource.kb.strength import link_weight
+
+FloatArray = NDArray[np.float64]
+SEXES: tuple[Literal["female", "male"], ...] = ("female", "male")
+
+
+@dataclass(frozen=True)
+class Person:
+    """Who the priors are for: age in years, sex if given, and the sports they do."""
+
+    age: int
+    sex: Literal["female", "male"] | None = None
+    activities: frozenset[str] = field(default_factory=frozenset)
+
+    def __post_init__(self) -> None:
+        if isinstance(self.age, bool) or not isinstance(self.age, int):
+            raise CaseFormatError(f"age must be a whole number of years, got {self.age!r}")
+        if not 0 <= self.age <= 120:
+            raise CaseFormatError(f"age must be between 0 and 120, got {self.age}")
+        if self.sex is not None and self.sex not in SEXES:
+            raise CaseFormatError(f"sex must be 'female' or 'male' (or left out), got {self.sex!r}")
+
+    @property
+    def age_band(self) -> str:
+        return next(name for name, lo, hi in AGE_BANDS if lo <= self.age <= hi)
+
+
+def _readonly(array: FloatArray) -> FloatArray:
+    array.setflags(write=False)
+    return array
+
+
+@dataclass(frozen=True, eq=False)
+class CompiledModel:
+    """Immutable arrays of the network. Build with :func:`compile_model`; never mutate."""
+
+    condition_ids: tuple[str, ...]
+    groups: tuple[SourceGroup, ...]
+    root_ids: tuple[str, ...]
+    finding_ids: tuple[str, ...]
+    context_ids: tuple[str, ...]
+    base_logit: FloatArray  # (n,)
+    age_log_odds: FloatArray  # (n, len(AGE_BANDS))
+    sex_log_odds: FloatArray  # (n, 2)
+    activity_log_odds: FloatArray  # (n, len(context_ids))
+    condition_root: FloatArray  # (n, R) noisy-OR weights
+    root_leak: FloatArray  # (R,)
+    condition_finding: FloatArray  # (n, F)
+    root_finding: FloatArray  # (R, F)
+    finding_leak: FloatArray  # (F,)
+    knowledge_base_version: str
+
+    @property
+    def n_conditions(self) -> int:
+        return len(self.condition_ids)
+
+    def finding_index(self, finding_id: str) -> int:
+        try:
+            return self._finding_index[finding_id]
+        except KeyError:
+            raise UnknownIdError(
+                "finding", finding_id, [*self.finding_ids, *self.context_ids]
+            ) from None
+
+    @property
+    def _finding_index(self) -> dict[str, int]:
+        cache: dict[str, int] | None = self.__dict__.get("_fi")
+        if cache is None:
+            cache = {f: i for i, f in enumerate(self.finding_ids)}
+            object.__setattr__(self, "_fi", cache)
+        return cache
+
+    def group_mask(self, group: SourceGroup) -> NDArray[np.bool_]:
+        return np.array([g == group for g in self.groups])
+
+    def prior_logits(self, person: Person) -> FloatArray:
+        """Log-odds of every condition for this person (base odds times the modifiers)."""
+        band = next(i for i, (_, lo, hi) in enumerate(AGE_BANDS) if lo <= person.age <= hi)
+        logit = self.base_logit + self.age_log_odds[:, band]
+        if person.sex is not None:
+            logit = logit + self.sex_log_odds[:, SEXES.index(person.sex)]
+        for activity in person.activities:
+            if activity not in self.context_ids:
+                raise UnknownIdError("finding", activity, self.context_ids, where="activities")
+            logit = logit + self.activity_log_odds[:, self.context_ids.index(activity)]
+        return logit
+
+    def priors(self, person: Person) -> FloatArray:
+        """Prior probability of every condition for this person."""
+        return 1.0 / (1.0 + np.exp(-self.prior_logits(person)))
+
+
+def compile_model(kb: KnowledgeBase) -> CompiledModel:
+    """Build the network's arrays from ``kb`` and check them (raises :class:`ModelError`)."""
+    conditions = kb.conditions
+    findings = [f for f in kb.findings if f.kind != "context"]
+    contexts = [f.id for f in kb.findings if f.kind == "context"]
+    cidx = {c.id: i for i, c in enumerate(conditions)}
+    fidx = {f.id: i for i, f in enumerate(findings)}
+    ridx = {r: i for i, r in enumerate(ROOT_IDS)}
+    n, nf, nr = len(conditions), len(findings), len(ROOT_IDS)
+
+    base = np.array([np.log(c.prior.base / (1 - c.prior.base)) for c in conditions])
+    age = np.zeros((n, len(AGE_BANDS)))
+    sex = np.zeros((n, len(SEXES)))
+    act = np.zeros((n, len(contexts)))
+    band_names = [b for b, _, _ in AGE_BANDS]
+    for i, c in enumerate(conditions):
+        for m in c.prior.modifiers:
+            if isinstance(m, AgeModifier):
+                for band, odds in m.odds.items():
+                    age[i, band_names.index(band)] = np.log(odds)
+            elif isinstance(m, SexModifier):
+                for s, odds in m.odds.items():
+                    sex[i, SEXES.index(s)] = np.log(odds)
+            elif isinstance(m, ActivityModifier):
+                for a, odds in m.odds.items():
+                    act[i, contexts.index(a)] = np.log(odds)
+
+    roots = {r.id: r for r in kb.roots}
+    root_leak = np.array([roots[r].leak for r in ROOT_IDS])
+    finding_leak = np.array([f.leak if f.leak is not None else 0.0 for f in findings])
+    cond_root = np.zeros((n, nr))
+    cond_find = np.zeros((n, nf))
+    root_find = np.zeros((nr, nf))
+    for link in kb.links:
+        if link.child in ridx:
+            cond_root[cidx[link.parent], ridx[link.child]] = link_weight(
+                link, float(root_leak[ridx[link.child]])
+            )
+            continue
+        j = fidx[link.child]
+        weight = link_weight(link, float(finding_leak[j]))
+        if link.parent in ridx:
+            root_find[ridx[link.parent], j] = weight
+        else:
+            cond_find[cidx[link.parent], j] = weight
+
+    model = CompiledModel(
+        condition_ids=tuple(c.id for c in conditions),
+        groups=tuple(c.source_group for c in conditions),
+        root_ids=ROOT_IDS,
+        finding_ids=tuple(f.id for f in findings),
+        context_ids=tuple(contexts),
+        base_logit=_readonly(base),
+        age_log_odds=_readonly(age),
+        sex_log_odds=_readonly(sex),
+        activity_log_odds=_readonly(act),
+        condition_root=_readonly(cond_root),
+        root_leak=_readonly(root_leak),
+        condition_finding=_readonly(cond_find),
+        root_finding=_readonly(root_find),
+        finding_leak=_readonly(finding_leak),
+        knowledge_base_version=kb.version,
+    )
+    check_model(model)
+    return model
+
+
+def check_model(model: CompiledModel) -> None:
+    """Raise :class:`ModelError` unless every array has the right shape and legal values.
+
+    Inference calls this before it runs, so a hand-built or damaged model is refused.
+    """
+    n, nf, nr = len(model.condition_ids), len(model.finding_ids), len(model.root_ids)
+    expected = {
+        "base_logit": (n,),
+        "age_log_odds": (n, len(AGE_BANDS)),
+        "sex_log_odds": (n, len(SEXES)),
+        "activity_log_odds": (n, len(model.context_ids)),
+        "condition_root": (n, nr),
+        "root_leak": (nr,),
+        "condition_finding": (n, nf),
+        "root_finding": (nr, nf),
+        "finding_leak": (nf,),
+    }
+    problems: list[str] = []
+    for name, shape in expected.items():
+        array: FloatArray = getattr(model, name)
+        if array.shape != shape:
+            problems.append(f"{name} has shape {array.shape}, expected {shape}")
+        elif not np.all(np.isfinite(array)):
+            problems.append(f"{name} has non-finite values")
+        elif array.flags.writeable:
+            problems.append(f"{name} is writeable; compiled models are immutable")
+    for name in (
+        "condition_root",
+        "root_leak",
+        "condition_finding",
+        "root_finding",
+        "finding_leak",
+    ):
+        array = getattr(model, name)
+        if array.size and (array.min() < 0.0 or array.max() >= 1.0):
+            problems.append(f"{name} must hold probabilities in [0, 1)")
+    if len(model.groups) != n or any(g not in SOURCE_GROUPS for g in model.groups):
+        problems.append("every condition needs a source group")
+    if len(set(model.condition_ids + model.finding_ids + model.context_ids)) != (
+        n + nf + len(model.context_ids)
+    ):
+        problems.append("condition and finding ids must be unique")
+    if problems:
+        raise ModelError("the compiled model failed its checks: " + "; ".join(problems))
