@@ -93,3 +93,23 @@ def brute_force(
         {g: v / total for g, v in group_mass.items()},
         float(np.log(total)),
     )
+
+
+def sample_evidence(
+    model: CompiledModel, person: Person, rng: np.random.Generator, n_observed: int
+) -> dict[str, bool]:
+    """Forward-sample one patient from the model and reveal ``n_observed`` random findings."""
+    pri = model.priors(person)
+    c = rng.random(model.n_conditions) < pri
+    p_root_off = (1 - model.root_leak) * np.prod(
+        np.where(c[:, None], 1 - model.condition_root, 1.0), axis=0
+    )
+    roots = rng.random(len(model.root_ids)) >= p_root_off
+    p_off = (
+        (1 - model.finding_leak)
+        * np.prod(np.where(c[:, None], 1 - model.condition_finding, 1.0), axis=0)
+        * np.prod(np.where(roots[:, None], 1 - model.root_finding, 1.0), axis=0)
+    )
+    present = rng.random(len(model.finding_ids)) >= p_off
+    shown = rng.choice(len(model.finding_ids), size=n_observed, replace=False)
+    return {model.finding_ids[i]: bool(present[i]) for i in shown}

@@ -10,6 +10,11 @@ Definitions (also in ``docs/model.md``):
 * root probability: P(nerve root involved | findings, person);
 * pain source probability for group g: P(at least one condition of group g present | findings,
   person). Several causes can coexist, so the five sources need not sum to one.
+
+Sources and roots outside the pruned network come from *variants* of the same computation: a row
+in which every condition of a group may only be absent gives P(no cause in the group, evidence); a
+row in which every link into root r counts as an absent finding gives P(root r off, evidence) up to
+the root's leak.
 """
 
 from __future__ import annotations
@@ -19,9 +24,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from kneesource.inference.subset_dp import DPResult, FloatArray, Layout, Rows, run
+from kneesource.inference.subset_dp import FloatArray, Layout, Rows, run
 from kneesource.kb.schema import SOURCE_GROUPS, SourceGroup
 from kneesource.model.compiled import CompiledModel, Person, check_model
+
+IntArray = np.ndarray
 
 
 @dataclass(frozen=True)
@@ -37,138 +44,125 @@ class Posterior:
 @dataclass(frozen=True)
 class _Case:
     priors: FloatArray
-    present: np.ndarray
-    absent: np.ndarray
+    present: IntArray
     log_w: FloatArray  # (n,) log absent-finding weight per condition
     log_u: FloatArray  # (R,) log absent-finding weight per root
     log_const: float
+    relevant_roots: IntArray
+
+
+def _variant_weights(model: CompiledModel) -> FloatArray:
+    """Rows multiplying each condition's "present" weight: base, one per source group (its
+    conditions cleared), one per root (its links counted as absent)."""
+    cached: FloatArray | None = model.__dict__.get("_variants")
+    if cached is None:
+        groups = np.array(model.groups)
+        rows = [np.ones(model.n_conditions)]
+        rows += [(groups != g).astype(float) for g in SOURCE_GROUPS]
+        rows += [1.0 - model.condition_root[:, r] for r in range(len(model.root_ids))]
+        cached = np.array(rows)
+        cached.setflags(write=False)
+        object.__setattr__(model, "_variants", cached)
+    return cached
+
+
+N_GROUPS = len(SOURCE_GROUPS)
 
 
 def _prepare(model: CompiledModel, person: Person, findings: Mapping[str, bool]) -> _Case:
-    present = np.array(
-        sorted({model.finding_index(f) for f, v in findings.items() if v}), dtype=np.intp
-    )
-    absent = np.array(
-        sorted({model.finding_index(f) for f, v in findings.items() if not v}), dtype=np.intp
-    )
-    if np.intersect1d(present, absent).size:
-        raise AssertionError("a finding cannot be both present and absent")
+    # A mapping holds each id once, so no finding can be both present and absent.
+    index = [(model.finding_index(f), v) for f, v in findings.items()]
+    present = np.array(sorted(i for i, v in index if v), dtype=np.intp)
+    absent = np.array(sorted(i for i, v in index if not v), dtype=np.intp)
     log_w = np.log1p(-model.condition_finding[:, absent]).sum(axis=1)
     log_u = np.log1p(-model.root_finding[:, absent]).sum(axis=1)
     log_const = float(np.log1p(-model.finding_leak[absent]).sum())
-    return _Case(model.priors(person), present, absent, log_w, log_u, log_const)
+    observed = np.concatenate([present, absent])
+    relevant = np.flatnonzero(model.root_finding[:, observed].any(axis=1))
+    return _Case(model.priors(person), present, log_w, log_u, log_const, relevant)
 
 
 def _rows(
     model: CompiledModel,
     cases: Sequence[_Case],
-    conds: np.ndarray,
-    roots: np.ndarray,
-    variants: Sequence[tuple[np.ndarray | None, int | None]],
+    conds: IntArray,
+    roots: IntArray,
+    variants: FloatArray,
 ) -> Rows:
-    """One row per (case, variant). A variant (group mask, root) keeps only the "absent" state of a
-    group's conditions, or makes every condition's link to a root count as an absent finding."""
-    m = len(cases[0].present)
-    k_bits = m + len(roots)
-    off, on, act, leak, emit, emit_w = [], [], [], [], [], []
-    for case in cases:
-        a = np.zeros((len(conds), k_bits))
-        a[:, :m] = model.condition_finding[np.ix_(conds, case.present)]
-        a[:, m:] = model.condition_root[np.ix_(conds, roots)]
-        lk = np.concatenate([model.finding_leak[case.present], model.root_leak[roots]])
-        em = model.root_finding[np.ix_(roots, case.present)]
-        ew = np.exp(case.log_u[roots])
-        for clear, root in variants:
-            pri = case.priors[conds]
-            weight = np.exp(case.log_w[conds])
-            if clear is not None:
-                weight = np.where(clear[conds], 0.0, weight)
-            if root is not None:
-                weight = weight * (1.0 - model.condition_root[conds, root])
-            off.append(1.0 - pri)
-            on.append(pri * weight)
-            act.append(a)
-            leak.append(lk)
-            emit.append(em)
-            emit_w.append(ew)
-    return Rows(
-        off=np.array(off),
-        on=np.array(on),
-        act=np.array(act),
-        leak=np.array(leak),
-        emit=np.array(emit).reshape(len(off), len(roots), m),
-        emit_weight=np.array(emit_w).reshape(len(off), len(roots)),
+    """One row per (case, variant), cases outermost; ``variants`` is (V, n) weight multipliers."""
+    m, n_var = len(cases[0].present), len(variants)
+    pri = np.array([c.priors[conds] for c in cases])  # (C, n')
+    weight = np.exp(np.array([c.log_w[conds] for c in cases]))
+    on = (pri * weight)[:, None, :] * variants[None, :, conds]
+    act = np.array(
+        [
+            np.concatenate(
+                [
+                    model.condition_finding[np.ix_(conds, c.present)],
+                    model.condition_root[np.ix_(conds, roots)],
+                ],
+                axis=1,
+            )
+            for c in cases
+        ]
     )
+    leak = np.array(
+        [np.concatenate([model.finding_leak[c.present], model.root_leak[roots]]) for c in cases]
+    )
+    emit = np.array([model.root_finding[np.ix_(roots, c.present)] for c in cases]).reshape(
+        len(cases), len(roots), m
+    )
+    emit_w = np.exp(np.array([c.log_u[roots] for c in cases])).reshape(len(cases), len(roots))
 
+    def repeat(a: FloatArray) -> FloatArray:
+        return np.repeat(a, n_var, axis=0)
 
-def _local_log_factor(
-    case: _Case, local: np.ndarray, clear: np.ndarray | None, root_w: FloatArray | None
-) -> float:
-    """log of prod over conditions outside the DP of (1 - prior + prior * weight); a cleared
-    condition keeps only its "absent" term (1 - prior)."""
-    pri = case.priors[local]
-    weight = np.exp(case.log_w[local])
-    if clear is not None:
-        weight = np.where(clear[local], 0.0, weight)
-    if root_w is not None:
-        weight = weight * (1.0 - root_w[local])
-    return float(np.log1p(pri * (weight - 1.0)).sum())
+    return Rows(
+        off=repeat(1.0 - pri),
+        on=on.reshape(len(cases) * n_var, len(conds)),
+        act=repeat(act),
+        leak=repeat(leak),
+        emit=repeat(emit),
+        emit_weight=repeat(emit_w),
+    )
 
 
 def posterior(model: CompiledModel, person: Person, findings: Mapping[str, bool]) -> Posterior:
     """Exact posterior marginals for one person and their findings (missing ids are unknown)."""
     check_model(model)
     case = _prepare(model, person, findings)
-    observed = np.concatenate([case.present, case.absent])
-    relevant_roots = np.flatnonzero(model.root_finding[:, observed].any(axis=1))
+    variants = _variant_weights(model)
+    roots = case.relevant_roots
     touches = model.condition_finding[:, case.present].any(axis=1) | model.condition_root[
-        :, relevant_roots
+        :, roots
     ].any(axis=1)
-    conds = np.flatnonzero(touches)
-    local = np.flatnonzero(~touches)
-    layout = Layout(n_findings=len(case.present), n_roots=len(relevant_roots))
+    conds, local = np.flatnonzero(touches), np.flatnonzero(~touches)
 
-    masks = {g: np.array([x == g for x in model.groups]) for g in SOURCE_GROUPS}
-    other_roots = [r for r in range(len(model.root_ids)) if r not in set(relevant_roots)]
-    variants: list[tuple[np.ndarray | None, int | None]] = [(masks[g], None) for g in SOURCE_GROUPS]
-    variants += [(None, r) for r in other_roots]
+    dp = run(
+        _rows(model, [case], conds, roots, variants),
+        Layout(n_findings=len(case.present), n_roots=len(roots)),
+        posteriors=True,
+    )
+    # Conditions outside the DP are independent of it given the evidence: closed form.
+    pri, weight = case.priors[local], np.exp(case.log_w[local])
+    local_log = np.log1p(pri * (weight * variants[:, local] - 1.0)).sum(axis=1)
+    log_total = dp.log_z + local_log  # (V,) log mass of each variant, up to the shared constant
 
     conditions = np.empty(model.n_conditions)
-    pri_local = case.priors[local]
-    w_local = np.exp(case.log_w[local])
-    conditions[local] = pri_local * w_local / (1.0 - pri_local + pri_local * w_local)
-    base_local = _local_log_factor(case, local, None, None)
-    if len(conds):
-        base = run(_rows(model, [case], conds, relevant_roots, [(None, None)]), layout, True)
-        assert base.condition_on is not None
-        conditions[conds] = base.condition_on[0]
-        var: DPResult | None = run(
-            _rows(model, [case], conds, relevant_roots, variants), layout, False
-        )
-    else:
-        base = run(_rows(model, [case], conds, relevant_roots, [(None, None)]), layout, False)
-        var = run(_rows(model, [case], conds, relevant_roots, variants), layout, False)
-    base_log = float(base.log_z[0]) + base_local
-    assert var is not None
-
-    roots = np.empty(len(model.root_ids))
-    roots[relevant_roots] = base.root_on[0]
-    sources: dict[SourceGroup, float] = {}
-    for i, g in enumerate(SOURCE_GROUPS):
-        log_none = float(var.log_z[i]) + _local_log_factor(case, local, masks[g], None)
-        sources[g] = float(-np.expm1(log_none - base_log))
-    for j, r in enumerate(other_roots):
-        log_off = float(var.log_z[len(SOURCE_GROUPS) + j]) + _local_log_factor(
-            case, local, None, model.condition_root[:, r]
-        )
-        roots[r] = float(-np.expm1(np.log1p(-model.root_leak[r]) + log_off - base_log))
-    np.clip(conditions, 0.0, 1.0, out=conditions)
-    np.clip(roots, 0.0, 1.0, out=roots)
+    conditions[local] = pri * weight / (1.0 - pri + pri * weight)
+    assert dp.condition_on is not None
+    conditions[conds] = dp.condition_on[0]
+    sources: dict[SourceGroup, float] = {
+        g: float(-np.expm1(log_total[1 + i] - log_total[0])) for i, g in enumerate(SOURCE_GROUPS)
+    }
+    root_off = np.log1p(-model.root_leak) + log_total[1 + N_GROUPS :] - log_total[0]
+    root_p = -np.expm1(root_off)
+    root_p[roots] = dp.root_on[0]
     return Posterior(
-        conditions=conditions,
-        roots=roots,
+        conditions=np.clip(conditions, 0.0, 1.0),
+        roots=np.clip(root_p, 0.0, 1.0),
         sources={g: min(1.0, max(0.0, p)) for g, p in sources.items()},
-        log_evidence=base_log + case.log_const,
+        log_evidence=float(log_total[0]) + case.log_const,
     )
 
 
@@ -182,27 +176,29 @@ def posterior_batch(
     out: list[Posterior | None] = [None] * len(prepared)
     all_conds = np.arange(model.n_conditions)
     all_roots = np.arange(len(model.root_ids))
-    masks = [np.array([x == g for x in model.groups]) for g in SOURCE_GROUPS]
-    variants: list[tuple[np.ndarray | None, int | None]] = [(m, None) for m in masks]
+    variants = _variant_weights(model)[: 1 + N_GROUPS]
+    n_var = len(variants)
     by_size: dict[int, list[int]] = {}
     for i, case in enumerate(prepared):
         by_size.setdefault(len(case.present), []).append(i)
     for m, members in sorted(by_size.items()):
-        layout = Layout(n_findings=m, n_roots=len(all_roots))
         group = [prepared[i] for i in members]
-        base = run(_rows(model, group, all_conds, all_roots, [(None, None)]), layout, True)
-        var = run(_rows(model, group, all_conds, all_roots, variants), layout, False)
-        assert base.condition_on is not None
-        nv = len(variants)
+        dp = run(
+            _rows(model, group, all_conds, all_roots, variants),
+            Layout(n_findings=m, n_roots=len(all_roots)),
+            posteriors=True,
+        )
+        assert dp.condition_on is not None
         for row, i in enumerate(members):
+            base = row * n_var
             sources = {
-                g: float(min(1.0, max(0.0, -np.expm1(var.log_z[row * nv + v] - base.log_z[row]))))
+                g: float(min(1.0, max(0.0, -np.expm1(dp.log_z[base + 1 + v] - dp.log_z[base]))))
                 for v, g in enumerate(SOURCE_GROUPS)
             }
             out[i] = Posterior(
-                conditions=np.clip(base.condition_on[row], 0.0, 1.0),
-                roots=np.clip(base.root_on[row], 0.0, 1.0),
+                conditions=np.clip(dp.condition_on[base], 0.0, 1.0),
+                roots=np.clip(dp.root_on[base], 0.0, 1.0),
                 sources=sources,
-                log_evidence=float(base.log_z[row]) + group[row].log_const,
+                log_evidence=float(dp.log_z[base]) + group[row].log_const,
             )
     return [p for p in out if p is not None]

@@ -1,22 +1,25 @@
-"""Exact noisy-OR evidence propagation over subsets of activated nodes.
+"""Exact noisy-OR evidence propagation over subsets of activated nodes, with a moving frontier.
 
-Why this algorithm: with noisy-OR links, an *absent* finding factorises over its parents, so it
+Why this algorithm: with noisy-OR links an *absent* finding factorises over its parents, so it
 folds into the conditions' weights at no cost. A *present* finding does not factorise; the classic
 Quickscore method expands it by inclusion-exclusion, whose alternating sum cancels catastrophically
-when the evidence is improbable. Here we instead track, for every subset S of the "bits" (present
-findings and relevant nerve roots), the probability mass of "exactly S has been activated so far",
-and add the causes one at a time. Every number stays non-negative, so nothing cancels.
+when the evidence is improbable. Here we instead track, for every subset S of the live "bits"
+(present findings and involved nerve roots), the probability mass of "exactly S has been activated
+so far", and add the causes one condition at a time. Every number stays non-negative, so nothing
+cancels.
 
-A condition c with prior π and absent-finding weight w acts on the state vector x as
-``T_c = (1 - π) I + π w M_c``, where ``M_c`` activates each bit j it touches with probability
-``p_cj`` (``Act(j, p)``: mass at S moves to S ∪ {j} with probability p). Forward vectors
-``α_k = T_k ... T_1 L δ_∅`` (L: the bits' leaks) and backward vectors
-``β_k = (E T_n ... T_{k+1})ᵀ g`` (E: roots emitting into findings; g: all present findings on) give
-every posterior locally: ``P(c_k | e) = π w βᵀ M α / βᵀ T α``, a ratio of two sums of
-positive terms.
+The state holds only the *frontier*: a bit is born (with its leak) when its first cause is added,
+and dies as soon as its last cause has been added. A dying present finding keeps only the mass in
+which it was activated (it was observed present); a dying root first emits into its findings and is
+then summed out. So the cost is about 2^(widest frontier) per step, not 2^(all bits).
+
+A condition c with prior π and absent-finding weight w acts as ``T_c = (1 - π) I + π w M_c``, where
+``M_c`` activates each live bit j it touches with probability ``p_cj``. The forward pass stores the
+state before each step; a backward pass carries the transposed operators, and each posterior is a
+local ratio of two sums of positive terms: ``P(c | e) = π w βᵀ M α / βᵀ T α``.
 
 All arrays carry a leading batch axis so that many rows (cases or query variants sharing a layout)
-run in the same numpy operations. Vectors are renormalised after each step (log scale kept).
+run in the same numpy operations. States are renormalised after each step (log scale kept).
 """
 
 from __future__ import annotations
@@ -56,112 +59,188 @@ class Rows:
 @dataclass(frozen=True)
 class DPResult:
     log_z: FloatArray  # (B,) log of the evidence mass handled by the DP
-    root_on: FloatArray  # (B, k) posterior of each root bit
+    root_on: FloatArray  # (B, k) posterior of each root bit (NaN unless posteriors were asked)
     condition_on: FloatArray | None  # (B, n) posterior of each condition, if asked
 
 
-def _index(k_bits: int, bit: int, value: int) -> tuple[slice | int, ...]:
-    return (slice(None),) * (1 + bit) + (value,)
+# One step of the schedule: ("birth", bit), ("cond", c), ("root", r), ("kill", bit).
+Step = tuple[str, int]
 
 
-def _row_shape(batch: int, k_bits: int) -> tuple[int, ...]:
-    return (batch,) + (1,) * (k_bits - 1)
+def schedule(touches: list[set[int]], emits: list[set[int]], layout: Layout, n: int) -> list[Step]:
+    """Order the conditions greedily to keep the frontier narrow, and place births and deaths.
+
+    ``touches[c]``: the bits condition c activates; ``emits[r]``: the finding bits root r does.
+    """
+    m, k = layout.n_findings, layout.n_roots
+    pending = {j: {c for c in range(n) if j in touches[c]} for j in range(m + k)}
+    root_parents = {j: {r for r in range(k) if j in emits[r]} for j in range(m)}
+    alive: set[int] = set()
+    steps: list[Step] = []
+
+    def settle() -> None:
+        # Roots whose causes are all added emit and leave; then findings with nothing pending.
+        for r in range(k):
+            bit = m + r
+            if bit in alive and not pending[bit]:
+                for j in sorted(emits[r] - alive):
+                    steps.append(("birth", j))
+                    alive.add(j)
+                steps.append(("root", r))
+                alive.discard(bit)
+                for j in emits[r]:
+                    root_parents[j].discard(r)
+        for j in range(m):
+            if j in alive and not pending[j] and not root_parents[j]:
+                steps.append(("kill", j))
+                alive.discard(j)
+
+    # Bits that no condition touches are born at once (roots then emit and leave at once).
+    for bit in range(m + k):
+        if not pending[bit]:
+            steps.append(("birth", bit))
+            alive.add(bit)
+    settle()
+    remaining = set(range(n))
+    while remaining:
+
+        def width(c: int) -> tuple[int, int]:
+            born = touches[c] - alive
+            done = sum(1 for j in touches[c] | alive if pending[j] <= {c})
+            return (len(alive | born) - done, c)
+
+        c = min(remaining, key=width)
+        remaining.discard(c)
+        for j in sorted(touches[c] - alive):
+            steps.append(("birth", j))
+            alive.add(j)
+        steps.append(("cond", c))
+        for j in touches[c]:
+            pending[j].discard(c)
+        settle()
+    return steps
 
 
-def _activate(x: FloatArray, bit: int, p: FloatArray, k_bits: int) -> None:
-    """In place: mass at S (bit off) moves to S ∪ {bit} with probability p (per row)."""
-    lo, hi = _index(k_bits, bit, 0), _index(k_bits, bit, 1)
-    pr = p.reshape(_row_shape(p.shape[0], k_bits))
-    moved = x[lo] * pr
-    x[hi] += moved
-    x[lo] -= moved
+def _take(x: FloatArray, axis: int, value: int) -> FloatArray:
+    """A view of the slice where the bit on ``axis`` has ``value``."""
+    return x[(slice(None),) * (1 + axis) + (value,)]
 
 
-def _activate_t(y: FloatArray, bit: int, p: FloatArray, k_bits: int) -> None:
-    """In place: the transpose of :func:`_activate` (used on backward vectors)."""
-    lo, hi = _index(k_bits, bit, 0), _index(k_bits, bit, 1)
-    pr = p.reshape(_row_shape(p.shape[0], k_bits))
-    y[lo] += pr * (y[hi] - y[lo])
+def _stack(lo: FloatArray, hi: FloatArray, axis: int) -> FloatArray:
+    return np.stack([lo, hi], axis=1 + axis)
 
 
-def _apply_condition(
-    x: FloatArray, act: FloatArray, bits: list[int], k_bits: int, transpose: bool
-) -> FloatArray:
-    out = x.copy()
-    for bit in bits:
-        if transpose:
-            _activate_t(out, bit, act[:, bit], k_bits)
-        else:
-            _activate(out, bit, act[:, bit], k_bits)
-    return out
+def _per_row(v: FloatArray, ndim: int) -> FloatArray:
+    return v.reshape((v.shape[0],) + (1,) * (ndim - 1))
 
 
-def _emit(x: FloatArray, rows: Rows, layout: Layout, transpose: bool) -> FloatArray:
-    """Roots that are on multiply by their weight and activate findings (or the transpose)."""
-    out = x.copy()
-    k_bits = layout.n_bits
-    for r in range(layout.n_roots):
-        on = _index(k_bits, layout.n_findings + r, 1)
-        sub = out[on]  # a view: bit axes after the root's shift by one, finding axes do not
-        sub *= rows.emit_weight[:, r].reshape(_row_shape(sub.shape[0], k_bits))
-        for j in range(layout.n_findings):
-            p = rows.emit[:, r, j]
-            if not np.any(p):
-                continue
-            if transpose:
-                _activate_t(sub, j, p, k_bits - 1)
-            else:
-                _activate(sub, j, p, k_bits - 1)
-    return out
+def _activate(x: FloatArray, axis: int, p: FloatArray, transpose: bool) -> None:
+    """In place: mass at S (bit off) moves to S ∪ {bit} with probability p, per row (or the
+    transpose of that map, for backward vectors)."""
+    lo, hi = _take(x, axis, 0), _take(x, axis, 1)
+    pr = _per_row(p, lo.ndim)
+    if transpose:
+        lo += pr * (hi - lo)
+    else:
+        moved = lo * pr
+        hi += moved
+        lo -= moved
 
 
-def _sum_rows(x: FloatArray) -> FloatArray:
-    return np.asarray(x.reshape(x.shape[0], -1).sum(axis=1), dtype=np.float64)
+class _Frontier:
+    """The live bits, in axis order, and the linear operators on the state."""
+
+    def __init__(self, rows: Rows, layout: Layout) -> None:
+        self.rows = rows
+        self.m = layout.n_findings
+        self.alive: list[int] = []
+        n, k = rows.off.shape[1], layout.n_roots
+        self.touches = [
+            set(np.flatnonzero(rows.act[:, c, :].any(axis=0)).tolist()) for c in range(n)
+        ]
+        self.emits = [
+            set(np.flatnonzero(rows.emit[:, r, :].any(axis=0)).tolist()) for r in range(k)
+        ]
+
+    def leak(self, bit: int) -> FloatArray:
+        return self.rows.leak[:, bit]
+
+    def condition(self, x: FloatArray, c: int, transpose: bool) -> FloatArray:
+        """M_c x (or M_cᵀ x) as a new array: activate every live bit the condition touches."""
+        out = x.copy()
+        for axis, bit in enumerate(self.alive):
+            if bit in self.touches[c]:
+                _activate(out, axis, self.rows.act[:, c, bit], transpose)
+        return out
+
+    def emission(self, x: FloatArray, r: int, transpose: bool) -> FloatArray:
+        """For the slice where root r is on (its axis removed): its weight and its activations."""
+        alive = [b for b in self.alive if b != self.m + r]
+        out = x * _per_row(self.rows.emit_weight[:, r], x.ndim)
+        for axis, bit in enumerate(alive):
+            if bit in self.emits[r]:
+                _activate(out, axis, self.rows.emit[:, r, bit], transpose)
+        return out
 
 
 def run(rows: Rows, layout: Layout, posteriors: bool) -> DPResult:
     """Evidence mass, root posteriors and (if ``posteriors``) condition posteriors for each row."""
     batch, n = rows.off.shape
-    k_bits = layout.n_bits
-    touched = [[int(b) for b in np.flatnonzero(rows.act[:, c, :].any(axis=0))] for c in range(n)]
-
-    x = np.zeros((batch,) + (2,) * k_bits)
-    x[(slice(None),) + (0,) * k_bits] = 1.0
-    for bit in range(k_bits):
-        _activate(x, bit, rows.leak[:, bit], k_bits)
+    front = _Frontier(rows, layout)
+    steps = schedule(front.touches, front.emits, layout, n)
+    x = np.ones(batch)
     log_scale = np.zeros(batch)
-    alphas: list[FloatArray] = []
-    shape = _row_shape(batch, k_bits + 1)
-    for c in range(n):
-        if posteriors:
-            alphas.append(x)
-        moved = _apply_condition(x, rows.act[:, c, :], touched[c], k_bits, transpose=False)
-        x = rows.off[:, c].reshape(shape) * x + rows.on[:, c].reshape(shape) * moved
-        total = _sum_rows(x)
-        x = x / total.reshape(shape)
-        log_scale += np.log(total)
+    saved: list[tuple[FloatArray, list[int]]] = []
+    root_on = np.full((batch, layout.n_roots), np.nan)
+    for kind, idx in steps:
+        saved.append((x, list(front.alive)))
+        if kind == "birth":
+            leak = _per_row(front.leak(idx), x.ndim + 1)
+            x = np.concatenate([x[..., None] * (1.0 - leak), x[..., None] * leak], axis=-1)
+            front.alive.append(idx)
+        elif kind == "cond":
+            moved = front.condition(x, idx, transpose=False)
+            x = _per_row(rows.off[:, idx], x.ndim) * x + _per_row(rows.on[:, idx], x.ndim) * moved
+            total = x.reshape(batch, -1).sum(axis=1)
+            x = x / _per_row(total, x.ndim)
+            log_scale += np.log(total)
+        elif kind == "root":
+            axis = front.alive.index(layout.n_findings + idx)
+            x = _take(x, axis, 0) + front.emission(_take(x, axis, 1), idx, transpose=False)
+            front.alive.pop(axis)
+        else:  # kill: a present finding keeps only the mass in which it was activated
+            axis = front.alive.index(idx)
+            x = _take(x, axis, 1).copy()
+            front.alive.pop(axis)
+    assert not front.alive and x.shape == (batch,)
+    log_z = log_scale + np.log(x)
+    if not posteriors:
+        return DPResult(log_z=log_z, root_on=root_on, condition_on=None)
 
-    final = _emit(x, rows, layout, transpose=False)
-    all_on = final[(slice(None),) + (1,) * layout.n_findings]  # (B, 2, ..., 2) over root bits
-    mass = _sum_rows(all_on) if layout.n_roots else all_on.reshape(batch)
-    root_on = np.empty((batch, layout.n_roots))
-    for r in range(layout.n_roots):
-        root_on[:, r] = _sum_rows(all_on[_index(layout.n_roots, r, 1)]) / mass
-    log_z = log_scale + np.log(mass)
-
-    condition_on: FloatArray | None = None
-    if posteriors:
-        condition_on = np.empty((batch, n))
-        goal = np.zeros_like(x)
-        goal[(slice(None),) + (1,) * layout.n_findings] = 1.0
-        beta = _emit(goal, rows, layout, transpose=True)
-        for c in range(n - 1, -1, -1):
-            alpha = alphas[c]
-            moved = _apply_condition(alpha, rows.act[:, c, :], touched[c], k_bits, transpose=False)
-            stay = rows.off[:, c] * _sum_rows(beta * alpha)
-            go = rows.on[:, c] * _sum_rows(beta * moved)
-            condition_on[:, c] = go / (stay + go)
-            moved_t = _apply_condition(beta, rows.act[:, c, :], touched[c], k_bits, transpose=True)
-            beta = rows.off[:, c].reshape(shape) * beta + rows.on[:, c].reshape(shape) * moved_t
-            beta = beta / beta.reshape(batch, -1).max(axis=1).reshape(shape)
+    condition_on = np.full((batch, n), np.nan)
+    beta = np.ones(batch)
+    for (kind, idx), (alpha, alive) in zip(reversed(steps), reversed(saved), strict=True):
+        front.alive = alive
+        if kind == "birth":
+            leak = _per_row(front.leak(idx), beta.ndim - 1)
+            beta = beta[..., 0] * (1.0 - leak) + beta[..., 1] * leak
+        elif kind == "cond":
+            off, on = rows.off[:, idx], rows.on[:, idx]
+            moved = front.condition(alpha, idx, transpose=False)
+            stay = off * (beta * alpha).reshape(batch, -1).sum(axis=1)
+            go = on * (beta * moved).reshape(batch, -1).sum(axis=1)
+            condition_on[:, idx] = go / (stay + go)
+            moved_t = front.condition(beta, idx, transpose=True)
+            beta = _per_row(off, beta.ndim) * beta + _per_row(on, beta.ndim) * moved_t
+            beta = beta / _per_row(beta.reshape(batch, -1).max(axis=1), beta.ndim)
+        elif kind == "root":
+            axis = alive.index(layout.n_findings + idx)
+            on_alpha = front.emission(_take(alpha, axis, 1), idx, transpose=False)
+            on_mass = (beta * on_alpha).reshape(batch, -1).sum(axis=1)
+            off_mass = (beta * _take(alpha, axis, 0)).reshape(batch, -1).sum(axis=1)
+            root_on[:, idx] = on_mass / (on_mass + off_mass)
+            beta = _stack(beta, front.emission(beta, idx, transpose=True), axis)
+        else:
+            axis = alive.index(idx)
+            beta = _stack(np.zeros_like(beta), beta, axis)
     return DPResult(log_z=log_z, root_on=root_on, condition_on=condition_on)

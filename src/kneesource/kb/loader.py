@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -23,18 +23,13 @@ from kneesource.errors import KnowledgeBaseError
 from kneesource.kb.schema import (
     ROOT_IDS,
     ActivityModifier,
-    AnatomyFile,
     Citation,
     Condition,
-    ConditionsFile,
     Finding,
-    FindingsFile,
     Link,
-    LinksFile,
     Meta,
     Nerve,
     Reference,
-    ReferencesFile,
     Root,
     Source,
 )
@@ -108,27 +103,38 @@ def load_knowledge_base(directory: Path | None = None) -> KnowledgeBase:
         raise KnowledgeBaseError(problems)
 
     meta = _parse(Meta, raw["meta"], "meta.yaml", problems)
-    refs = _parse(ReferencesFile, raw["references"], "references", problems)
-    conds = _parse(ConditionsFile, raw["conditions"], "conditions", problems)
-    finds = _parse(FindingsFile, raw["findings"], "findings", problems)
-    anat = _parse(AnatomyFile, raw["anatomy"], "anatomy.yaml", problems)
-    links = _parse(LinksFile, raw["links"], "links", problems)
-    if meta is None or refs is None or conds is None or finds is None or anat is None:
-        raise KnowledgeBaseError(problems)
-    if links is None:
+    # Items are validated one by one so that one bad item does not hide the problems of the
+    # others, and the cross-file rules still run over every valid item.
+    references = _parse_items(Reference, raw["references"], "references", "references", problems)
+    conditions = _parse_items(Condition, raw["conditions"], "conditions", "conditions", problems)
+    findings = _parse_items(Finding, raw["findings"], "findings", "findings", problems)
+    roots = _parse_items(Root, raw["anatomy"], "roots", "anatomy.yaml", problems)
+    nerves = _parse_items(Nerve, raw["anatomy"], "nerves", "anatomy.yaml", problems)
+    links = _parse_items(Link, raw["links"], "links", "links", problems)
+    invalid = {
+        str(item.get("id"))
+        for kind in ("conditions", "findings")
+        for item in raw[kind].get(kind, [])
+        if isinstance(item, dict) and item.get("id") not in _ids(conditions, findings)
+    }
+    if meta is None:
         raise KnowledgeBaseError(problems)
 
     kb = KnowledgeBase(
         meta=meta,
-        references={r.id: r for r in refs.references},
-        conditions=tuple(conds.conditions),
-        findings=tuple(finds.findings),
-        roots=tuple(anat.roots),
-        nerves=tuple(anat.nerves),
-        links=tuple(links.links),
+        references={r.id: r for r in references},
+        conditions=tuple(conditions),
+        findings=tuple(findings),
+        roots=tuple(roots),
+        nerves=tuple(nerves),
+        links=tuple(links),
         digest=digest.hexdigest(),
     )
-    problems.extend(_cross_file_problems(kb, refs.references))
+    problems.extend(
+        p
+        for p in _cross_file_problems(kb, references)
+        if not any(f"{bad!r}" in p or f" {bad}:" in p for bad in invalid)
+    )
     if problems:
         raise KnowledgeBaseError(problems)
     return kb
@@ -146,6 +152,35 @@ def _read_yaml(path: Path, digest: Any, problems: list[str]) -> Any:
     except yaml.YAMLError as exc:
         problems.append(f"{path.name}: not valid YAML ({exc})")
         return None
+
+
+def _ids(*groups: Sequence[Condition] | Sequence[Finding]) -> set[str]:
+    return {item.id for group in groups for item in group}
+
+
+def _parse_items(
+    model: type[_M], data: object, key: str, name: str, problems: list[str]
+) -> list[_M]:
+    """Validate each item of the list ``data[key]``; report the bad ones, keep the good ones."""
+    items = data.get(key) if isinstance(data, dict) else None
+    if not isinstance(items, list):
+        problems.append(f"{name}: must hold a top-level list {key!r}")
+        return []
+    good: list[_M] = []
+    for index, item in enumerate(items):
+        try:
+            good.append(model.model_validate(item))
+        except ValidationError as exc:
+            label = f"{key}[{index}]"
+            if isinstance(item, dict):
+                ident = item.get("id") or (
+                    f"{item.get('parent')}->{item.get('child')}" if "parent" in item else None
+                )
+                label += f" ({ident})" if ident else ""
+            for err in exc.errors():
+                where = _describe_location(item, err["loc"])
+                problems.append(f"{name}: {label}.{where}: {err['msg']}")
+    return good
 
 
 def _parse(model: type[_M], data: object, name: str, problems: list[str]) -> _M | None:

@@ -186,8 +186,11 @@ def compile_model(kb: KnowledgeBase) -> CompiledModel:
 def check_model(model: CompiledModel) -> None:
     """Raise :class:`ModelError` unless every array has the right shape and legal values.
 
-    Inference calls this before it runs, so a hand-built or damaged model is refused.
+    Inference calls this before it runs, so a hand-built or damaged model is refused. The arrays
+    are read-only, so a model that passed once is remembered as checked.
     """
+    if model.__dict__.get("_checked"):
+        return
     n, nf, nr = len(model.condition_ids), len(model.finding_ids), len(model.root_ids)
     expected = {
         "base_logit": (n,),
@@ -227,3 +230,4 @@ def check_model(model: CompiledModel) -> None:
         problems.append("condition and finding ids must be unique")
     if problems:
         raise ModelError("the compiled model failed its checks: " + "; ".join(problems))
+    object.__setattr__(model, "_checked", True)

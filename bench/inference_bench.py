@@ -1,0 +1,159 @@
+"""Exact inference speed: kneesource vs pgmpy VariableElimination vs pyAgrum LazyPropagation.
+
+All three answer the same question on the same evidence sets: the posterior of every condition and
+every nerve root of the full shipped network, for patients sampled from the model with 3, 8 and 15
+findings observed. The largest difference between the engines' answers is printed as a check that
+they did the same work. Run:  .venv/bin/python -m bench.inference_bench [--sets N] [--pgmpy-sets N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import statistics
+import tempfile
+import time
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+from tests.random_models import sample_evidence
+
+from kneesource.engine import default_engine
+from kneesource.inference.exact import posterior, posterior_batch
+from kneesource.model.bif import to_bif
+from kneesource.model.compiled import CompiledModel, Person
+
+SIZES = (3, 8, 15)
+
+
+def _time(fn: Callable[[], object], repeat: int = 1) -> float:
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def _pyagrum(path: Path, model: CompiledModel) -> Callable[[dict[str, bool]], np.ndarray]:
+    import pyagrum as gum
+
+    bn = gum.loadBN(str(path))
+    engine = gum.LazyPropagation(bn)
+    targets = [*model.condition_ids, *model.root_ids]
+    # Its best configuration: with only these targets it prunes the unobserved (barren) findings.
+    engine.setTargets(set(targets))
+
+    def infer(evidence: dict[str, bool]) -> np.ndarray:
+        engine.eraseAllEvidence()
+        engine.setEvidence({k: "present" if v else "absent" for k, v in evidence.items()})
+        engine.makeInference()
+        return np.array([engine.posterior(t)[:][1] for t in targets])
+
+    return infer
+
+
+def _pgmpy(path: Path, model: CompiledModel) -> Callable[[dict[str, bool]], np.ndarray]:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from pgmpy.inference import VariableElimination
+        from pgmpy.readwrite import BIFReader
+
+        network = BIFReader(str(path)).get_model()
+    engine = VariableElimination(network)
+    targets = [*model.condition_ids, *model.root_ids]
+
+    def infer(evidence: dict[str, bool]) -> np.ndarray:
+        states = {k: "present" if v else "absent" for k, v in evidence.items()}
+        out = []
+        for t in targets:
+            f = engine.query([t], evidence=states, show_progress=False)
+            out.append(f.values[f.state_names[t].index("present")])
+        return np.array(out)
+
+    return infer
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--sets", type=int, default=200, help="evidence sets per size")
+    parser.add_argument("--pgmpy-sets", type=int, default=5, help="evidence sets per size (pgmpy)")
+    parser.add_argument("--batch", type=int, default=20000, help="cases in the batch run")
+    args = parser.parse_args()
+
+    console = Console()
+    model = default_engine().model
+    person = Person(age=52, sex="female")
+    rng = np.random.default_rng(2026)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "kneesource.bif"
+        path.write_text(to_bif(model, person))
+        engines = {"pyAgrum LazyPropagation": _pyagrum(path, model)}
+        engines["pgmpy VariableElimination"] = _pgmpy(path, model)
+
+        rows = []
+        with Progress(console=console, transient=True) as progress:
+            task = progress.add_task("timing", total=len(SIZES) * args.sets)
+            for size in SIZES:
+                sets = [sample_evidence(model, person, rng, size) for _ in range(args.sets)]
+                present = statistics.median(sum(e.values()) for e in sets)
+                ours, theirs, diff = [], {k: [] for k in engines}, 0.0
+                for i, ev in enumerate(sets):
+                    post = posterior(model, person, ev)
+                    mine = np.concatenate([post.conditions, post.roots])
+                    ours.append(_time(lambda ev=ev: posterior(model, person, ev), repeat=3))
+                    for name, infer in engines.items():
+                        if name.startswith("pgmpy") and i >= args.pgmpy_sets:
+                            continue
+                        theirs[name].append(_time(lambda ev=ev, f=infer: f(ev)))
+                        diff = max(diff, float(np.abs(infer(ev) - mine).max()))
+                    progress.advance(task)
+                rows.append((size, present, ours, theirs, diff))
+
+        batch_sets = [
+            (person, sample_evidence(model, person, rng, int(rng.choice(SIZES))))
+            for _ in range(args.batch)
+        ]
+        posterior_batch(model, batch_sets[:200])  # warm-up
+        batch_s = _time(lambda: posterior_batch(model, batch_sets))
+
+    table = Table(title="Posterior of all conditions and roots, full network (median ms per case)")
+    table.add_column("observed findings")
+    table.add_column("median present")
+    table.add_column("kneesource", justify="right")
+    for name in engines:
+        table.add_column(name, justify="right")
+        table.add_column("speed-up", justify="right")
+    table.add_column("max |diff|", justify="right")
+    for size, present, ours, theirs, diff in rows:
+        mine = statistics.median(ours) * 1e3
+        cells = [str(size), f"{present:g}", f"{mine:.3f}"]
+        for name in engines:
+            other = statistics.median(theirs[name]) * 1e3
+            cells += [f"{other:.2f} (n={len(theirs[name])})", f"{other / mine:.0f}x"]
+        cells.append(f"{diff:.1e}")
+        table.add_row(*cells)
+    console.print(table)
+    all_ours = [t for row in rows for t in row[2]]
+    console.print(
+        f"kneesource single case, all sizes: median {statistics.median(all_ours) * 1e3:.3f} ms, "
+        f"90th percentile {np.percentile(all_ours, 90) * 1e3:.3f} ms"
+    )
+    console.print(
+        f"kneesource batch: {args.batch} cases (sizes mixed) in {batch_s:.2f} s = "
+        f"{args.batch / batch_s:,.0f} cases/s"
+    )
+    console.print(
+        f"network: {model.n_conditions} conditions, {len(model.root_ids)} roots, "
+        f"{len(model.finding_ids)} findings; machine: {platform.machine()}, "
+        f"{platform.python_implementation()} {platform.python_version()}"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,132 @@
+"""The real ``kneesource`` command, run as a separate process: outputs, exit codes, bad input."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = ROOT / "examples"
+
+
+def run(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "kneesource", *map(str, args)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def write_case(tmp_path: Path, data: object, name: str = "case.json") -> Path:
+    path = tmp_path / name
+    path.write_text(data if isinstance(data, str) else json.dumps(data))
+    return path
+
+
+def test_assess_json_has_the_documented_fields() -> None:
+    result = run("assess", EXAMPLES / "back_and_knee_68f.json", "--json")
+    assert result.returncode == 0, result.stderr
+    out = json.loads(result.stdout)
+    assert set(out) >= {"conditions", "pain_source", "nerve_roots", "knowledge_base_version"}
+    probs = [c["probability"] for c in out["conditions"]]
+    assert probs == sorted(probs, reverse=True)
+    first = out["conditions"][0]
+    assert set(first) >= {"id", "name", "probability", "source", "supporting", "conflicting"}
+    assert set(out["pain_source"]) == {"knee", "spine", "hip", "vascular", "other"}
+    assert set(out["nerve_roots"]) == {"L2", "L3", "L4", "L5", "S1"}
+
+
+def test_human_output_is_a_table_with_the_notice() -> None:
+    result = run("assess", EXAMPLES / "footballer_twist_24m.json")
+    assert result.returncode == 0, result.stderr
+    assert "not a diagnosis" in result.stdout
+    assert "Most likely causes" in result.stdout
+
+
+def test_jsonl_gives_one_result_per_line_in_order() -> None:
+    result = run("assess", EXAMPLES / "three_cases.jsonl", "--json")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    ids = [json.loads(line)["case_id"] for line in lines]
+    assert ids == ["back-and-knee-68f", "footballer-twist-24m", "runner-back-of-knee-35f"]
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"age": 40, "findings": {"knee_swellling": True}}, "did you mean 'knee_swelling'"),
+        ({"age": 40, "findings": {"knee_swelling": "yes"}}, "must be true, false or null"),
+        ({"age": 130, "findings": {}}, "between 0 and 120"),
+        ({"age": "forty"}, "whole number"),
+        ({"findings": {}}, "'age' is required"),
+        ({"age": 40, "sex": "f"}, "'female' or 'male'"),
+        ({"age": 40, "colour": "red"}, "unknown field"),
+        ('{"age": 40,', "not valid JSON"),
+        ("[1, 2]", "must be a JSON object"),
+    ],
+)
+def test_bad_case_is_a_clear_error(tmp_path: Path, data: object, message: str) -> None:
+    result = run("assess", write_case(tmp_path, data))
+    assert result.returncode == 2
+    assert message in " ".join(result.stderr.split())
+    assert "Traceback" not in result.stderr
+    assert result.stdout == ""
+
+
+def test_bad_line_in_jsonl_names_the_line_and_prints_nothing(tmp_path: Path) -> None:
+    lines = [json.dumps({"age": 30}), json.dumps({"age": -1}), json.dumps({"age": 50})]
+    path = write_case(tmp_path, "\n".join(lines), "cases.jsonl")
+    result = run("assess", path, "--json")
+    assert result.returncode == 2
+    assert "line 2" in result.stderr
+    assert result.stdout == ""
+
+
+def test_missing_file_and_usage_errors_exit_2(tmp_path: Path) -> None:
+    assert run("assess", tmp_path / "nope.json").returncode == 2
+    assert run().returncode == 2
+    assert run("assess").returncode == 2
+    assert run("model", "export", tmp_path / "x.bif").returncode == 2  # --format is required
+
+
+def test_model_export_writes_bif_and_refuses_bad_targets(tmp_path: Path) -> None:
+    target = tmp_path / "net.bif"
+    ok = run("model", "export", "--format", "bif", target, "--age", "52", "--sex", "female")
+    assert ok.returncode == 0, ok.stderr
+    assert target.read_text().startswith("network kneesource")
+    missing_dir = tmp_path / "no" / "net.bif"
+    bad = run("model", "export", "--format", "bif", missing_dir)
+    assert bad.returncode == 2
+    assert not missing_dir.parent.exists()
+    bad_activity = run(
+        "model", "export", "--format", "bif", tmp_path / "b.bif", "--activity", "golf"
+    )
+    assert bad_activity.returncode == 2
+    assert not (tmp_path / "b.bif").exists()
+    assert list(tmp_path.iterdir()) == [target]  # no temporary files left behind
+
+
+def test_vocabulary_listings() -> None:
+    findings = json.loads(run("findings", "--json").stdout)
+    conditions = json.loads(run("conditions", "--json").stdout)
+    assert {"patient", "clinician", "id", "kind"} <= set(findings[0])
+    assert "lumbar_disc_herniation" in {c["id"] for c in conditions}
+    assert run("findings").returncode == 0
+    assert run("conditions").returncode == 0
+
+
+def test_kb_check_passes_on_the_shipped_knowledge() -> None:
+    result = run("kb", "check")
+    assert result.returncode == 0, result.stderr
+    assert "no problems" in result.stdout
+
+
+def test_kb_check_fails_on_a_broken_directory(tmp_path: Path) -> None:
+    result = run("kb", "check", "--dir", tmp_path)
+    assert result.returncode == 1
+    assert "problem" in result.stderr

@@ -1,0 +1,50 @@
+"""Cases whose expected ranking comes from the clinical teaching in the evidence brief (sections
+1.1, 2 "practical rules" and 1.9): these must come out as a clinician would expect."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from kneesource.case import parse_case
+from kneesource.engine import default_engine
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+ENGINE = default_engine()
+
+
+def _assess(name: str):  # type: ignore[no-untyped-def]
+    data = json.loads((EXAMPLES / name).read_text())
+    return ENGINE.assess(parse_case(data, ENGINE.model))
+
+
+def test_older_woman_with_femoral_nerve_signs_ranks_a_spinal_cause_first() -> None:
+    # Front-of-knee and thigh pain, back pain, numb inner knee, weak quadriceps, reduced knee jerk,
+    # no swelling, no injury (brief 2, practical rule 1: L3/L4 root involvement).
+    result = _assess("back_and_knee_68f.json")
+    assert result.conditions[0].source == "spine"
+    top_roots = sorted(result.nerve_roots, key=lambda r: -result.nerve_roots[r])[:2]
+    assert set(top_roots) == {"L3", "L4"}
+    assert result.pain_source["spine"] == max(result.pain_source.values())
+
+
+def test_footballer_with_twist_pop_and_rapid_swelling_ranks_acl_first() -> None:
+    # Pivoting sport, twist, pop, swelling within hours (brief 1.9: haemarthrosis within hours).
+    result = _assess("footballer_twist_24m.json")
+    assert result.conditions[0].id == "acl_injury"
+    assert result.pain_source["knee"] == max(result.pain_source.values())
+
+
+def test_runner_whose_back_of_knee_pain_eases_ranks_hamstring_tendinopathy_first() -> None:
+    result = _assess("runner_back_of_knee_35f.json")
+    assert result.conditions[0].id == "hamstring_tendinopathy"
+
+
+def test_supporting_findings_raised_the_probability() -> None:
+    result = _assess("back_and_knee_68f.json")
+    top = result.conditions[0]
+    assert top.supporting, "the leading cause should have supporting findings"
+    for item in top.supporting:
+        assert item.probability_without < top.probability
+    for item in top.conflicting:
+        assert item.probability_without > top.probability
