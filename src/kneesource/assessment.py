@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -18,6 +18,9 @@ from kneesource.inference.exact import Posterior, posterior_batch
 from kneesource.kb.loader import KnowledgeBase
 from kneesource.kb.schema import SOURCE_GROUPS
 from kneesource.model.compiled import CompiledModel
+
+if TYPE_CHECKING:  # triage depends on assessments, not the other way round
+    from kneesource.triage import Triage
 
 NOTICE = (
     "kneesource is decision support, not a diagnosis. It cannot examine you. If you are worried, "
@@ -75,12 +78,15 @@ class Assessment:
     nerve_roots: dict[str, float]
     knowledge_base_version: str
     posterior: Posterior
+    triage: Triage | None = None  # filled by ``Engine.assess`` / ``assess_many``
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
         if self.case.case_id is not None:
             out["case_id"] = self.case.case_id
         out["notice"] = NOTICE
+        if self.triage is not None:
+            out["triage"] = self.triage.to_dict()
         out["conditions"] = [c.to_dict() for c in self.conditions]
         out["pain_source"] = {k: round(v, 6) for k, v in self.pain_source.items()}
         out["nerve_roots"] = {k: round(v, 6) for k, v in self.nerve_roots.items()}

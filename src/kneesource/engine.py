@@ -1,7 +1,9 @@
-"""The engine: a validated knowledge base and its compiled model, ready to assess cases."""
+"""The engine: a validated knowledge base, its compiled model and its triage rules, ready to assess
+and triage cases."""
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Sequence
 from pathlib import Path
@@ -10,28 +12,41 @@ from kneesource.assessment import Assessment, assess_cases
 from kneesource.case import Case, parse_case
 from kneesource.kb.loader import KnowledgeBase, load_knowledge_base
 from kneesource.model.compiled import CompiledModel, compile_model
+from kneesource.triage import RuleSet, Triage, load_rules, triage, triage_many
 
 
 class Engine:
-    """Holds one knowledge base and its compiled model; both are immutable."""
+    """Holds one knowledge base, its compiled model and its triage rules; all are immutable.
 
-    def __init__(self, kb: KnowledgeBase) -> None:
+    ``rules`` default to ``redflags.yaml`` shipped with the package, validated against ``kb``."""
+
+    def __init__(self, kb: KnowledgeBase, rules: RuleSet | None = None) -> None:
         self.kb = kb
         self.model: CompiledModel = compile_model(kb)
+        self.rules: RuleSet = rules if rules is not None else load_rules(kb)
 
     @classmethod
     def from_directory(cls, directory: Path | None = None) -> Engine:
-        return cls(load_knowledge_base(directory))
+        """The knowledge files and the red-flag rules, both read from ``directory``."""
+        kb = load_knowledge_base(directory)
+        return cls(kb, load_rules(kb, directory))
 
     def case(self, data: object) -> Case:
         """Validate a decoded JSON case for this engine's vocabulary."""
         return parse_case(data, self.model)
 
     def assess(self, case: Case) -> Assessment:
-        return assess_cases(self.kb, self.model, [case])[0]
+        """The ranked differential with its triage (how urgently to act, and why)."""
+        return self.assess_many([case])[0]
 
     def assess_many(self, cases: Sequence[Case]) -> list[Assessment]:
-        return assess_cases(self.kb, self.model, cases)
+        assessments = assess_cases(self.kb, self.model, cases)
+        triaged = triage_many(self.rules, self.kb, self.model, cases, assessments)
+        return [dataclasses.replace(a, triage=t) for a, t in zip(assessments, triaged, strict=True)]
+
+    def triage(self, case: Case, assessment: Assessment) -> Triage:
+        """Triage a case already assessed (with or without a triage of its own)."""
+        return triage(self.rules, self.kb, case, assessment, self.model)
 
 
 @functools.cache

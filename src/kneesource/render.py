@@ -9,6 +9,15 @@ from rich.text import Text
 
 from kneesource.assessment import NOTICE, Assessment
 from kneesource.kb.loader import KnowledgeBase
+from kneesource.triage import Triage
+
+# Colours of the triage panel, most urgent first (presentation only).
+LEVEL_STYLES = {
+    "emergency": "bold white on red",
+    "urgent": "bold red",
+    "soon": "bold yellow",
+    "self_care": "bold green",
+}
 
 BAR_WIDTH = 24
 SOURCE_LABELS = {
@@ -29,6 +38,21 @@ def pct(p: float) -> str:
     if p < 0.001:
         return "<0.1%"
     return f"{100 * p:.1f}%"
+
+
+def triage_view(t: Triage) -> Panel:
+    """The level first, then every reason, what cannot be told apart, and the advice."""
+    body = Text()
+    for r in t.reasons:
+        body.append(f"- [{r.level}] ", style=LEVEL_STYLES[r.level])
+        body.append(r.message + "\n")
+    for u in t.uncertainties:
+        body.append(f"? {u.dangerous} or {u.benign}: {u.test}\n", style="yellow")
+    if t.reasons or t.uncertainties:
+        body.append("\n")
+    body.append(t.advice)
+    title = Text(f" {t.level.replace('_', ' ').upper()} ", style=LEVEL_STYLES[t.level])
+    return Panel(body, title=title, title_align="left", border_style=LEVEL_STYLES[t.level])
 
 
 def assessment_view(a: Assessment, kb: KnowledgeBase, top: int = 10) -> Group:
@@ -71,7 +95,9 @@ def assessment_view(a: Assessment, kb: KnowledgeBase, top: int = 10) -> Group:
         style="dim",
     )
     notice = Panel(Text(NOTICE), border_style="yellow")
-    return Group(head, notice, conds, source, roots, foot)
+    if a.triage is None:
+        return Group(head, notice, conds, source, roots, foot)
+    return Group(head, triage_view(a.triage), notice, conds, source, roots, foot)
 
 
 def print_assessment(console: Console, a: Assessment, kb: KnowledgeBase) -> None:

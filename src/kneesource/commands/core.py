@@ -18,6 +18,7 @@ from kneesource.kb.loader import load_knowledge_base
 from kneesource.model.bif import iter_bif
 from kneesource.model.compiled import Person
 from kneesource.render import print_assessment
+from kneesource.triage import load_rules
 
 
 def register(sub: argparse._SubParsersAction[Any]) -> None:
@@ -52,11 +53,12 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
 
 def kb_check(args: argparse.Namespace, out: Console) -> int:
     kb = load_knowledge_base(args.dir)
-    Engine(kb)  # compiles and checks the model as well
+    engine = Engine(kb, load_rules(kb, args.dir))  # compiles and checks the model as well
     out.print(
         f"knowledge base {kb.version}: {len(kb.conditions)} conditions, "
         f"{len(kb.findings)} findings, {len(kb.links)} links, "
-        f"{len(kb.references)} references: no problems"
+        f"{len(kb.references)} references, {len(engine.rules.rules)} red-flag rules, "
+        f"{len(engine.rules.thresholds)} probability thresholds: no problems"
     )
     return EXIT_OK
 

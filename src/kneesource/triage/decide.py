@@ -1,0 +1,222 @@
+"""Decide how urgently a person should act, and why.
+
+The level is the highest of two parts:
+
+1. **Warning-sign rules** (``redflags.yaml`` ``rules``): each rule whose condition on the present
+   findings holds sets a floor. Rule conditions have no negation, so more warning signs can only
+   switch rules on.
+2. **Probability thresholds** (``thresholds``): a serious condition whose posterior reaches a
+   documented probability raises the level. A warning sign could, in principle, lower another
+   condition's posterior (one cause "explains away" a shared finding), so adding a warning sign
+   could drop a threshold. To rule that out, warning signs are never used to lower a
+   probability: the thresholds are checked on every combination of the person's other answers
+   with up to ``MAX_COMBINED`` of the warning signs present, and the highest probability counts.
+   Adding a warning sign only adds combinations, so the level cannot fall; removing one only
+   removes combinations, so it cannot rise. With ``MAX_COMBINED`` or fewer warning signs present,
+   the combinations include all the answers together.
+
+Findings the person answered "no" to, and findings no rule reads, are used as given.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from kneesource.assessment import Assessment
+from kneesource.case import Case
+from kneesource.inference.exact import posterior
+from kneesource.kb.loader import KnowledgeBase
+from kneesource.model.compiled import CompiledModel, compile_model
+from kneesource.triage.advice import compose
+from kneesource.triage.rules import RuleSet
+from kneesource.triage.schema import LEVELS, Level, Threshold, level_rank
+
+# How many warning signs are combined at most when probabilities are recomputed (cost grows with
+# the number of combinations; rules, not probabilities, carry cases with many warning signs).
+MAX_COMBINED = 3
+
+
+@dataclass(frozen=True)
+class Reason:
+    """One rule or probability threshold that fired."""
+
+    rule: str
+    level: Level
+    message: str
+    findings: tuple[str, ...]
+    condition: str | None
+    probability: float | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "rule": self.rule,
+            "level": self.level,
+            "message": self.message,
+            "findings": list(self.findings),
+            "condition": self.condition,
+            "probability": None if self.probability is None else round(self.probability, 6),
+        }
+
+
+@dataclass(frozen=True)
+class Uncertainty:
+    """A dangerous cause the answers cannot separate from a less dangerous one."""
+
+    dangerous: str
+    benign: str
+    test: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"dangerous": self.dangerous, "benign": self.benign, "test": self.test}
+
+
+@dataclass(frozen=True)
+class Triage:
+    level: Level
+    reasons: tuple[Reason, ...]
+    advice: str
+    uncertainties: tuple[Uncertainty, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "level": self.level,
+            "reasons": [r.to_dict() for r in self.reasons],
+            "advice": self.advice,
+            "uncertainties": [u.to_dict() for u in self.uncertainties],
+        }
+
+
+def triage(
+    rules: RuleSet,
+    kb: KnowledgeBase,
+    case: Case,
+    assessment: Assessment,
+    model: CompiledModel | None = None,
+) -> Triage:
+    """Triage one assessed case. Pass the engine's ``model`` to avoid compiling it again."""
+    return triage_many(rules, kb, model or compile_model(kb), [case], [assessment])[0]
+
+
+def triage_many(
+    rules: RuleSet,
+    kb: KnowledgeBase,
+    model: CompiledModel,
+    cases: Sequence[Case],
+    assessments: Sequence[Assessment],
+) -> list[Triage]:
+    return [_one(rules, kb, model, case, a) for case, a in zip(cases, assessments, strict=True)]
+
+
+def _one(
+    rules: RuleSet, kb: KnowledgeBase, model: CompiledModel, case: Case, assessment: Assessment
+) -> Triage:
+    present = frozenset(f for f, v in case.findings.items() if v)
+    reasons: list[Reason] = []
+    for rule in rules.rules:
+        hit = rules.matches(rule.when, present, case.age)
+        if hit is not None:
+            reasons.append(
+                Reason(rule.id, rule.level, rule.message, tuple(sorted(hit)), rule.condition, None)
+            )
+    floor = max((level_rank(r.level) for r in reasons), default=0)
+
+    full = {
+        c: float(p)
+        for c, p in zip(model.condition_ids, assessment.posterior.conditions, strict=True)
+    }
+    open_thresholds = tuple(
+        t
+        for t in rules.thresholds
+        if t.requires is None or rules.matches(t.requires, present, case.age) is not None
+    )
+    best = _highest_probabilities(rules, open_thresholds, model, case, floor, full)
+    fired = _posterior_reasons(rules, open_thresholds, best, full)
+    reasons += fired
+
+    level = LEVELS[max((level_rank(r.level) for r in reasons), default=0)]
+    reasons.sort(key=lambda r: (-level_rank(r.level), r.probability is not None))
+    fired_rules = {r.rule for r in reasons}
+    suspected = {r.condition for r in reasons}
+    uncertainties = []
+    for pair in rules.uncertainties:
+        plausible = pair.dangerous in suspected and full[pair.benign] >= pair.benign_min
+        if plausible or fired_rules.intersection(pair.rules):
+            uncertainties.append(Uncertainty(pair.dangerous, pair.benign, pair.test))
+    lines = [
+        rules.advice.uncertainty.format(
+            dangerous=kb.condition(u.dangerous).name.lower(),
+            benign=kb.condition(u.benign).name.lower(),
+            test=u.test,
+        )
+        for u in uncertainties
+    ]
+    text = compose(rules.advice, level, case.age, lines, full, assessment.pain_source)
+    return Triage(level, tuple(reasons), text, tuple(uncertainties))
+
+
+def _highest_probabilities(
+    rules: RuleSet,
+    thresholds: tuple[Threshold, ...],
+    model: CompiledModel,
+    case: Case,
+    floor: int,
+    full: dict[str, float],
+) -> dict[str, float]:
+    """For each condition with a threshold above the rule floor, its highest probability over
+    the combinations of the other answers with up to ``MAX_COMBINED`` warning signs.
+
+    Conditions whose thresholds cannot raise the level are left out (their full-answer
+    probability is used for reporting only)."""
+    relevant = sorted({t.condition for t in thresholds if level_rank(t.level) > floor})
+    evidence = case.evidence(model)
+    watched = rules.warning_findings_at(case.age)
+    warnings = sorted(f for f, v in evidence.items() if v and f in watched)
+    if not warnings:
+        return {c: full[c] for c in relevant}
+    if not relevant:
+        return {}
+    base = {f: v for f, v in evidence.items() if f not in warnings}
+    person = case.person(model)
+    index = {c: model.condition_ids.index(c) for c in relevant}
+    best = dict.fromkeys(relevant, 0.0)
+    for size in range(min(MAX_COMBINED, len(warnings)) + 1):
+        for combo in itertools.combinations(warnings, size):
+            if size == len(warnings):
+                probs = full
+            else:
+                post = posterior(model, person, base | dict.fromkeys(combo, True))
+                probs = {c: float(post.conditions[i]) for c, i in index.items()}
+            for c in relevant:
+                best[c] = max(best[c], probs[c])
+    return best
+
+
+def _posterior_reasons(
+    rules: RuleSet,
+    thresholds: tuple[Threshold, ...],
+    best: dict[str, float],
+    full: dict[str, float],
+) -> list[Reason]:
+    """The highest threshold reached by each condition, as a reason."""
+    top: dict[str, Threshold] = {}
+    for t in thresholds:
+        p = best.get(t.condition, full[t.condition])
+        if p >= t.probability and (
+            t.condition not in top or level_rank(t.level) > level_rank(top[t.condition].level)
+        ):
+            top[t.condition] = t
+    out = []
+    for cond, t in top.items():
+        p = best.get(cond, full[cond])
+        message = f"{t.message} (estimated chance {_pct(p)})"
+        if full[cond] < t.probability:
+            message += " " + rules.advice.warning_sign_kept
+        out.append(Reason(f"posterior:{cond}", t.level, message, (), cond, p))
+    return out
+
+
+def _pct(p: float) -> str:
+    return "below 0.1%" if p < 0.001 else f"{100 * p:.1f}%"

@@ -1,0 +1,290 @@
+"""Load ``redflags.yaml``, check it against the knowledge base, and evaluate rule conditions.
+
+Checks across files (all problems are collected, then one ``KnowledgeBaseError`` lists them):
+every finding, condition, sign and reference id resolves; ids are unique; signs do not refer to
+themselves in a loop; every serious condition has a probability threshold.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+from pydantic import ValidationError
+
+from kneesource.errors import KnowledgeBaseError
+from kneesource.kb.loader import KnowledgeBase, default_knowledge_dir
+from kneesource.kb.schema import Citation, Source
+from kneesource.triage.schema import (
+    Advice,
+    AgeTest,
+    AllOf,
+    AnyOf,
+    AtLeast,
+    Expr,
+    RedFlagsFile,
+    Rule,
+    SafetyNet,
+    Sign,
+    SignRef,
+    Threshold,
+    Tip,
+    UncertainPair,
+)
+
+RULES_FILE = "redflags.yaml"
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    """The validated red-flag rules, thresholds and advice, with the findings they watch."""
+
+    rules: tuple[Rule, ...]
+    signs: dict[str, Sign]
+    thresholds: tuple[Threshold, ...]
+    uncertainties: tuple[UncertainPair, ...]
+    advice: Advice
+    warning_findings: frozenset[str]
+    digest: str
+
+    def warning_findings_at(self, age: int) -> frozenset[str]:
+        """The findings some rule can read at this age: a finding under an ``all_of`` with an
+        age test the person fails cannot switch that rule on, so it is no warning sign for them."""
+        out: set[str] = set()
+        for rule in self.rules:
+            out |= _reachable(rule.when, self.signs, age)
+        return frozenset(out)
+
+    def matches(self, expr: Expr, present: frozenset[str], age: int) -> frozenset[str] | None:
+        """The present findings that make ``expr`` hold, or None if it does not hold.
+
+        An age test holds without naming a finding, so a match may be an empty set."""
+        if isinstance(expr, str):
+            return frozenset({expr}) if expr in present else None
+        if isinstance(expr, AgeTest):
+            return frozenset() if _age_ok(expr, age) else None
+        if isinstance(expr, SignRef):
+            return self.matches(self.signs[expr.sign].when, present, age)
+        if isinstance(expr, AllOf):
+            found: set[str] = set()
+            for part in expr.all_of:
+                hit = self.matches(part, present, age)
+                if hit is None:
+                    return None
+                found |= hit
+            return frozenset(found)
+        items = expr.any_of if isinstance(expr, AnyOf) else expr.of
+        need = 1 if isinstance(expr, AnyOf) else expr.at_least
+        hits = [h for h in (self.matches(p, present, age) for p in items) if h is not None]
+        if len(hits) < need:
+            return None
+        return frozenset().union(*hits)
+
+
+def load_rules(kb: KnowledgeBase, directory: Path | None = None) -> RuleSet:
+    """Read and validate ``redflags.yaml`` from ``directory`` (default: the shipped knowledge)."""
+    path = (directory or default_knowledge_dir()) / RULES_FILE
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise KnowledgeBaseError(
+            [f"{RULES_FILE}: cannot be read ({exc.strerror or exc})"]
+        ) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise KnowledgeBaseError([f"{RULES_FILE}: not valid YAML ({exc})"]) from None
+    try:
+        parsed = RedFlagsFile.model_validate(data)
+    except ValidationError as exc:
+        raise KnowledgeBaseError(
+            [
+                f"{RULES_FILE}: {'.'.join(str(p) for p in err['loc']) or 'top level'}: {err['msg']}"
+                for err in exc.errors()
+            ]
+        ) from None
+    signs = {s.id: s for s in parsed.signs}
+    problems = _problems(kb, parsed, signs)
+    if problems:
+        raise KnowledgeBaseError([f"{RULES_FILE}: {p}" for p in problems])
+    watched: set[str] = set()
+    for rule in parsed.rules:
+        watched |= _finding_ids(rule.when, signs, set())
+    return RuleSet(
+        rules=tuple(parsed.rules),
+        signs=signs,
+        thresholds=tuple(parsed.thresholds),
+        uncertainties=tuple(parsed.uncertainties),
+        advice=parsed.advice,
+        warning_findings=frozenset(watched),
+        digest=hashlib.sha256(text.encode()).hexdigest(),
+    )
+
+
+def _children(expr: Expr) -> list[Expr]:
+    if isinstance(expr, AllOf):
+        return list(expr.all_of)
+    if isinstance(expr, AnyOf):
+        return list(expr.any_of)
+    if isinstance(expr, AtLeast):
+        return list(expr.of)
+    return []
+
+
+def _finding_ids(expr: Expr, signs: dict[str, Sign], seen: set[str]) -> set[str]:
+    """Finding ids an expression reads, following signs (``seen`` guards against loops)."""
+    if isinstance(expr, str):
+        return {expr}
+    if isinstance(expr, SignRef):
+        if expr.sign in seen or expr.sign not in signs:
+            return set()
+        return _finding_ids(signs[expr.sign].when, signs, seen | {expr.sign})
+    out: set[str] = set()
+    for child in _children(expr):
+        out |= _finding_ids(child, signs, seen)
+    return out
+
+
+def _reachable(expr: Expr, signs: dict[str, Sign], age: int) -> set[str]:
+    """Finding ids that can still help ``expr`` hold for a person of this age."""
+    if isinstance(expr, str):
+        return {expr}
+    if isinstance(expr, AgeTest):
+        return set()
+    if isinstance(expr, SignRef):
+        return _reachable(signs[expr.sign].when, signs, age)
+    if isinstance(expr, AllOf):
+        for part in expr.all_of:
+            gate = _age_gate(part, signs)
+            if gate is not None and not _age_ok(gate, age):
+                return set()
+    out: set[str] = set()
+    for child in _children(expr):
+        out |= _reachable(child, signs, age)
+    return out
+
+
+def _age_gate(part: Expr, signs: dict[str, Sign]) -> AgeTest | None:
+    """The age test ``part`` is, directly or as a sign, if it is one."""
+    while isinstance(part, SignRef):
+        part = signs[part.sign].when
+    return part if isinstance(part, AgeTest) else None
+
+
+def _age_ok(test: AgeTest, age: int) -> bool:
+    lo, hi = test.age.min, test.age.max
+    return (lo is None or age >= lo) and (hi is None or age <= hi)
+
+
+def _refs(expr: Expr) -> Iterator[tuple[str, str]]:
+    """(kind, id) for every finding and sign an expression names directly or below."""
+    if isinstance(expr, str):
+        yield "finding", expr
+    elif isinstance(expr, SignRef):
+        yield "sign", expr.sign
+    for child in _children(expr):
+        yield from _refs(child)
+
+
+def _sign_loops(signs: dict[str, Sign]) -> list[str]:
+    loops = []
+    for sign in signs.values():
+        stack = [r for k, r in _refs(sign.when) if k == "sign"]
+        seen: set[str] = set()
+        while stack:
+            name = stack.pop()
+            if name == sign.id:
+                loops.append(sign.id)
+                break
+            if name in seen or name not in signs:
+                continue
+            seen.add(name)
+            stack.extend(r for k, r in _refs(signs[name].when) if k == "sign")
+    return loops
+
+
+def _sources(parsed: RedFlagsFile) -> Iterator[tuple[str, Source]]:
+    for rule in parsed.rules:
+        yield f"rule {rule.id}", rule.source
+    for t in parsed.thresholds:
+        yield f"threshold {t.condition}/{t.level}", t.source
+    for u in parsed.uncertainties:
+        yield f"uncertainty {u.dangerous}/{u.benign}", u.source
+    for tip in parsed.advice.tips:
+        yield f"tip {tip.id}", tip.source
+    for net in parsed.advice.safety_nets:
+        yield f"safety net {net.id}", net.source
+
+
+def _problems(kb: KnowledgeBase, parsed: RedFlagsFile, signs: dict[str, Sign]) -> list[str]:
+    findings = {f.id for f in kb.findings}
+    conditions = {c.id for c in kb.conditions}
+    rule_ids = [r.id for r in parsed.rules]
+    problems = _duplicate_ids(parsed)
+
+    def check_expr(owner: str, expr: Expr) -> None:
+        for kind, ref in _refs(expr):
+            if kind == "finding" and ref not in findings:
+                problems.append(f"{owner}: unknown finding {ref!r}")
+            if kind == "sign" and ref not in signs:
+                problems.append(f"{owner}: unknown sign {ref!r}")
+
+    for sign in parsed.signs:
+        check_expr(f"sign {sign.id}", sign.when)
+    problems += [f"sign {s}: refers to itself through other signs" for s in _sign_loops(signs)]
+    for rule in parsed.rules:
+        check_expr(f"rule {rule.id}", rule.when)
+        if rule.condition is not None and rule.condition not in conditions:
+            problems.append(f"rule {rule.id}: unknown condition {rule.condition!r}")
+        if not _finding_ids(rule.when, signs, set()):
+            problems.append(f"rule {rule.id}: names no finding, so it would fire for everyone")
+    for t in parsed.thresholds:
+        if t.condition not in conditions:
+            problems.append(f"threshold: unknown condition {t.condition!r}")
+        if t.requires is not None:
+            check_expr(f"threshold {t.condition}/{t.level}", t.requires)
+    levels_by_condition: dict[str, list[Threshold]] = {}
+    for t in parsed.thresholds:
+        levels_by_condition.setdefault(t.condition, []).append(t)
+    for cond, entries in levels_by_condition.items():
+        for dup, n in Counter(t.level for t in entries).items():
+            if n > 1:
+                problems.append(f"threshold {cond}: level {dup!r} given {n} times")
+    for c in kb.conditions:
+        if c.serious and c.id not in levels_by_condition:
+            problems.append(f"serious condition {c.id} has no probability threshold")
+    for u in parsed.uncertainties:
+        name = f"uncertainty {u.dangerous}/{u.benign}"
+        for side in (u.dangerous, u.benign):
+            if side not in conditions:
+                problems.append(f"{name}: unknown condition {side!r}")
+        for rid in u.rules:
+            if rid not in rule_ids:
+                problems.append(f"{name}: unknown rule {rid!r}")
+    advice_items: list[Tip | SafetyNet] = [*parsed.advice.tips, *parsed.advice.safety_nets]
+    for item in advice_items:
+        for cond in item.conditions:
+            if cond not in conditions:
+                problems.append(f"advice {item.id}: unknown condition {cond!r}")
+    for what, source in _sources(parsed):
+        if isinstance(source, Citation) and source.ref not in kb.references:
+            problems.append(f"{what}: cites unknown reference {source.ref!r}")
+    return problems
+
+
+def _duplicate_ids(parsed: RedFlagsFile) -> list[str]:
+    problems = []
+    for what, ids in (
+        ("rule", [r.id for r in parsed.rules]),
+        ("sign", [s.id for s in parsed.signs]),
+        ("tip", [t.id for t in parsed.advice.tips]),
+        ("safety net", [n.id for n in parsed.advice.safety_nets]),
+    ):
+        problems += [
+            f"{what} id {d!r} is defined more than once" for d, n in Counter(ids).items() if n > 1
+        ]
+    return problems

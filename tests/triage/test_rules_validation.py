@@ -1,0 +1,113 @@
+"""``redflags.yaml`` is checked against the knowledge base and every problem is reported at once:
+each rule of the check bites on a broken copy of the shipped files."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from kneesource.errors import KnowledgeBaseError
+from kneesource.kb.loader import default_knowledge_dir, load_knowledge_base
+from kneesource.triage import load_rules
+from kneesource.triage.rules import RULES_FILE
+
+
+def _broken(tmp_path: Path, change: Callable[[dict[str, Any]], None]) -> list[str]:
+    target = tmp_path / "knowledge"
+    shutil.copytree(default_knowledge_dir(), target)
+    path = target / RULES_FILE
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    change(data)
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    kb = load_knowledge_base(target)
+    with pytest.raises(KnowledgeBaseError) as info:
+        load_rules(kb, target)
+    return info.value.problems
+
+
+def _rule(data: dict[str, Any], rule_id: str) -> dict[str, Any]:
+    return next(r for r in data["rules"] if r["id"] == rule_id)
+
+
+def test_shipped_rules_are_valid() -> None:
+    kb = load_knowledge_base()
+    rules = load_rules(kb)
+    assert rules.rules and rules.thresholds
+    assert rules.warning_findings <= {f.id for f in kb.findings}
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (
+            lambda d: _rule(d, "ces_saddle_numbness").update(when="saddle_numbnes"),
+            "rule ces_saddle_numbness: unknown finding 'saddle_numbnes'",
+        ),
+        (
+            lambda d: _rule(d, "ottawa_age").update(condition="fractures"),
+            "rule ottawa_age: unknown condition 'fractures'",
+        ),
+        (
+            lambda d: d.update(thresholds=[t for t in d["thresholds"] if t["condition"] != "dvt"]),
+            "serious condition dvt has no probability threshold",
+        ),
+        (
+            lambda d: d["signs"][0].update(when={"sign": d["signs"][0]["id"]}),
+            "refers to itself through other signs",
+        ),
+        (
+            lambda d: _rule(d, "locked_knee").update(
+                source={"ref": "no_such_paper", "detail": "x" * 5, "tag": "V"}
+            ),
+            "rule locked_knee: cites unknown reference 'no_such_paper'",
+        ),
+        (
+            lambda d: d["rules"].append(dict(_rule(d, "locked_knee"))),
+            "rule id 'locked_knee' is defined more than once",
+        ),
+        (
+            lambda d: _rule(d, "locked_knee").update(when={"age": {"min": 18}}),
+            "rule locked_knee: names no finding",
+        ),
+        (
+            lambda d: _rule(d, "locked_knee").update(level="routine"),
+            "rules.",
+        ),
+        (
+            lambda d: _rule(d, "locked_knee").update(
+                when={"at_least": 3, "of": ["locking", "giving_way"]}
+            ),
+            "at_least 3 of only 2 items never holds",
+        ),
+        (lambda d: d["advice"]["levels"].pop("soon"), "advice is missing for level(s) ['soon']"),
+        (
+            lambda d: d["uncertainties"][0].update(benign="cyst"),
+            "unknown condition 'cyst'",
+        ),
+    ],
+)
+def test_each_check_bites(
+    tmp_path: Path, change: Callable[[dict[str, Any]], None], expected: str
+) -> None:
+    problems = _broken(tmp_path, change)
+    assert any(expected in p for p in problems), problems
+
+
+def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
+    def two_faults(d: dict[str, Any]) -> None:
+        _rule(d, "ces_saddle_numbness").update(when="saddle_numbnes")
+        _rule(d, "ottawa_age").update(condition="fractures")
+
+    problems = _broken(tmp_path, two_faults)
+    assert len(problems) == 2, problems
+
+
+def test_a_missing_rules_file_is_reported(tmp_path: Path) -> None:
+    kb = load_knowledge_base()
+    with pytest.raises(KnowledgeBaseError, match=r"redflags\.yaml: cannot be read"):
+        load_rules(kb, tmp_path)

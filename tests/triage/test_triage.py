@@ -1,0 +1,139 @@
+"""Triage behaviour beyond the safety suite: the expression language, bad input, the empty case,
+advice always carrying a safety net, uncertainties backed by the level, and the interfaces."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from kneesource.case import Case
+from kneesource.engine import default_engine
+from kneesource.errors import CaseFormatError, UnknownIdError
+from kneesource.render import print_assessment
+from kneesource.triage import LEVELS, level_rank, tables, triage
+from kneesource.triage.schema import AgeRange, AgeTest, AllOf, AnyOf, AtLeast
+
+ENGINE = default_engine()
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+def test_levels_are_ranked_from_self_care_to_emergency() -> None:
+    assert [level_rank(lv) for lv in LEVELS] == [0, 1, 2, 3]
+    assert LEVELS[-1] == "emergency"
+
+
+def test_expressions_match_as_written() -> None:
+    # Expected values worked out by hand from the definitions in kneesource.triage.schema.
+    rules = ENGINE.rules
+    two_of = AtLeast(at_least=2, of=["locking", "giving_way", "limp"])
+    assert rules.matches(two_of, frozenset({"locking"}), 40) is None
+    assert rules.matches(two_of, frozenset({"locking", "limp", "x"}), 40) == {"locking", "limp"}
+    young = AllOf(all_of=["limp", AgeTest(age=AgeRange(max=17))])
+    assert rules.matches(young, frozenset({"limp"}), 17) == {"limp"}
+    assert rules.matches(young, frozenset({"limp"}), 18) is None
+    either = AnyOf(any_of=["limp", "locking"])
+    assert rules.matches(either, frozenset({"limp", "locking"}), 30) == {"limp", "locking"}
+
+
+def test_age_gated_findings_are_warning_signs_only_at_those_ages() -> None:
+    assert "limp" in ENGINE.rules.warning_findings_at(12)
+    assert "limp" not in ENGINE.rules.warning_findings_at(40)
+
+
+def test_a_case_with_no_findings_gets_a_safe_answer_with_a_safety_net() -> None:
+    result = ENGINE.assess(Case(age=45)).triage
+    assert result is not None
+    assert result.level == "self_care"
+    assert result.reasons == ()
+    net = next(n for n in ENGINE.rules.advice.safety_nets if n.id == "general")
+    assert net.text in result.advice
+
+
+def test_children_always_get_the_hip_safety_net() -> None:
+    result = ENGINE.assess(Case(age=11)).triage
+    assert result is not None
+    net = next(n for n in ENGINE.rules.advice.safety_nets if n.id == "child_hip")
+    assert net.text in result.advice
+
+
+@pytest.mark.parametrize(
+    ("data", "error"),
+    [
+        ({"age": 40, "findings": {"saddle_numbnes": True}}, UnknownIdError),
+        ({"age": 40, "findings": {"saddle_numbness": "yes"}}, CaseFormatError),
+        ({"age": -1, "findings": {}}, CaseFormatError),
+        ({"findings": {"limp": True}}, CaseFormatError),
+    ],
+)
+def test_bad_input_is_refused_before_triage(data: object, error: type[Exception]) -> None:
+    with pytest.raises(error):
+        ENGINE.case(data)
+
+
+def test_an_uncertainty_is_never_shown_with_the_dangerous_cause_unflagged() -> None:
+    # Calf swelling and a lump behind the knee: a clot and a burst cyst look the same (brief 1.13).
+    case = Case(age=60, findings={"lump_behind_knee": True, "calf_swelling": True})
+    result = ENGINE.assess(case).triage
+    assert result is not None
+    pair = next(u for u in result.uncertainties if u.benign == "bakers_cyst_rupture")
+    assert pair.dangerous == "dvt"
+    assert "ultrasound" in pair.test
+    assert level_rank(result.level) >= level_rank("urgent")
+    assert any(r.condition == "dvt" for r in result.reasons)
+
+
+def test_every_reason_names_the_findings_that_fired_it() -> None:
+    case = Case(age=30, findings={"injury_direct_blow": True, "isolated_patellar_tenderness": True})
+    result = ENGINE.assess(case).triage
+    assert result is not None
+    ottawa = next(r for r in result.reasons if r.rule == "ottawa_knee_rule")
+    assert ottawa.findings == ("injury_direct_blow", "isolated_patellar_tenderness")
+    assert ottawa.condition == "fracture" and ottawa.probability is None
+
+
+def test_triage_function_matches_the_engine() -> None:
+    case = Case(age=70, findings={"injury_fall": True})
+    assessment = ENGINE.assess(case)
+    direct = triage(ENGINE.rules, ENGINE.kb, case, assessment, ENGINE.model)
+    assert direct == assessment.triage == ENGINE.triage(case, assessment)
+
+
+def test_json_output_carries_the_triage() -> None:
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "kneesource",
+            "assess",
+            str(EXAMPLES / "three_cases.jsonl"),
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    lines = [json.loads(line) for line in out.stdout.splitlines()]
+    assert len(lines) == 3
+    for record in lines:
+        assert set(record["triage"]) == {"level", "reasons", "advice", "uncertainties"}
+        assert record["triage"]["level"] in LEVELS
+
+
+def test_human_output_shows_the_triage_first_with_the_notice() -> None:
+    console = Console(record=True, width=100)
+    case = Case(age=70, findings={"cold_pale_leg": True})
+    print_assessment(console, ENGINE.assess(case), ENGINE.kb)
+    text = console.export_text()
+    assert text.index("EMERGENCY") < text.index("decision support, not a diagnosis")
+    assert text.index("decision support, not a diagnosis") < text.index("Most likely causes")
+
+
+def test_the_documented_tables_match_the_rules() -> None:
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "triage.md").read_text(encoding="utf-8")
+    start, end = doc.index(tables.BEGIN), doc.index(tables.END) + len(tables.END)
+    assert doc[start:end] == tables.markdown(ENGINE.rules)
