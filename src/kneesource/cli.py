@@ -13,11 +13,11 @@ from collections.abc import Callable, Sequence
 
 from rich.console import Console
 
-from kneesource.commands import core, evaluate, simulate
+from kneesource.commands import core, evaluate, interview, simulate
 from kneesource.commands.base import EXIT_BROKEN, EXIT_USAGE, Parser
 from kneesource.errors import InputError, KneesourceError, KnowledgeBaseError, ModelError
 
-COMMAND_MODULES = [core, evaluate, simulate]
+COMMAND_MODULES = [core, evaluate, simulate, interview]
 
 
 def build_parser() -> argparse.ArgumentParser:

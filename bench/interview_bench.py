@@ -1,0 +1,229 @@
+"""Simulated-patient benchmark of the adaptive interview (seeded; prints a table).
+
+Patients answer every question truthfully ("don't know" for what their case leaves out):
+
+* model patients: drawn from the compiled model itself (person, conditions from their priors,
+  roots and every finding by the noisy-OR links); they know every finding a patient can answer.
+  Draws with more than ``MAX_PRESENT`` present findings are redrawn: the exact full-information
+  posterior costs 2^(present findings), and most people report far fewer;
+* vignettes: the project's written cases (``kneesource.evaluation``), when that package exists.
+
+Strategies, all on the same questions (patient mode) and the same stopping rule:
+``adaptive`` (the interview), ``fixed order`` (next question = first askable in file order) and
+``full information`` (every finding a patient could answer, no questions). Reported: median and
+90th percentile of questions asked, top-3 hit rate (a present condition among the top three),
+top-1 and triage agreement with full information, missed red flags (full information says urgent
+or emergency, the interview says less urgent), and milliseconds per question.
+
+Run: ``.venv/bin/python bench/interview_bench.py [--model-patients N] [--seed S]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import statistics
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from kneesource.case import Case
+from kneesource.engine import Engine, default_engine
+from kneesource.inference.exact import posterior
+from kneesource.interview import answer, start
+from kneesource.interview.flow import askable, plan
+from kneesource.interview.simulate import simulated_answer
+from kneesource.interview.state import State, case_of
+from kneesource.interview.triage_link import level_function, question_bank
+from kneesource.triage import level_rank
+
+URGENT = level_rank("urgent")
+MAX_PRESENT = 12
+
+
+@dataclass(frozen=True)
+class Patient:
+    case: Case
+    present: frozenset[str]
+
+
+@dataclass(frozen=True)
+class Run:
+    questions: int
+    top3_hit: bool
+    top1_agrees: bool
+    triage_agrees: bool
+    missed_red_flag: bool
+    ms_per_question: list[float]
+
+
+def model_patients(engine: Engine, n: int, seed: int) -> list[Patient]:
+    """People drawn from the network; at least one condition present (rejection sampling)."""
+    model = engine.model
+    rng = np.random.default_rng(seed)
+    exam = {f.id for f in engine.kb.findings if f.kind == "exam"}
+    out: list[Patient] = []
+    while len(out) < n:
+        age = int(rng.integers(8, 90))
+        sex = "female" if rng.random() < 0.5 else "male"
+        acts = {c: bool(rng.random() < (0.25 if age < 50 else 0.05)) for c in model.context_ids}
+        person = Case(age, sex, acts).person(model)
+        cond = rng.random(model.n_conditions) < model.priors(person)
+        if not cond.any():
+            continue
+        off_root = (1 - model.root_leak) * np.prod(
+            np.where(cond[:, None], 1 - model.condition_root, 1.0), axis=0
+        )
+        roots = rng.random(len(model.root_ids)) >= off_root
+        off = (
+            (1 - model.finding_leak)
+            * np.prod(np.where(cond[:, None], 1 - model.condition_finding, 1.0), axis=0)
+            * np.prod(np.where(roots[:, None], 1 - model.root_finding, 1.0), axis=0)
+        )
+        present = rng.random(len(model.finding_ids)) >= off
+        findings = {
+            f: bool(v) for f, v in zip(model.finding_ids, present, strict=True) if f not in exam
+        }
+        if sum(findings.values()) > MAX_PRESENT:
+            continue  # exact full-information inference grows as 2^(present findings)
+        findings.update(acts)
+        ids = frozenset(c for c, v in zip(model.condition_ids, cond, strict=True) if v)
+        out.append(Patient(Case(age, sex, findings, f"model-{len(out)}"), ids))
+    return out
+
+
+def vignette_patients(engine: Engine) -> list[Patient]:
+    if importlib.util.find_spec("kneesource.evaluation") is None:
+        return []
+    from kneesource.evaluation.vignettes import load_vignettes
+
+    exam = {f.id for f in engine.kb.findings if f.kind == "exam"}
+    out = []
+    for v in load_vignettes(engine.kb).vignettes:
+        case = v.case()
+        findings = {f: x for f, x in case.findings.items() if f not in exam}
+        out.append(Patient(Case(case.age, case.sex, findings, v.id), frozenset(v.present)))
+    return out
+
+
+Chooser = Callable[[State], str | None]
+
+
+def adaptive(state: State) -> str | None:
+    q = plan(state).question
+    return None if q is None else q.id
+
+
+def fixed_order(state: State) -> str | None:
+    p = plan(state)
+    if p.question is None:
+        return None
+    if p.question.phase != "adaptive":
+        return p.question.id
+    bank = question_bank(default_engine())
+    return next(q.id for q in askable(bank, state) if q.phase == "adaptive")
+
+
+def interview(engine: Engine, patient: Patient, choose: Chooser) -> Run:
+    bank = question_bank(engine)
+    state = start(engine)
+    times: list[float] = []
+    while True:
+        t0 = time.perf_counter()
+        qid = choose(state)
+        times.append(1000 * (time.perf_counter() - t0))
+        if qid is None:
+            break
+        state = answer(state, qid, simulated_answer(bank.get(qid), patient.case))
+    got = outcome(engine, case_of(bank, state))
+    return _score(patient, got, outcome(engine, patient.case), len(state.answers), times)
+
+
+def outcome(engine: Engine, case: Case) -> tuple[list[str], int]:
+    """Conditions ranked as ``assess`` ranks them, and the triage rank, from the exact posterior
+    (the leave-one-out evidence lists of a full assessment are not needed here)."""
+    post = posterior(engine.model, case.person(engine.model), case.evidence(engine.model))
+    order = np.argsort(-post.conditions, kind="stable")
+    return [engine.model.condition_ids[i] for i in order], level_function(engine)(case, post)
+
+
+def _score(
+    patient: Patient,
+    got: tuple[list[str], int],
+    full: tuple[list[str], int],
+    asked: int,
+    times: list[float],
+) -> Run:
+    (ranked, got_level), (full_ranked, full_level) = got, full
+    return Run(
+        questions=asked,
+        top3_hit=bool(set(ranked[:3]) & patient.present),
+        top1_agrees=ranked[0] == full_ranked[0],
+        triage_agrees=full_level == got_level,
+        missed_red_flag=full_level >= URGENT and got_level < full_level,
+        ms_per_question=times,
+    )
+
+
+def full_information(engine: Engine, patient: Patient) -> Run:
+    full = outcome(engine, patient.case)
+    return _score(patient, full, full, 0, [])
+
+
+def summary(name: str, runs: Sequence[Run]) -> list[str]:
+    qs = [r.questions for r in runs]
+    ms = [t for r in runs for t in r.ms_per_question]
+    pct = lambda xs: f"{100 * sum(xs) / len(xs):.0f}%"  # noqa: E731
+    return [
+        name,
+        f"{statistics.median(qs):.0f}" if any(qs) else "-",
+        f"{np.percentile(qs, 90):.0f}" if any(qs) else "-",
+        pct([r.top3_hit for r in runs]),
+        pct([r.top1_agrees for r in runs]),
+        pct([r.triage_agrees for r in runs]),
+        str(sum(r.missed_red_flag for r in runs)),
+        f"{statistics.median(ms):.0f} / {np.percentile(ms, 90):.0f}" if ms else "-",
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model-patients", type=int, default=60)
+    parser.add_argument("--seed", type=int, default=20240611)
+    args = parser.parse_args()
+    engine = default_engine()
+    groups = {
+        f"model patients (n={args.model_patients})": model_patients(
+            engine, args.model_patients, args.seed
+        )
+    }
+    vignettes = vignette_patients(engine)
+    if vignettes:
+        groups[f"vignettes (n={len(vignettes)})"] = vignettes
+    head = [
+        "strategy",
+        "median q",
+        "p90 q",
+        "top-3 hit",
+        "top-1 = full",
+        "triage = full",
+        "missed red flags",
+        "ms/question median / p90",
+    ]
+    for title, patients in groups.items():
+        rows = [
+            summary("adaptive", [interview(engine, p, adaptive) for p in patients]),
+            summary("fixed order", [interview(engine, p, fixed_order) for p in patients]),
+            summary("full information", [full_information(engine, p) for p in patients]),
+        ]
+        print(f"\n### {title}\n")
+        print("| " + " | ".join(head) + " |")
+        print("|" + "---|" * len(head))
+        for row in rows:
+            print("| " + " | ".join(row) + " |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,184 @@
+"""``kneesource interview``: the adaptive interview, interactive or scripted.
+
+Interactive (default): questions in the terminal, saved after every answer, resumable.
+``--answers FILE``: answers from a JSON object of question id -> answer (questions it leaves out
+are answered "don't know"). ``--patient CASE.json``: a simulated patient answers truthfully from
+a case in the ``assess`` format. Both print the questions asked and the assessment.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from kneesource.case import read_cases
+from kneesource.commands.base import EXIT_OK
+from kneesource.engine import default_engine
+from kneesource.errors import CaseFormatError, InputError
+from kneesource.interview import STOP_REASONS, Question, State, assessment, start, stop_reason
+from kneesource.interview.simulate import run_interview, simulated_answer
+from kneesource.interview.state import DONT_KNOW, Value, normalise
+from kneesource.interview.store import SessionStore, resolve_location
+from kneesource.interview.terminal import run_terminal
+from kneesource.interview.triage_link import question_bank
+from kneesource.interview.why import answer_label
+from kneesource.render import print_assessment
+
+
+def register(sub: argparse._SubParsersAction[Any]) -> None:
+    p = sub.add_parser(
+        "interview", help="answer a few plain questions and get an assessment (start here)"
+    )
+    p.add_argument(
+        "--mode",
+        choices=["patient", "clinician"],
+        default="patient",
+        help="clinician mode adds examination tests (default: patient)",
+    )
+    p.add_argument(
+        "--db",
+        default=None,
+        help="session database: a file path or sqlite:///path "
+        "(default: $KNEESOURCE_DB, else a file in your data folder)",
+    )
+    source = p.add_mutually_exclusive_group()
+    source.add_argument(
+        "--resume",
+        nargs="?",
+        const="latest",
+        default=None,
+        metavar="ID",
+        help="resume a saved interview (the latest unfinished one by default)",
+    )
+    source.add_argument("--new", action="store_true", help="start afresh without asking")
+    source.add_argument(
+        "--answers",
+        type=Path,
+        metavar="FILE",
+        help="answer from a JSON object of question id -> answer, no prompts",
+    )
+    source.add_argument(
+        "--patient",
+        type=Path,
+        metavar="CASE.json",
+        help="a simulated patient answers truthfully from a case file",
+    )
+    p.add_argument("--json", action="store_true", help="with --answers/--patient: print JSON")
+    p.set_defaults(handler=interview)
+
+
+def interview(args: argparse.Namespace, out: Console) -> int:
+    engine = default_engine()
+    if args.answers is not None:
+        given = _read_answers(args.answers)
+        state = start(engine, mode=args.mode)
+        bank = question_bank(engine)
+        for qid, raw in given.items():
+            normalise(bank.get(qid), raw)  # unknown ids and bad values fail before any output
+        final, asked = run_interview(state, lambda q: given.get(q.id))
+        return _report(out, final, asked, args.json, case_id=args.answers.stem)
+    if args.patient is not None:
+        case = next(read_cases(args.patient, engine.model))
+        bank = question_bank(engine)
+        state = start(engine, mode=args.mode)
+        final, asked = run_interview(state, lambda q: simulated_answer(bank.get(q.id), case))
+        return _report(out, final, asked, args.json, case_id=case.case_id or args.patient.stem)
+    store = SessionStore(resolve_location(args.db))
+    session_id, state = _open_session(out, store, args)
+    return run_terminal(out, engine, store, session_id, state)
+
+
+def _open_session(out: Console, store: SessionStore, args: argparse.Namespace) -> tuple[str, State]:
+    if args.resume is not None and args.resume != "latest":
+        session = store.load(args.resume)
+        if session.finished:
+            raise InputError(f"interview {args.resume!r} is already finished")
+        out.print(f"Resuming interview {session.id} ({len(session.state.answers)} answers so far).")
+        return session.id, session.state
+    pending = [] if args.new else store.unfinished()
+    if pending:
+        latest = pending[0]
+        if args.resume == "latest" or _confirm(
+            out,
+            f"You have an unfinished interview ({len(latest.state.answers)} answers, "
+            f"saved {latest.updated[:16].replace('T', ' ')} UTC). Resume it?",
+        ):
+            out.print(f"Resuming interview {latest.id}.")
+            return latest.id, latest.state
+    elif args.resume == "latest":
+        out.print("No unfinished interview found; starting a new one.")
+    state = start(mode=args.mode)
+    session_id = store.create(state)
+    out.print(
+        "[bold]kneesource interview[/bold]: a few plain questions about your knee pain. "
+        "Decision support, not a diagnosis."
+    )
+    out.print(f"[dim]Your answers are saved as you go (interview {session_id}).[/dim]")
+    return session_id, state
+
+
+def _confirm(out: Console, prompt: str) -> bool:
+    try:
+        reply = out.input(f"{prompt} [Y/n] ").strip().lower()
+    except (EOFError, KeyboardInterrupt):
+        return False
+    return reply in ("", "y", "yes")
+
+
+def _read_answers(path: Path) -> dict[str, object]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise CaseFormatError(f"cannot read {path}: {exc.strerror or exc}") from None
+    except json.JSONDecodeError as exc:
+        raise CaseFormatError(
+            f"{path.name}: not valid JSON ({exc.msg} at line {exc.lineno})"
+        ) from None
+    if not isinstance(data, dict):
+        raise CaseFormatError(f"{path.name}: must be a JSON object of question id -> answer")
+    if "age" not in data:
+        raise CaseFormatError(f"{path.name}: must give 'age' (whole years, 0-120)")
+    return data
+
+
+def _report(
+    out: Console, state: State, asked: list[tuple[Question, Value]], as_json: bool, case_id: str
+) -> int:
+    engine = default_engine()
+    bank = question_bank(engine)
+    result = assessment(state, case_id=case_id)
+    reason = stop_reason(state)
+    if as_json:
+        body = {
+            "questions": [
+                {
+                    "id": q.id,
+                    "phase": q.phase,
+                    "text": q.text,
+                    "answer": list(v) if isinstance(v, tuple) else v,
+                }
+                for q, v in asked
+            ],
+            "stop_reason": reason,
+            "assessment": result.to_dict(),
+        }
+        sys.stdout.write(json.dumps(body) + "\n")
+        return EXIT_OK
+    table = Table(title=f"{len(asked)} questions asked", title_justify="left")
+    table.add_column("#", justify="right")
+    table.add_column("Question")
+    table.add_column("Answer")
+    for i, (q, v) in enumerate(asked, start=1):
+        label = "don't know" if v == DONT_KNOW else answer_label(bank.get(q.id), v)
+        table.add_row(str(i), q.text, label)
+    out.print(table)
+    if reason is not None:
+        out.print(f"Stopped: {STOP_REASONS[reason]}.")
+    print_assessment(out, result, engine.kb)
+    return EXIT_OK

@@ -1,0 +1,238 @@
+"""The library API: ``start``, ``next_question``, ``answer``, ``back``, ``assessment``.
+
+Every function takes a :class:`State` and returns a new value; none keeps hidden state, so the
+same state always gives the same question, rationale and assessment. Order of questions:
+
+1. the opening (age, sex, main complaint, sports), in file order;
+2. the red-flag screen, in file order, never skipped;
+3. adaptive questions, best expected value first (``selection``), until the stopping rule holds.
+
+Stopping rule (after 1 and 2; ``policy`` numbers from ``questions.yaml``):
+stop when ``max_questions`` have been asked, or no question is left, or no likely answer
+(probability >= ``answer_floor``) to any remaining question would change the triage level AND
+one of: the leading cause is clear (probability >= ``clear_probability`` and ahead of the second
+by >= ``clear_margin``); no likely answer would change the top three; the best question's
+expected gain is below ``min_gain_bits``.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from kneesource.assessment import Assessment
+from kneesource.engine import Engine, default_engine
+from kneesource.errors import InputError
+from kneesource.interview.questions import Mode, Policy, QuestionBank, QuestionSpec
+from kneesource.interview.screening import approximate_scores
+from kneesource.interview.selection import Baseline, Evaluation, baseline_of, evaluate, ranked
+from kneesource.interview.state import Answer, State, age_sex, case_of, findings_of, normalise
+from kneesource.interview.triage_link import level_function, question_bank
+from kneesource.interview.why import Why, adaptive_why, fixed_why
+
+StopReason = Literal[
+    "hard_maximum", "no_questions_left", "leader_clear", "top3_settled", "little_to_gain"
+]
+STOP_REASONS: dict[StopReason, str] = {
+    "hard_maximum": "the maximum number of questions has been asked",
+    "no_questions_left": "there is nothing left to ask",
+    "leader_clear": "the leading cause is clear and no answer could change the urgency",
+    "top3_settled": "no likely answer could change the urgency or the three leading causes",
+    "little_to_gain": "no question left would tell much more, or change the urgency",
+}
+
+
+@dataclass(frozen=True)
+class Option:
+    id: str
+    label: str
+
+
+@dataclass(frozen=True)
+class Question:
+    """The question to ask now, with its reason and where the interview stands."""
+
+    id: str
+    phase: str
+    type: str
+    text: str
+    options: tuple[Option, ...]
+    how_to: str | None
+    number: int
+    max_questions: int
+    why: Why
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What comes next: a question, or the reason to stop."""
+
+    question: Question | None
+    stop_reason: StopReason | None
+    baseline: Baseline | None
+    evaluations: tuple[Evaluation, ...]
+
+
+_ENGINES: dict[str, Engine] = {}
+
+
+def start(engine: Engine | None = None, *, mode: Mode = "patient") -> State:
+    """A new, empty interview on ``engine`` (the shipped knowledge base by default)."""
+    if mode not in ("patient", "clinician"):
+        raise InputError(f"mode must be 'patient' or 'clinician', got {mode!r}")
+    engine = engine or default_engine()
+    question_bank(engine)  # validates the questions before the first one is asked
+    _ENGINES.setdefault(engine.model.knowledge_base_version, engine)
+    return State(mode=mode, knowledge_base_version=engine.model.knowledge_base_version)
+
+
+def engine_for(state: State) -> Engine:
+    """The engine a state belongs to; refuses a state saved with another knowledge base."""
+    engine = _ENGINES.get(state.knowledge_base_version)
+    if engine is None:
+        engine = default_engine()
+        if engine.model.knowledge_base_version != state.knowledge_base_version:
+            raise InputError(
+                f"this interview was started with knowledge base {state.knowledge_base_version}, "
+                f"but the one installed is {engine.model.knowledge_base_version}; "
+                "start a new interview"
+            )
+    return engine
+
+
+def answer(state: State, question_id: str, value: object) -> State:
+    """A new state with ``value`` as the answer to ``question_id`` (replacing an earlier one)."""
+    bank = question_bank(engine_for(state))
+    spec = bank.get(question_id)
+    if spec.clinician_only and state.mode != "clinician":
+        raise InputError(f"question {question_id!r} is an exam test, asked in clinician mode only")
+    canonical = normalise(spec, value)
+    kept = tuple(a for a in state.answers if a.question != question_id)
+    return State(state.mode, state.knowledge_base_version, (*kept, Answer(question_id, canonical)))
+
+
+def back(state: State) -> State:
+    """The state before the last answer (unchanged if nothing has been answered)."""
+    return State(state.mode, state.knowledge_base_version, state.answers[:-1])
+
+
+def next_question(state: State) -> Question | None:
+    """The question to ask now, or ``None`` when the stopping rule holds."""
+    return plan(state).question
+
+
+def stop_reason(state: State) -> StopReason | None:
+    return plan(state).stop_reason
+
+
+def assessment(state: State, case_id: str | None = None) -> Assessment:
+    """The full assessment of the answers so far (as ``kneesource assess`` gives it)."""
+    engine = engine_for(state)
+    return engine.assess(case_of(question_bank(engine), state, case_id))
+
+
+def plan(state: State) -> Plan:
+    engine = engine_for(state)
+    return _plan(engine, state)
+
+
+def askable(bank: QuestionBank, state: State) -> list[QuestionSpec]:
+    """Questions for this mode and person not yet answered, in file order. Adaptive ones must
+    still settle something unknown; opening and screen questions are always asked."""
+    age, sex = age_sex(bank, state)
+    known = findings_of(bank, state)
+    out = []
+    for q in bank.for_mode(state.mode):
+        if state.answered(q.id) or (q.ask_if is not None and not q.ask_if.applies(age, sex)):
+            continue
+        if q.phase == "adaptive" and all(f in known for f in q.findings()):
+            continue
+        out.append(q)
+    return out
+
+
+@functools.lru_cache(maxsize=256)
+def _plan(engine: Engine, state: State) -> Plan:
+    bank = question_bank(engine)
+    policy = bank.policy
+    number = len(state.answers) + 1
+    todo = askable(bank, state)
+    fixed = [q for q in todo if q.phase != "adaptive"]
+    if fixed:
+        return Plan(
+            _question(engine, fixed[0], number, policy.max_questions, fixed_why(fixed[0])),
+            None,
+            None,
+            (),
+        )
+    if len(state.answers) >= policy.max_questions:
+        return Plan(None, "hard_maximum", None, ())
+    case = case_of(bank, state)
+    level_of = level_function(engine)
+    baseline = baseline_of(engine.model, case, level_of)
+    evaluations = evaluate(
+        engine.model, policy, baseline, shortlist(engine, baseline, todo, policy), level_of
+    )
+    if not evaluations:
+        return Plan(None, "no_questions_left", baseline, ())
+    best = ranked(evaluations)
+    reason = _stop(baseline, best, bank)
+    if reason is not None:
+        return Plan(None, reason, baseline, tuple(best))
+    why = adaptive_why(
+        engine.kb, engine.model.condition_ids, baseline, best[0], policy.answer_floor
+    )
+    question = _question(engine, best[0].question, number, policy.max_questions, why)
+    return Plan(question, None, baseline, tuple(best))
+
+
+def shortlist(
+    engine: Engine, baseline: Baseline, todo: list[QuestionSpec], policy: Policy
+) -> list[QuestionSpec]:
+    """The questions scored exactly: the best ``shortlist_information`` by approximate gain and
+    the best ``shortlist_serious`` by approximate change to serious conditions (file order)."""
+    serious = np.array([engine.kb.condition(c).serious for c in engine.model.condition_ids], float)
+    scores = approximate_scores(engine.model, baseline.posterior.conditions, todo, serious)
+    by_gain = sorted(range(len(todo)), key=lambda i: (-scores[i][0], i))
+    by_serious = sorted(range(len(todo)), key=lambda i: (-scores[i][1], i))
+    keep = set(by_gain[: policy.shortlist_information])
+    keep |= set(by_serious[: policy.shortlist_serious])
+    return [todo[i] for i in sorted(keep)]
+
+
+def _stop(baseline: Baseline, best: list[Evaluation], bank: QuestionBank) -> StopReason | None:
+    policy = bank.policy
+    if any(e.changes_triage for e in best):
+        return None
+    p = sorted(baseline.posterior.conditions.tolist(), reverse=True)
+    if p[0] >= policy.clear_probability and p[0] - p[1] >= policy.clear_margin:
+        return "leader_clear"
+    if not any(e.changes_top3 for e in best):
+        return "top3_settled"
+    if max(e.gain_conditions + e.gain_source for e in best) < policy.min_gain_bits:
+        return "little_to_gain"
+    return None
+
+
+def _question(engine: Engine, spec: QuestionSpec, number: int, limit: int, why: Why) -> Question:
+    how_to = None
+    text = spec.text
+    if spec.type == "yes_no" and spec.finding is not None:
+        finding = engine.kb.finding(spec.finding)
+        how_to = finding.how_to if finding.kind == "exam" else None
+        text = text or f"{finding.clinician}?"
+    assert text is not None
+    return Question(
+        id=spec.id,
+        phase=spec.phase,
+        type=spec.type,
+        text=text,
+        options=tuple(Option(o.id, o.label) for o in spec.options),
+        how_to=how_to,
+        number=number,
+        max_questions=limit,
+        why=why,
+    )

@@ -1,0 +1,257 @@
+"""Questions as data: ``knowledge/questions.yaml`` read, validated and checked against the kb.
+
+A question has a phase (``opening``: age, sex, main complaint and sports, asked first in file
+order; ``screen``: the red-flag screen, always asked, in file order; ``adaptive``: chosen one at a
+time by expected value) and an answer type:
+
+* ``age``: whole years; ``sex``: female, male or not given (both set the priors);
+* ``yes_no``: sets one finding true (yes) or false (no); the finding defaults to the question id;
+* ``single``: one option; the option's ``sets`` gives the findings it settles;
+* ``multi``: any number of options, each naming one finding; ticked options set their finding
+  true and the others false, so "none of these" settles them all.
+
+Every type also accepts "don't know", which settles nothing. Exam tests are ``clinician_only``;
+their instructions come from the finding's ``how_to`` in the knowledge base, so the wording of a
+test lives in one place. Validation reports every problem at once as a
+:class:`~kneesource.errors.KnowledgeBaseError`.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from kneesource.errors import KnowledgeBaseError, UnknownIdError
+from kneesource.kb.loader import KnowledgeBase, default_knowledge_dir
+from kneesource.kb.schema import Id, Source
+
+AnswerType = Literal["age", "sex", "yes_no", "single", "multi"]
+Phase = Literal["opening", "screen", "adaptive"]
+Mode = Literal["patient", "clinician"]
+PHASES: tuple[Phase, ...] = ("opening", "screen", "adaptive")
+# Adaptive multi-choice questions are scored over every combination of ticks (2^k answers).
+MAX_ADAPTIVE_MULTI_OPTIONS = 4
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class OptionSpec(_Strict):
+    id: Id
+    label: str = Field(min_length=2)
+    finding: Id | None = Field(default=None, description="multi: the finding a tick sets true")
+    sets: dict[Id, bool] | None = Field(default=None, description="single: findings it settles")
+
+
+class AskIf(_Strict):
+    """Ask only people this question applies to (for example pregnancy: female, 12-55)."""
+
+    sex: Literal["female", "male"] | None = None
+    min_age: Annotated[int, Field(ge=0, le=120)] | None = None
+    max_age: Annotated[int, Field(ge=0, le=120)] | None = None
+
+    def applies(self, age: int | None, sex: str | None) -> bool:
+        if self.sex is not None and sex != self.sex:
+            return False
+        if age is None:
+            return self.min_age is None and self.max_age is None
+        return (self.min_age is None or age >= self.min_age) and (
+            self.max_age is None or age <= self.max_age
+        )
+
+
+class QuestionSpec(_Strict):
+    id: Id
+    phase: Phase
+    type: AnswerType
+    text: str | None = Field(default=None, min_length=5, description="wording; exam: optional")
+    finding: Id | None = None
+    options: list[OptionSpec] = Field(default_factory=list)
+    clinician_only: bool = False
+    why: str | None = Field(default=None, min_length=10, description="plain reason for asking")
+    ask_if: AskIf | None = None
+
+    @model_validator(mode="after")
+    def _yes_no_finding_defaults_to_id(self) -> QuestionSpec:
+        if self.type == "yes_no" and self.finding is None:
+            object.__setattr__(self, "finding", self.id)
+        return self
+
+    def findings(self) -> tuple[str, ...]:
+        """Every finding this question can settle, in order."""
+        if self.type == "yes_no":
+            return (self.finding,) if self.finding else ()
+        out: list[str] = []
+        for o in self.options:
+            for f in ([o.finding] if o.finding else []) + list(o.sets or {}):
+                if f not in out:
+                    out.append(f)
+        return tuple(out)
+
+    def option(self, option_id: str) -> OptionSpec:
+        for o in self.options:
+            if o.id == option_id:
+                return o
+        raise UnknownIdError("option", option_id, [o.id for o in self.options], where=self.id)
+
+
+class Policy(_Strict):
+    """Numbers of the selection and stopping rules (see docs/interview.md)."""
+
+    max_questions: int = Field(ge=3, le=200, description="hard maximum, all phases together")
+    answer_floor: float = Field(gt=0.0, lt=0.5, description="answers rarer than this are ignored")
+    clear_probability: float = Field(gt=0.5, lt=1.0)
+    clear_margin: float = Field(gt=0.0, lt=1.0)
+    min_gain_bits: float = Field(gt=0.0, lt=1.0)
+    source_weight: float = Field(ge=0.0, le=10.0)
+    triage_weight: float = Field(ge=0.0, le=100.0)
+    shortlist_information: int = Field(ge=1, le=500, description="scored exactly, by gain")
+    shortlist_serious: int = Field(ge=0, le=500, description="scored exactly, serious causes")
+    source: Source
+
+
+class QuestionsFile(_Strict):
+    policy: Policy
+    questions: list[QuestionSpec]
+
+
+@dataclass(frozen=True)
+class QuestionBank:
+    """The validated questions (file order) and the policy numbers."""
+
+    questions: tuple[QuestionSpec, ...]
+    policy: Policy
+
+    def get(self, question_id: str) -> QuestionSpec:
+        for q in self.questions:
+            if q.id == question_id:
+                return q
+        raise UnknownIdError("question", question_id, [q.id for q in self.questions])
+
+    def for_mode(self, mode: Mode) -> tuple[QuestionSpec, ...]:
+        return tuple(q for q in self.questions if mode == "clinician" or not q.clinician_only)
+
+
+def default_questions_path() -> Path:
+    return default_knowledge_dir() / "questions.yaml"
+
+
+def load_questions(
+    kb: KnowledgeBase, path: Path | None = None, red_flag_findings: Collection[str] = ()
+) -> QuestionBank:
+    """Read and validate the questions against ``kb``; raise listing every problem."""
+    path = path or default_questions_path()
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise KnowledgeBaseError([f"{path.name}: cannot be read ({exc.strerror or exc})"]) from None
+    except yaml.YAMLError as exc:
+        raise KnowledgeBaseError([f"{path.name}: not valid YAML ({exc})"]) from None
+    try:
+        parsed = QuestionsFile.model_validate(raw)
+    except ValidationError as exc:
+        raise KnowledgeBaseError(
+            [f"{path.name}: {_where(raw, e['loc'])}: {e['msg']}" for e in exc.errors()]
+        ) from None
+    problems = check_questions(parsed.questions, kb, red_flag_findings)
+    if problems:
+        raise KnowledgeBaseError([f"{path.name}: {p}" for p in problems])
+    return QuestionBank(tuple(parsed.questions), parsed.policy)
+
+
+def check_questions(
+    questions: list[QuestionSpec], kb: KnowledgeBase, red_flag_findings: Collection[str]
+) -> list[str]:
+    """Every cross-check between the questions and the knowledge base, as a list of problems."""
+    problems: list[str] = []
+    kinds = {f.id: f.kind for f in kb.findings}
+    for dup in sorted(i for i, n in Counter(q.id for q in questions).items() if n > 1):
+        problems.append(f"question id {dup!r} is defined more than once")
+    for q in questions:
+        problems.extend(f"question {q.id}: {p}" for p in _shape_problems(q, kinds))
+    for kind in ("age", "sex"):
+        if [q.phase for q in questions if q.type == kind] != ["opening"]:
+            problems.append(f"exactly one {kind!r} question is needed, in the opening phase")
+    order = [PHASES.index(q.phase) for q in questions]
+    if order != sorted(order):
+        problems.append("questions must be listed by phase: opening, then screen, then adaptive")
+
+    patient_reach = {f for q in questions if not q.clinician_only for f in q.findings()}
+    any_reach = {f for q in questions for f in q.findings()}
+    for f in kb.findings:
+        if f.kind == "exam" and f.id not in any_reach:
+            problems.append(f"exam finding {f.id!r} is asked by no question")
+        elif f.kind != "exam" and f.id not in patient_reach:
+            problems.append(f"finding {f.id!r} is asked by no question a patient is shown")
+    screened = {f for q in questions if q.phase == "screen" for f in q.findings()}
+    for f_id in sorted(set(red_flag_findings)):
+        if f_id not in kinds:
+            problems.append(f"red-flag finding {f_id!r} is not a finding of the knowledge base")
+        elif f_id not in screened:
+            problems.append(f"red-flag finding {f_id!r} is not covered by the red-flag screen")
+    return problems
+
+
+def _shape_problems(q: QuestionSpec, kinds: Mapping[str, str]) -> list[str]:
+    out: list[str] = []
+    for dup in sorted(i for i, n in Counter(o.id for o in q.options).items() if n > 1):
+        out.append(f"option id {dup!r} is used more than once")
+    if q.type in ("age", "sex"):
+        if q.finding or q.options:
+            out.append(f"a {q.type} question sets no finding and has no options")
+    elif q.type == "yes_no":
+        if q.finding is None or q.options:
+            out.append("a yes_no question names one finding and has no options")
+    else:
+        if len(q.options) < 2 or q.finding is not None:
+            out.append(f"a {q.type} question has at least two options and no 'finding'")
+        for o in q.options:
+            if q.type == "multi" and (o.finding is None or o.sets is not None):
+                out.append(f"option {o.id}: a multi option names one 'finding' and no 'sets'")
+            if q.type == "single" and (not o.sets or o.finding is not None):
+                out.append(f"option {o.id}: a single option has 'sets' and no 'finding'")
+        if (
+            q.type == "multi"
+            and q.phase == "adaptive"
+            and len(q.options) > MAX_ADAPTIVE_MULTI_OPTIONS
+        ):
+            out.append(
+                f"an adaptive multi question has at most {MAX_ADAPTIVE_MULTI_OPTIONS} options"
+            )
+    exam = False
+    for f in q.findings():
+        kind = kinds.get(f)
+        if kind is None:
+            out.append(f"unknown finding {f!r}")
+        elif kind == "exam":
+            exam = True
+        elif kind == "context" and q.phase != "opening":
+            out.append(f"context finding {f!r} sets priors and belongs in the opening phase")
+    if exam and not q.clinician_only:
+        out.append("asks an exam finding, so it must be clinician_only")
+    if q.text is None and not (exam and q.type == "yes_no"):
+        out.append("needs 'text' (only a yes_no exam question may use the clinician wording)")
+    if q.phase != "adaptive" and q.why is None:
+        out.append(f"a {q.phase} question needs 'why' (its reason cannot be computed)")
+    return out
+
+
+def _where(data: object, loc: tuple[int | str, ...]) -> str:
+    parts: list[str] = []
+    node = data
+    for step in loc:
+        if isinstance(step, int) and isinstance(node, list) and 0 <= step < len(node):
+            node = node[step]
+            ident = node.get("id") if isinstance(node, dict) else None
+            parts.append(f"[{step}]" + (f" ({ident})" if ident else ""))
+        else:
+            node = node.get(step) if isinstance(node, dict) else None
+            parts.append(f".{step}" if parts else str(step))
+    return "".join(parts) or "top level"

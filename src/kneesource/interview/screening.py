@@ -1,0 +1,128 @@
+"""A fast, approximate first pass that picks which questions get the exact evaluation.
+
+Exact inference of every possible answer to every remaining question costs too much once several
+findings are present (the exact algorithm grows with the number of present findings), so the
+questions are first ranked with a mean-field approximation, and only a shortlist is scored
+exactly by ``selection``.
+
+The approximation treats conditions as independent with their current posterior probabilities
+``p``. Each condition c reaches finding f directly or through a nerve root, with chance
+``q_cf = 1 - (1 - w_cf) Π_r (1 - v_cr u_rf)``. For a finding f and a condition c,
+
+    P(f absent | c present) = (1 - q_cf) B_f / (1 - p_c q_cf)
+    P(f absent | c absent)  = B_f / (1 - p_c q_cf)
+
+with ``B_f = (1 - leak_f) (1 - rootleak_f) Π_c (1 - p_c q_cf)``, the chance f is absent. A set of
+answered findings multiplies these likelihoods; Bayes' rule gives the approximate posterior.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+
+import numpy as np
+
+from kneesource.interview.questions import QuestionSpec
+from kneesource.interview.selection import entropy_bits, outcome_values
+from kneesource.model.compiled import CompiledModel, FloatArray
+
+_TINY = 1e-12
+
+
+@functools.cache
+def _reach(model: CompiledModel) -> tuple[FloatArray, FloatArray]:
+    """(q: chance each condition alone sets each finding, via links or roots; root-leak part)."""
+    log_not = np.zeros_like(model.condition_finding)
+    for r in range(len(model.root_ids)):
+        log_not += np.log1p(-np.outer(model.condition_root[:, r], model.root_finding[r]))
+    q = 1.0 - (1.0 - model.condition_finding) * np.exp(log_not)
+    root_leak_part = 1.0 - np.prod(1.0 - model.root_leak[:, None] * model.root_finding, axis=0)
+    return q, root_leak_part
+
+
+def approximate_scores(
+    model: CompiledModel,
+    conditions: FloatArray,
+    candidates: Sequence[QuestionSpec],
+    serious: FloatArray,
+) -> list[tuple[float, float]]:
+    """For each candidate: (approximate information gain in bits, expected absolute change in
+    the probability of serious conditions)."""
+    q, root_leak_part = _reach(model)
+    p = np.clip(conditions, _TINY, 1.0 - _TINY)
+    not_fired = 1.0 - p[:, None] * q  # (n, F)
+    absent = (1.0 - model.finding_leak) * (1.0 - root_leak_part) * np.prod(not_fired, axis=0)
+    h_now = entropy_bits(p)
+    yes_no = _yes_no_scores(model, p, q, not_fired, absent, serious, h_now)
+    out = []
+    for spec in candidates:
+        if spec.type == "yes_no" and spec.finding is not None:
+            out.append(yes_no[model.finding_index(spec.finding)])
+        else:
+            out.append(_choice_score(model, spec, p, q, not_fired, absent, serious, h_now))
+    return out
+
+
+def _binary_entropy(p: FloatArray) -> FloatArray:
+    c = np.clip(p, _TINY, 1.0 - _TINY)
+    out: FloatArray = -(c * np.log2(c) + (1.0 - c) * np.log2(1.0 - c))
+    return out
+
+
+def _yes_no_scores(
+    model: CompiledModel,
+    p: FloatArray,
+    q: FloatArray,
+    not_fired: FloatArray,
+    absent: FloatArray,
+    serious: FloatArray,
+    h_now: float,
+) -> list[tuple[float, float]]:
+    """Every finding as a yes/no question at once (columns of (n, F) arrays)."""
+    pc = p[:, None]
+    a_on = (1.0 - q) * absent / not_fired
+    a_off = absent / not_fired
+    post_no = pc * a_on / np.maximum(pc * a_on + (1.0 - pc) * a_off, _TINY)
+    post_yes = pc * (1.0 - a_on) / np.maximum(pc * (1.0 - a_on) + (1.0 - pc) * (1.0 - a_off), _TINY)
+    h_after = absent * _binary_entropy(post_no).sum(axis=0) + (1.0 - absent) * _binary_entropy(
+        post_yes
+    ).sum(axis=0)
+    shift = absent * (np.abs(post_no - pc) * serious[:, None]).sum(axis=0) + (1.0 - absent) * (
+        np.abs(post_yes - pc) * serious[:, None]
+    ).sum(axis=0)
+    gain = np.maximum(0.0, h_now - h_after)
+    return [(float(g), float(s)) for g, s in zip(gain, shift, strict=True)]
+
+
+def _choice_score(
+    model: CompiledModel,
+    spec: QuestionSpec,
+    p: FloatArray,
+    q: FloatArray,
+    not_fired: FloatArray,
+    absent: FloatArray,
+    serious: FloatArray,
+    h_now: float,
+) -> tuple[float, float]:
+    outcomes = []
+    for _, sets in outcome_values(spec):
+        idx = [model.finding_index(f) for f in sets]
+        vals = np.array([sets[f] for f in sets])
+        b = absent[idx]
+        a_given_on = (1.0 - q[:, idx]) * b / not_fired[:, idx]
+        a_given_off = b / not_fired[:, idx]
+        like_on = np.where(vals, 1.0 - a_given_on, a_given_on).prod(axis=1)
+        like_off = np.where(vals, 1.0 - a_given_off, a_given_off).prod(axis=1)
+        prob = float(np.where(vals, 1.0 - b, b).prod())
+        post = p * like_on / np.maximum(p * like_on + (1.0 - p) * like_off, _TINY)
+        outcomes.append((prob, post))
+    total = sum(pr for pr, _ in outcomes)
+    if total < _TINY:
+        return (0.0, 0.0)
+    gain = shift = 0.0
+    for prob, post in outcomes:
+        w = prob / total
+        gain += w * (h_now - entropy_bits(post))
+        shift += w * float((np.abs(post - p) * serious).sum())
+    return (max(0.0, gain), shift)

@@ -1,0 +1,235 @@
+"""Score every question that could be asked next, exactly, with one batched inference call.
+
+For a candidate question q with possible answers a (never "don't know", which settles nothing):
+
+* P(a | answers so far) = exp(log P(evidence ∪ a) - log P(evidence)), from the exact evidence;
+* the gain over the differential is the expected drop in the summed binary entropy of every
+  condition's probability, ``Σ_c H(p_c) - Σ_a P(a) Σ_c H(p_c | a)`` (bits; conditions can
+  coexist, so each is its own yes/no question); the gain over the pain source is the same sum over
+  the five sources;
+* the triage term is the expected number of triage levels the answer would move,
+  ``Σ_a P(a) |rank(level | a) - rank(level now)|``.
+
+``score = gain_conditions + source_weight * gain_source + triage_weight * triage_change``, and a
+question with an answer (at least ``answer_floor`` likely) that would change the triage level
+ranks before every question without one. Ties fall to file order, so the choice is deterministic.
+
+A yes/no answer costs one inference row, not two: "no" (an absent finding) is cheap for the
+exact algorithm, and "yes" follows from the mixture identity
+``p(c) = P(yes) p(c | yes) + P(no) p(c | no)``, which holds for every marginal (conditions,
+roots, sources). Single and multi-choice answers each get their own row.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from kneesource.case import Case
+from kneesource.inference.exact import Posterior, posterior, posterior_batch
+from kneesource.interview.questions import Policy, QuestionSpec
+from kneesource.interview.state import Value
+from kneesource.kb.schema import SOURCE_GROUPS
+from kneesource.model.compiled import CompiledModel, FloatArray, Person
+
+# The triage rank (0 self-care .. 3 emergency) of a case given its exact posterior.
+LevelFn = Callable[[Case, Posterior], int]
+_TINY = 1e-12
+BATCH_MAX_PRESENT = 6
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One possible answer to a candidate question and where it would leave the assessment."""
+
+    value: Value
+    probability: float
+    posterior: Posterior
+    level: int
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    question: QuestionSpec
+    outcomes: tuple[Outcome, ...]
+    gain_conditions: float
+    gain_source: float
+    triage_change: float
+    changes_triage: bool
+    changes_top3: bool
+    score: float
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """The assessment as it stands, before the next answer."""
+
+    case: Case
+    posterior: Posterior
+    level: int
+
+
+def entropy_bits(p: FloatArray) -> float:
+    """Summed binary entropy (bits) of independent yes/no probabilities."""
+    q = np.clip(p, _TINY, 1.0 - _TINY)
+    return float(-(q * np.log2(q) + (1.0 - q) * np.log2(1.0 - q)).sum())
+
+
+def top3(p: FloatArray) -> frozenset[int]:
+    return frozenset(int(i) for i in np.argsort(-p, kind="stable")[:3])
+
+
+def _sources(post: Posterior) -> FloatArray:
+    return np.array([post.sources[g] for g in SOURCE_GROUPS])
+
+
+def outcome_values(spec: QuestionSpec) -> list[tuple[Value, dict[str, bool]]]:
+    """Every answer to ``spec`` other than "don't know", with the findings it sets."""
+    if spec.type == "yes_no":
+        assert spec.finding is not None
+        return [("no", {spec.finding: False}), ("yes", {spec.finding: True})]
+    if spec.type == "single":
+        return [(o.id, dict(o.sets or {})) for o in spec.options]
+    out: list[tuple[Value, dict[str, bool]]] = []
+    for ticks in itertools.product((False, True), repeat=len(spec.options)):
+        chosen = tuple(o.id for o, t in zip(spec.options, ticks, strict=True) if t)
+        out.append((chosen, {str(o.finding): t for o, t in zip(spec.options, ticks, strict=True)}))
+    return out
+
+
+def exact_posteriors(
+    model: CompiledModel, person: Person, rows: Sequence[Mapping[str, bool]]
+) -> list[Posterior]:
+    """Exact posteriors of many evidence sets for one person.
+
+    ``posterior_batch`` shares numpy work across rows but keeps every condition in its state;
+    ``posterior`` prunes to the conditions the present findings touch. Measured on the shipped
+    model, the batch wins up to ``BATCH_MAX_PRESENT`` present findings and the pruned loop after.
+    """
+    present = max((sum(r.values()) for r in rows), default=0)
+    if present <= BATCH_MAX_PRESENT:
+        return posterior_batch(model, [(person, r) for r in rows])
+    return [posterior(model, person, r) for r in rows]
+
+
+def baseline_of(model: CompiledModel, case: Case, level_of: LevelFn) -> Baseline:
+    post = posterior(model, case.person(model), case.evidence(model))
+    return Baseline(case, post, level_of(case, post))
+
+
+def evaluate(
+    model: CompiledModel,
+    policy: Policy,
+    baseline: Baseline,
+    candidates: Sequence[QuestionSpec],
+    level_of: LevelFn,
+) -> list[Evaluation]:
+    """An exact :class:`Evaluation` of each candidate, all answers in one inference call."""
+    case = baseline.case
+    person = case.person(model)
+    known = case.evidence(model)
+    rows: list[Mapping[str, bool]] = []
+    plans: list[list[tuple[Value, dict[str, bool], int | None]]] = []
+    for spec in candidates:
+        plan: list[tuple[Value, dict[str, bool], int | None]] = []
+        for value, sets in outcome_values(spec):
+            if any(known.get(f, v) != v for f, v in sets.items()):
+                continue  # contradicts an earlier answer: impossible here
+            if spec.type == "yes_no" and value == "yes":
+                plan.append((value, sets, None))  # derived from "no" by the mixture identity
+                continue
+            plan.append((value, sets, len(rows)))
+            rows.append({**known, **sets})
+        plans.append(plan)
+    posts = exact_posteriors(model, person, rows)
+    base = baseline.posterior
+    h_cond, h_src = entropy_bits(base.conditions), entropy_bits(_sources(base))
+    top_now = top3(base.conditions)
+    evaluations = []
+    for spec, plan in zip(candidates, plans, strict=True):
+        raw: list[tuple[Value, dict[str, bool], float, Posterior | None]] = []
+        for value, sets, row in plan:
+            if row is None:
+                raw.append((value, sets, 0.0, None))
+            else:
+                p = float(np.exp(min(0.0, posts[row].log_evidence - base.log_evidence)))
+                raw.append((value, sets, p, posts[row]))
+        outcomes = _outcomes(model, case, base, raw, spec, level_of)
+        if not outcomes:
+            continue
+        gain_c = h_cond - sum(
+            o.probability * entropy_bits(o.posterior.conditions) for o in outcomes
+        )
+        gain_s = h_src - sum(o.probability * entropy_bits(_sources(o.posterior)) for o in outcomes)
+        change = sum(o.probability * abs(o.level - baseline.level) for o in outcomes)
+        likely = [o for o in outcomes if o.probability >= policy.answer_floor]
+        evaluations.append(
+            Evaluation(
+                question=spec,
+                outcomes=tuple(outcomes),
+                gain_conditions=max(0.0, gain_c),
+                gain_source=max(0.0, gain_s),
+                triage_change=change,
+                changes_triage=any(o.level != baseline.level for o in likely),
+                changes_top3=any(top3(o.posterior.conditions) != top_now for o in likely),
+                score=max(0.0, gain_c)
+                + policy.source_weight * max(0.0, gain_s)
+                + policy.triage_weight * change,
+            )
+        )
+    return evaluations
+
+
+def _outcomes(
+    model: CompiledModel,
+    case: Case,
+    base: Posterior,
+    raw: list[tuple[Value, dict[str, bool], float, Posterior | None]],
+    spec: QuestionSpec,
+    level_of: LevelFn,
+) -> list[Outcome]:
+    if spec.type == "yes_no":
+        if len(raw) != 2 or raw[0][3] is None:
+            return []
+        (no_v, no_sets, p_no, post_no), (yes_v, yes_sets, _, _) = raw
+        p_no = min(1.0, p_no)
+        p_yes = 1.0 - p_no
+        if p_yes < _TINY or post_no is None:
+            return []  # the answer is certain: asking it cannot change anything
+        post_yes = _mixture_rest(base, post_no, p_no, p_yes)
+        pairs = [(no_v, no_sets, p_no, post_no), (yes_v, yes_sets, p_yes, post_yes)]
+    else:
+        total = sum(p for _, _, p, _ in raw)
+        if total < _TINY:
+            return []
+        # Options of a single choice may overlap or leave cases out; their probabilities are
+        # normalised over the options offered (the combinations of a multi choice sum to one).
+        pairs = [(v, s, p / total, post) for v, s, p, post in raw if post is not None]
+    return [
+        Outcome(v, p, post, level_of(Case(case.age, case.sex, {**case.findings, **s}), post))
+        for v, s, p, post in pairs
+    ]
+
+
+def _mixture_rest(base: Posterior, other: Posterior, p_other: float, p_rest: float) -> Posterior:
+    """The posterior given the complementary answer: (base - p_other * other) / p_rest."""
+
+    def rest(a: FloatArray, b: FloatArray) -> FloatArray:
+        return np.clip((a - p_other * b) / p_rest, 0.0, 1.0)
+
+    sources = rest(_sources(base), _sources(other))
+    return Posterior(
+        conditions=rest(base.conditions, other.conditions),
+        roots=rest(base.roots, other.roots),
+        sources={g: float(sources[i]) for i, g in enumerate(SOURCE_GROUPS)},
+        log_evidence=base.log_evidence + float(np.log(p_rest)),
+    )
+
+
+def ranked(evaluations: Sequence[Evaluation]) -> list[Evaluation]:
+    """Best first: could change the triage level, then score, then file order."""
+    order = {id(e): i for i, e in enumerate(evaluations)}
+    return sorted(evaluations, key=lambda e: (not e.changes_triage, -e.score, order[id(e)]))

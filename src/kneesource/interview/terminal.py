@@ -1,0 +1,132 @@
+"""The interactive terminal interview (rich). Presentation only: every decision comes from the
+library API, and every answer is saved before the next question is shown.
+
+Keys: the answer itself (y / n / d, option numbers, an age), ``?`` why this question is asked,
+``b`` back to change the previous answer, ``q`` save and quit (resume later).
+"""
+
+from __future__ import annotations
+
+from rich.console import Console
+from rich.panel import Panel
+from rich.text import Text
+
+from kneesource.engine import Engine
+from kneesource.errors import InputError
+from kneesource.interview.flow import (
+    STOP_REASONS,
+    Question,
+    answer,
+    assessment,
+    back,
+    next_question,
+    stop_reason,
+)
+from kneesource.interview.state import State
+from kneesource.interview.store import SessionStore
+from kneesource.render import print_assessment
+
+PHASE_TITLES = {"opening": "About you", "screen": "Warning signs", "adaptive": "Narrowing down"}
+HELP = "? why this question · b back · q save and quit"
+
+
+def run_terminal(
+    console: Console, engine: Engine, store: SessionStore, session_id: str, state: State
+) -> int:
+    """Ask until the stopping rule holds, then show the assessment. Returns an exit code."""
+    while True:
+        question = next_question(state)
+        if question is None:
+            break
+        _show(console, question)
+        while True:
+            try:
+                reply = console.input("[bold]> [/bold]").strip()
+            except (EOFError, KeyboardInterrupt):
+                reply = "q"
+            low = reply.lower()
+            if low in ("?", "why"):
+                console.print(Panel(Text(question.why.text), title="Why this question"))
+                continue
+            if low in ("q", "quit", "exit"):
+                console.print(
+                    f"Saved. Resume any time with: kneesource interview --resume {session_id}"
+                )
+                return 0
+            if low in ("b", "back"):
+                if not state.answers:
+                    console.print("[yellow]This is the first question.[/yellow]")
+                    continue
+                state = back(state)
+                store.save(session_id, state)
+                console.print("[dim]Going back to the previous question.[/dim]")
+                break
+            try:
+                state = answer(state, question.id, _parse(question, reply))
+            except InputError:
+                console.print(
+                    Text(f"Sorry, I did not understand {reply!r}. {_hint(question)}", style="red")
+                )
+                continue
+            store.save(session_id, state)
+            break
+    store.save(session_id, state, finished=True)
+    reason = stop_reason(state)
+    console.print()
+    if reason is not None:
+        console.print(
+            f"[bold]Done after {len(state.answers)} questions:[/bold] {STOP_REASONS[reason]}."
+        )
+    print_assessment(console, assessment(state, case_id=f"interview {session_id}"), engine.kb)
+    return 0
+
+
+def _show(console: Console, q: Question) -> None:
+    done = q.number - 1
+    width = 20
+    filled = min(width, round(width * done / q.max_questions))
+    bar = "█" * filled + "░" * (width - filled)
+    console.print()
+    console.print(
+        f"[bold cyan]Question {q.number}[/bold cyan] [dim](at most {q.max_questions})[/dim] "
+        f"{bar} [dim]{PHASE_TITLES.get(q.phase, q.phase)}[/dim]"
+    )
+    console.print(Text(q.text, style="bold"))
+    if q.how_to:
+        console.print(Text(f"How to test: {q.how_to}", style="italic"))
+    for i, option in enumerate(q.options, start=1):
+        console.print(f"  {i}  {option.label}")
+    console.print(Text(_hint(q) + "  (" + HELP + ")", style="dim"))
+
+
+def _hint(q: Question) -> str:
+    if q.type == "age":
+        return "Type your age in years."
+    if q.type == "sex":
+        return "Type f (female), m (male) or s to skip."
+    if q.type == "yes_no":
+        return "Type y (yes), n (no) or d (don't know)."
+    if q.type == "single":
+        return "Type the number of one answer, or d (don't know)."
+    return (
+        "Type the numbers that apply, separated by commas; 0 for none of these; d for don't know."
+    )
+
+
+def _parse(q: Question, reply: str) -> object:
+    """Turn what a person typed into a value for :func:`answer` (which validates it)."""
+    low = reply.strip().lower()
+    if low in ("d", "dk", "don't know", "dont know", "not sure"):
+        return None if q.type != "age" else reply
+    if q.type == "sex" and low in ("s", "skip"):
+        return "not_given"
+    if q.type == "single" and low.isdigit() and 1 <= int(low) <= len(q.options):
+        return q.options[int(low) - 1].id
+    if q.type == "multi":
+        if low in ("0", "none", "n", "no"):
+            return []
+        parts = [p.strip() for p in low.replace(" ", ",").split(",") if p.strip()]
+        if parts and all(p.isdigit() and 1 <= int(p) <= len(q.options) for p in parts):
+            return [q.options[int(p) - 1].id for p in parts]
+        return reply
+    return reply

@@ -1,0 +1,66 @@
+"""What the interview needs from the rest of the engine: its questions and a triage level.
+
+Both are cached per engine (an engine is immutable), so every call on the same engine sees the
+same validated questions and the same rules.
+
+A *red-flag finding* is one that on its own makes an urgent or emergency rule of
+``redflags.yaml`` fire, for a person of some age; the questions are checked to ask every one of
+them in the red-flag screen. Ages tried: the bounds of every age band.
+"""
+
+from __future__ import annotations
+
+import functools
+
+from kneesource.assessment import Assessment
+from kneesource.case import Case
+from kneesource.engine import Engine
+from kneesource.inference.exact import Posterior
+from kneesource.interview.questions import QuestionBank, load_questions
+from kneesource.interview.selection import LevelFn
+from kneesource.kb.schema import AGE_BANDS
+from kneesource.triage import level_rank, triage
+
+URGENT = level_rank("urgent")
+
+
+@functools.cache
+def red_flag_findings(engine: Engine) -> frozenset[str]:
+    rules = engine.rules
+    urgent = [r for r in rules.rules if level_rank(r.level) >= URGENT]
+    ages = sorted({age for _, lo, hi in AGE_BANDS for age in (lo, hi)})
+    return frozenset(
+        f.id
+        for f in engine.kb.findings
+        if any(
+            rules.matches(rule.when, frozenset({f.id}), age) is not None
+            for rule in urgent
+            for age in ages
+        )
+    )
+
+
+@functools.cache
+def question_bank(engine: Engine) -> QuestionBank:
+    return load_questions(engine.kb, red_flag_findings=red_flag_findings(engine))
+
+
+def level_function(engine: Engine) -> LevelFn:
+    """The triage rank (0 self-care .. 3 emergency) of a case from its exact posterior.
+
+    The triage reads the posterior and the pain source of an assessment, not its ranked
+    evidence lists, so a bare assessment is built here instead of the full leave-one-out one.
+    """
+
+    def level(case: Case, post: Posterior) -> int:
+        bare = Assessment(
+            case=case,
+            conditions=(),
+            pain_source={str(g): p for g, p in post.sources.items()},
+            nerve_roots={},
+            knowledge_base_version=engine.model.knowledge_base_version,
+            posterior=post,
+        )
+        return level_rank(triage(engine.rules, engine.kb, case, bare, engine.model).level)
+
+    return level

@@ -1,0 +1,77 @@
+"""``kneesource interview --answers`` and ``--patient`` (non-interactive), through the real CLI."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+KNEESOURCE = str(Path(sys.executable).parent / "kneesource")
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+def _run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [KNEESOURCE, "interview", *args], capture_output=True, text=True, timeout=120
+    )
+
+
+def test_answers_file(tmp_path: Path) -> None:
+    path = tmp_path / "answers.json"
+    path.write_text(
+        json.dumps(
+            {
+                "age": 30,
+                "sex": "male",
+                "where": "front",
+                "sports": ["jumping"],
+                "screen_nerves": [],
+                "screen_knee": [],
+                "screen_leg": [],
+                "onset": "gradual",
+                "pain_after_jumping": "yes",
+            }
+        ),
+        encoding="utf-8",
+    )
+    done = _run("--answers", str(path), "--json")
+    assert done.returncode == 0, done.stderr
+    body = json.loads(done.stdout)
+    ids = [q["id"] for q in body["questions"]]
+    assert ids[:8] == [
+        "age",
+        "sex",
+        "where",
+        "sports",
+        "screen_nerves",
+        "screen_knee",
+        "screen_leg",
+        "onset",
+    ]
+    assert body["stop_reason"] is not None
+    assert body["assessment"]["triage"]["level"] in ("self_care", "soon")
+
+
+def test_answers_file_errors_name_the_fix(tmp_path: Path) -> None:
+    path = tmp_path / "answers.json"
+    path.write_text(json.dumps({"age": 30, "knee_sweling": "yes"}), encoding="utf-8")
+    done = _run("--answers", str(path))
+    assert done.returncode == 2
+    assert "knee_swelling" in done.stderr
+    path.write_text(json.dumps({"age": 30, "where": "sideways"}), encoding="utf-8")
+    done = _run("--answers", str(path))
+    assert done.returncode == 2
+    assert "'front'" in done.stderr and "sideways" in done.stderr
+
+
+def test_simulated_patient(tmp_path: Path) -> None:
+    done = _run("--patient", str(EXAMPLES / "footballer_twist_24m.json"), "--json")
+    assert done.returncode == 0, done.stderr
+    body = json.loads(done.stdout)
+    answers = {q["id"]: q["answer"] for q in body["questions"]}
+    assert answers["age"] == 24
+    assert answers["onset"] == "twist"
+    assert body["assessment"]["conditions"][0]["id"] == "acl_injury"
+    text = _run("--patient", str(EXAMPLES / "footballer_twist_24m.json"))
+    assert "questions asked" in text.stdout and "Most likely causes" in text.stdout

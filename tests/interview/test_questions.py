@@ -1,0 +1,77 @@
+"""The questions file validates against the knowledge base, and every check bites."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from kneesource.engine import Engine
+from kneesource.errors import KnowledgeBaseError
+from kneesource.interview.questions import default_questions_path, load_questions
+from kneesource.interview.triage_link import question_bank, red_flag_findings
+
+
+def test_shipped_questions_validate(engine: Engine) -> None:
+    bank = question_bank(engine)
+    assert [q.id for q in bank.questions[:4]] == ["age", "sex", "where", "sports"]
+    exam = {f.id for f in engine.kb.findings if f.kind == "exam"}
+    for q in bank.questions:
+        assert q.clinician_only == any(f in exam for f in q.findings()), q.id
+
+
+def test_red_flags_come_from_the_rules(engine: Engine) -> None:
+    flags = red_flag_findings(engine)
+    # Each of these alone fires an emergency or urgent rule of redflags.yaml.
+    assert {"saddle_numbness", "bladder_or_bowel_change", "cold_pale_leg"} <= flags
+    assert "knee_crepitus" not in flags
+
+
+def _broken(tmp_path: Path, edit: object) -> Path:
+    data = yaml.safe_load(default_questions_path().read_text(encoding="utf-8"))
+    assert callable(edit)
+    edit(data)
+    path = tmp_path / "questions.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def test_every_problem_is_reported_at_once(engine: Engine, tmp_path: Path) -> None:
+    def edit(data: dict) -> None:  # type: ignore[type-arg]
+        qs = data["questions"]
+        qs.append(dict(qs[-1]))  # duplicate id
+        qs.append({"id": "no_such", "phase": "adaptive", "type": "yes_no", "text": "Is it so?"})
+        screen = next(q for q in qs if q["id"] == "screen_nerves")
+        screen["options"] = [o for o in screen["options"] if o["id"] != "saddle"]
+        knee = next(q for q in qs if q["id"] == "knee_crepitus")
+        knee["finding"] = "knee_crepitis"
+
+    with pytest.raises(KnowledgeBaseError) as info:
+        load_questions(engine.kb, _broken(tmp_path, edit), red_flag_findings(engine))
+    text = "\n".join(info.value.problems)
+    assert "defined more than once" in text
+    assert "unknown finding 'no_such'" in text
+    assert "unknown finding 'knee_crepitis'" in text
+    assert "red-flag finding 'saddle_numbness' is not covered" in text
+    assert "finding 'knee_crepitus' is asked by no question" in text
+    assert len(info.value.problems) >= 5
+
+
+def test_exam_question_must_be_clinician_only(engine: Engine, tmp_path: Path) -> None:
+    def edit(data: dict) -> None:  # type: ignore[type-arg]
+        q = next(q for q in data["questions"] if q["id"] == "lachman_positive")
+        q["clinician_only"] = False
+
+    with pytest.raises(KnowledgeBaseError, match="must be clinician_only"):
+        load_questions(engine.kb, _broken(tmp_path, edit))
+
+
+def test_context_findings_only_in_the_opening(engine: Engine, tmp_path: Path) -> None:
+    def edit(data: dict) -> None:  # type: ignore[type-arg]
+        data["questions"].append(
+            {"id": "activity_running", "phase": "adaptive", "type": "yes_no", "text": "Do you run?"}
+        )
+
+    with pytest.raises(KnowledgeBaseError, match="belongs in the opening"):
+        load_questions(engine.kb, _broken(tmp_path, edit))
