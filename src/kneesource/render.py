@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from rich.console import Console, Group
+from rich.columns import Columns
+from rich.console import Console, Group, RenderableType
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
@@ -40,14 +41,25 @@ def pct(p: float) -> str:
     return f"{100 * p:.1f}%"
 
 
-def triage_view(t: Triage) -> Panel:
+def _sentence_start(text: str) -> str:
+    """Lower-case a first letter only when the second is not upper-case ("L3 ..." stays)."""
+    return text[:1].lower() + text[1:] if text[1:2].islower() else text
+
+
+def _evidence(kb: KnowledgeBase, finding: str, value: bool) -> str:
+    words = kb.finding(finding).clinician
+    return words if value else f"no {_sentence_start(words)}"
+
+
+def triage_view(t: Triage, kb: KnowledgeBase) -> Panel:
     """The level first, then every reason, what cannot be told apart, and the advice."""
     body = Text()
     for r in t.reasons:
         body.append(f"- [{r.level}] ", style=LEVEL_STYLES[r.level])
         body.append(r.message + "\n")
     for u in t.uncertainties:
-        body.append(f"? {u.dangerous} or {u.benign}: {u.test}\n", style="yellow")
+        dangerous, benign = kb.condition(u.dangerous).name, kb.condition(u.benign).name
+        body.append(f"? {dangerous} or {benign}: only {u.test} can tell.\n", style="yellow")
     if t.reasons or t.uncertainties:
         body.append("\n")
     body.append(t.advice)
@@ -55,7 +67,7 @@ def triage_view(t: Triage) -> Panel:
     return Panel(body, title=title, title_align="left", border_style=LEVEL_STYLES[t.level])
 
 
-def assessment_view(a: Assessment, kb: KnowledgeBase, top: int = 10) -> Group:
+def assessment_view(a: Assessment, kb: KnowledgeBase, top: int = 8, explain: int = 3) -> Group:
     title = f"Assessment{f' of {a.case.case_id}' if a.case.case_id else ''}"
     sex = a.case.sex or "sex not given"
     head = Text(f"{title}: age {a.case.age}, {sex}, {len(a.case.findings)} answers given")
@@ -63,41 +75,51 @@ def assessment_view(a: Assessment, kb: KnowledgeBase, top: int = 10) -> Group:
     conds = Table(title="Most likely causes", title_justify="left", expand=False)
     conds.add_column("#", justify="right")
     conds.add_column("Condition")
-    conds.add_column("From")
     conds.add_column("Probability", justify="right")
     conds.add_column("")
-    conds.add_column("Main reasons")
     for rank, c in enumerate(a.conditions[:top], start=1):
-        reasons = ", ".join(
-            ("" if e.value else "no ") + kb.finding(e.finding).clinician.lower()
-            for e in c.supporting[:3]
-        )
         name = c.name + (" [!]" if c.serious else "")
-        conds.add_row(str(rank), name, c.source, pct(c.probability), bar(c.probability), reasons)
+        conds.add_row(str(rank), name, pct(c.probability), bar(c.probability, 16))
+
+    why = Text()
+    for rank, c in enumerate(a.conditions[:explain], start=1):
+        why.append(
+            f"{rank}. {c.name} ({pct(c.probability)}; before your answers {pct(c.prior)})\n",
+            style="bold",
+        )
+        if c.supporting:
+            raised = "; ".join(_evidence(kb, e.finding, e.value) for e in c.supporting[:4])
+            why.append(f"   made more likely by: {raised}\n")
+        if c.conflicting:
+            lowered = "; ".join(_evidence(kb, e.finding, e.value) for e in c.conflicting[:3])
+            why.append(f"   made less likely by: {lowered}\n")
 
     source = Table(title="Where the pain comes from", title_justify="left")
     source.add_column("Source")
     source.add_column("Probability", justify="right")
     source.add_column("")
     for g, p in sorted(a.pain_source.items(), key=lambda kv: -kv[1]):
-        source.add_row(SOURCE_LABELS[g], pct(p), bar(p))
+        source.add_row(SOURCE_LABELS[g], pct(p), bar(p, 12))
 
     roots = Table(title="Nerve roots in the lower back", title_justify="left")
     roots.add_column("Root")
     roots.add_column("Probability", justify="right")
     roots.add_column("")
     for r, p in a.nerve_roots.items():
-        roots.add_row(r, pct(p), bar(p))
+        roots.add_row(r, pct(p), bar(p, 12))
 
     foot = Text(
-        "[!] marks causes that need prompt care if present. Probabilities are for this set of "
-        f"answers; they can change as more is known. Knowledge base {a.knowledge_base_version}.",
+        "[!] marks causes that need prompt care if present. Several causes can be present at "
+        "once, so the probabilities need not add up to 100%. They are for these answers and "
+        f"change as more is known. Knowledge base {a.knowledge_base_version}.",
         style="dim",
     )
     notice = Panel(Text(NOTICE), border_style="yellow")
-    if a.triage is None:
-        return Group(head, notice, conds, source, roots, foot)
-    return Group(head, triage_view(a.triage), notice, conds, source, roots, foot)
+    parts: list[RenderableType] = [head]
+    if a.triage is not None:
+        parts.append(triage_view(a.triage, kb))
+    parts += [notice, conds, why, Columns([source, roots]), foot]
+    return Group(*parts)
 
 
 def print_assessment(console: Console, a: Assessment, kb: KnowledgeBase) -> None:
