@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from kneesource.inference.exact import posterior, posterior_batch
+from kneesource.inference.exact import posterior, posterior_batch, posterior_frontier
+from kneesource.inference.kernel import MAX_BITS
 from kneesource.model.compiled import Person
 from tests.random_models import brute_force, random_model
 
@@ -15,14 +16,15 @@ def _random_evidence(model, rng, k):
     return {model.finding_ids[i]: bool(rng.random() < 0.5) for i in ids}
 
 
+@pytest.mark.parametrize("infer", [posterior, posterior_frontier], ids=["kernel", "frontier"])
 @pytest.mark.parametrize("seed", range(12))
-def test_single_case_matches_enumeration(seed: int) -> None:
+def test_single_case_matches_enumeration(seed: int, infer) -> None:
     model = random_model(seed)
     rng = np.random.default_rng(100 + seed)
     person = Person(age=int(rng.integers(0, 100)), sex="female" if seed % 2 else "male")
     evidence = _random_evidence(model, rng, k=int(rng.integers(0, 9)))
     conds, roots, sources, log_z = brute_force(model, person, evidence)
-    post = posterior(model, person, evidence)
+    post = infer(model, person, evidence)
     np.testing.assert_allclose(post.conditions, conds, atol=1e-10)
     np.testing.assert_allclose(post.roots, roots, atol=1e-10)
     for g, v in sources.items():
@@ -48,3 +50,19 @@ def test_batch_matches_single_cases() -> None:
         assert got.log_evidence == pytest.approx(one.log_evidence, abs=1e-9)
         for g in one.sources:
             assert got.sources[g] == pytest.approx(one.sources[g], abs=1e-10)
+
+
+def test_evidence_too_wide_for_the_kernel_uses_the_frontier_and_stays_exact() -> None:
+    # 22 present findings + involved roots exceed the kernel's full state of MAX_BITS bits.
+    model = random_model(21, n=6, n_findings=22, density=0.25)
+    person = Person(age=60)
+    evidence = dict.fromkeys(model.finding_ids, True)
+    assert len(evidence) > MAX_BITS
+    conds, roots, _, log_z = brute_force(model, person, evidence)
+    for post in (
+        posterior(model, person, evidence),
+        posterior_batch(model, [(person, evidence)])[0],
+    ):
+        np.testing.assert_allclose(post.conditions, conds, rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(post.roots, roots, rtol=1e-9, atol=1e-12)
+        assert post.log_evidence == pytest.approx(log_z, rel=1e-9)

@@ -1,8 +1,9 @@
 """Exact posterior marginals of every condition, nerve root and pain source.
 
-``posterior`` answers one case, pruning the network to what the evidence touches;
-``posterior_batch`` scores many cases in shared numpy operations. Both use
-:mod:`kneesource.inference.subset_dp`.
+``posterior`` and ``posterior_batch`` run the compiled kernel of :mod:`kneesource.inference.kernel`
+(cases in parallel); evidence too wide for its full state goes to ``posterior_frontier``, the numpy
+frontier algorithm of :mod:`kneesource.inference.subset_dp`. Both prune the network to what the
+evidence touches and are checked against each other and against brute-force enumeration.
 
 Definitions (also in ``docs/model.md``):
 
@@ -24,6 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from kneesource.inference.kernel import batch_kernel
 from kneesource.inference.subset_dp import FloatArray, Layout, Rows, run
 from kneesource.kb.schema import SOURCE_GROUPS, SourceGroup
 from kneesource.model.compiled import CompiledModel, Person, check_model
@@ -129,6 +131,14 @@ def _rows(
 
 def posterior(model: CompiledModel, person: Person, findings: Mapping[str, bool]) -> Posterior:
     """Exact posterior marginals for one person and their findings (missing ids are unknown)."""
+    return posterior_batch(model, [(person, findings)])[0]
+
+
+def posterior_frontier(
+    model: CompiledModel, person: Person, findings: Mapping[str, bool]
+) -> Posterior:
+    """The same posteriors by the frontier algorithm of ``subset_dp`` (numpy), whose cost follows
+    the widest frontier: used for evidence too wide for the compiled kernel's full state."""
     check_model(model)
     case = _prepare(model, person, findings)
     variants = _variant_weights(model)
@@ -166,39 +176,67 @@ def posterior(model: CompiledModel, person: Person, findings: Mapping[str, bool]
     )
 
 
+def _group_index(model: CompiledModel) -> IntArray:
+    cached: IntArray | None = model.__dict__.get("_group_index")
+    if cached is None:
+        cached = np.array([SOURCE_GROUPS.index(g) for g in model.groups], dtype=np.int64)
+        object.__setattr__(model, "_group_index", cached)
+    return cached
+
+
+def encode_evidence(
+    model: CompiledModel, cases: Sequence[tuple[Person, Mapping[str, bool]]]
+) -> tuple[FloatArray, np.ndarray]:
+    """Priors (B, n) and evidence (B, F) as int8: -1 unknown, 0 absent, 1 present."""
+    priors = np.empty((len(cases), model.n_conditions))
+    evidence = np.full((len(cases), len(model.finding_ids)), -1, dtype=np.int8)
+    by_person: dict[Person, FloatArray] = {}
+    index = model.finding_index
+    for i, (person, findings) in enumerate(cases):
+        pri = by_person.get(person)
+        if pri is None:
+            pri = by_person[person] = model.priors(person)
+        priors[i] = pri
+        row = evidence[i]
+        for f, value in findings.items():
+            row[index(f)] = 1 if value else 0
+    return priors, evidence
+
+
 def posterior_batch(
     model: CompiledModel, cases: Sequence[tuple[Person, Mapping[str, bool]]]
 ) -> list[Posterior]:
-    """Exact posteriors for many cases; cases with the same number of present findings share
-    every numpy operation (all conditions and all five roots kept in the state)."""
+    """Exact posteriors for many cases: the compiled kernel, spread over the machine's cores,
+    with the frontier algorithm for any case whose evidence is too wide for the kernel."""
     check_model(model)
-    prepared = [_prepare(model, person, findings) for person, findings in cases]
-    out: list[Posterior | None] = [None] * len(prepared)
-    all_conds = np.arange(model.n_conditions)
-    all_roots = np.arange(len(model.root_ids))
-    variants = _variant_weights(model)[: 1 + N_GROUPS]
-    n_var = len(variants)
-    by_size: dict[int, list[int]] = {}
-    for i, case in enumerate(prepared):
-        by_size.setdefault(len(case.present), []).append(i)
-    for m, members in sorted(by_size.items()):
-        group = [prepared[i] for i in members]
-        dp = run(
-            _rows(model, group, all_conds, all_roots, variants),
-            Layout(n_findings=m, n_roots=len(all_roots)),
-            posteriors=True,
+    priors, evidence = encode_evidence(model, cases)
+    b, n, r = len(cases), model.n_conditions, len(model.root_ids)
+    conds, roots, srcs = np.zeros((b, n)), np.zeros((b, r)), np.zeros((b, N_GROUPS))
+    log_z, ok = np.zeros(b), np.zeros(b, dtype=np.bool_)
+    batch_kernel(
+        priors,
+        model.condition_finding,
+        model.condition_root,
+        model.root_finding,
+        model.finding_leak,
+        model.root_leak,
+        _group_index(model),
+        evidence,
+        conds,
+        roots,
+        srcs,
+        log_z,
+        ok,
+    )
+    np.clip(conds, 0.0, 1.0, out=conds)
+    np.clip(roots, 0.0, 1.0, out=roots)
+    sources = np.clip(srcs, 0.0, 1.0).tolist()
+    evidence_log = log_z.tolist()
+    return [
+        Posterior(
+            conds[i], roots[i], dict(zip(SOURCE_GROUPS, sources[i], strict=True)), evidence_log[i]
         )
-        assert dp.condition_on is not None
-        for row, i in enumerate(members):
-            base = row * n_var
-            sources = {
-                g: float(min(1.0, max(0.0, -np.expm1(dp.log_z[base + 1 + v] - dp.log_z[base]))))
-                for v, g in enumerate(SOURCE_GROUPS)
-            }
-            out[i] = Posterior(
-                conditions=np.clip(dp.condition_on[base], 0.0, 1.0),
-                roots=np.clip(dp.root_on[base], 0.0, 1.0),
-                sources=sources,
-                log_evidence=float(dp.log_z[base]) + group[row].log_const,
-            )
-    return [p for p in out if p is not None]
+        if ok[i]
+        else posterior_frontier(model, *cases[i])
+        for i in range(b)
+    ]
