@@ -21,14 +21,23 @@ import numpy as np
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
-from tests.random_models import sample_evidence
 
 from kneesource.engine import default_engine
+from kneesource.evaluation.simulator import sample_states
 from kneesource.inference.exact import posterior, posterior_batch
 from kneesource.model.bif import to_bif
 from kneesource.model.compiled import CompiledModel, Person
 
 SIZES = (3, 8, 15)
+
+
+def sample_evidence(
+    model: CompiledModel, person: Person, rng: np.random.Generator, n_observed: int
+) -> dict[str, bool]:
+    """A patient drawn from the model, with ``n_observed`` of their findings revealed at random."""
+    _, _, findings = sample_states(model, model.priors(person)[None, :], rng)
+    shown = rng.choice(len(model.finding_ids), size=n_observed, replace=False)
+    return {model.finding_ids[i]: bool(findings[0, i]) for i in shown}
 
 
 def _time(fn: Callable[[], object], repeat: int = 1) -> float:

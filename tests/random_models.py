@@ -10,6 +10,7 @@ import itertools
 
 import numpy as np
 
+from kneesource.evaluation.simulator import sample_states
 from kneesource.kb.schema import AGE_BANDS, ROOT_IDS
 from kneesource.model.compiled import CompiledModel, Person, check_model
 
@@ -99,17 +100,6 @@ def sample_evidence(
     model: CompiledModel, person: Person, rng: np.random.Generator, n_observed: int
 ) -> dict[str, bool]:
     """Forward-sample one patient from the model and reveal ``n_observed`` random findings."""
-    pri = model.priors(person)
-    c = rng.random(model.n_conditions) < pri
-    p_root_off = (1 - model.root_leak) * np.prod(
-        np.where(c[:, None], 1 - model.condition_root, 1.0), axis=0
-    )
-    roots = rng.random(len(model.root_ids)) >= p_root_off
-    p_off = (
-        (1 - model.finding_leak)
-        * np.prod(np.where(c[:, None], 1 - model.condition_finding, 1.0), axis=0)
-        * np.prod(np.where(roots[:, None], 1 - model.root_finding, 1.0), axis=0)
-    )
-    present = rng.random(len(model.finding_ids)) >= p_off
+    _, _, findings = sample_states(model, model.priors(person)[None, :], rng)
     shown = rng.choice(len(model.finding_ids), size=n_observed, replace=False)
-    return {model.finding_ids[i]: bool(present[i]) for i in shown}
+    return {model.finding_ids[i]: bool(findings[0, i]) for i in shown}

@@ -25,10 +25,12 @@ MAX_BITS = 16
 N_GROUPS = 5
 
 
-def _activate_py(y: Any, size: int, bit: int, p: float, transpose: bool) -> None:
+def _activate_py(y: Any, size: int, bit: int, p: float, transpose: bool, within: int) -> None:
+    """In place, on the states that contain every bit of ``within``: mass at S (bit off) moves to
+    S with the bit on with probability p (or the transpose, for backward vectors)."""
     mask = 1 << bit
     for s in range(size):
-        if s & mask == 0:
+        if s & mask == 0 and s & within == within:
             if transpose:
                 y[s] += p * (y[s | mask] - y[s])
             else:
@@ -46,18 +48,8 @@ def _emit_py(
         if s & rmask:
             y[s] *= weight
     for j in range(m):
-        p = p_emit[j]
-        if p == 0.0:
-            continue
-        mask = 1 << j
-        for s in range(size):
-            if s & rmask and s & mask == 0:
-                if transpose:
-                    y[s] += p * (y[s | mask] - y[s])
-                else:
-                    moved = y[s] * p
-                    y[s | mask] += moved
-                    y[s] -= moved
+        if p_emit[j] > 0.0:
+            _activate(y, size, j, p_emit[j], transpose, rmask)
 
 
 def _case_py(
@@ -93,14 +85,14 @@ def _case_py(
                 if rf[r, f] > 0.0:
                     log_u[r] += np.log1p(-rf[r, f])
     roots = np.empty(nr, np.int64)
+    involved = np.zeros(nr, np.bool_)
     k = 0
     for r in range(nr):
-        involved = False
         for f in range(nf):
             if ev[f] >= 0 and rf[r, f] > 0.0:
-                involved = True
+                involved[r] = True
                 break
-        if involved:
+        if involved[r]:
             roots[k] = r
             k += 1
     n_bits = m + k
@@ -137,9 +129,6 @@ def _case_py(
     weight = np.exp(log_w)
     alphas = np.empty((n_dp + 1, size))
     full = (1 << m) - 1
-    involved = np.zeros(nr, np.bool_)
-    for i in range(k):
-        involved[roots[i]] = True
     dp_log_base = 0.0
     for v in range(n_var):
         if v > N_GROUPS and involved[v - 1 - N_GROUPS]:
@@ -158,7 +147,7 @@ def _case_py(
         x[0] = 1.0
         for b in range(n_bits):
             leak = fleak[present[b]] if b < m else rleak[roots[b - m]]
-            _activate(x, size, b, leak, False)
+            _activate(x, size, b, leak, False, 0)
         dp_log = 0.0
         for t in range(n_dp):
             c = dp[t]
@@ -167,7 +156,7 @@ def _case_py(
             y = x.copy()
             for b in range(n_bits):
                 if act[c, b] > 0.0:
-                    _activate(y, size, b, act[c, b], False)
+                    _activate(y, size, b, act[c, b], False, 0)
             on = prior[c] * weight[c] * mult[v, c]
             off = 1.0 - prior[c]
             total = 0.0
@@ -207,7 +196,7 @@ def _case_py(
         moved = alpha.copy()
         for b in range(n_bits):
             if act[c, b] > 0.0:
-                _activate(moved, size, b, act[c, b], False)
+                _activate(moved, size, b, act[c, b], False, 0)
         on = prior[c] * weight[c]
         off = 1.0 - prior[c]
         stay = 0.0
@@ -219,7 +208,7 @@ def _case_py(
         moved_t = beta.copy()
         for b in range(n_bits):
             if act[c, b] > 0.0:
-                _activate(moved_t, size, b, act[c, b], True)
+                _activate(moved_t, size, b, act[c, b], True, 0)
         top = 0.0
         for s in range(size):
             beta[s] = off * beta[s] + on * moved_t[s]
