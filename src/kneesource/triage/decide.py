@@ -27,16 +27,18 @@ from typing import Any
 
 from kneesource.assessment import Assessment
 from kneesource.case import Case
-from kneesource.inference.exact import posterior
+from kneesource.inference.exact import posterior_batch
 from kneesource.kb.loader import KnowledgeBase
 from kneesource.model.compiled import CompiledModel, compile_model
 from kneesource.triage.advice import compose
 from kneesource.triage.rules import RuleSet
 from kneesource.triage.schema import LEVELS, Level, Threshold, level_rank
 
-# How many warning signs are combined at most when probabilities are recomputed (cost grows with
-# the number of combinations; rules, not probabilities, carry cases with many warning signs).
-MAX_COMBINED = 3
+# How many warning signs are combined at most when probabilities are recomputed. Up to this many
+# present warning signs every subset is scored, so all the answers together are included (2^6 = 64
+# exact posteriors, a few milliseconds in one batch). Past it, subsets of up to this size are
+# scored, and the rules carry the case: every such warning sign already sets a floor of its own.
+MAX_COMBINED = 6
 
 
 @dataclass(frozen=True)
@@ -181,16 +183,17 @@ def _highest_probabilities(
     base = {f: v for f, v in evidence.items() if f not in warnings}
     person = case.person(model)
     index = {c: model.condition_ids.index(c) for c in relevant}
-    best = dict.fromkeys(relevant, 0.0)
-    for size in range(min(MAX_COMBINED, len(warnings)) + 1):
-        for combo in itertools.combinations(warnings, size):
-            if size == len(warnings):
-                probs = full
-            else:
-                post = posterior(model, person, base | dict.fromkeys(combo, True))
-                probs = {c: float(post.conditions[i]) for c, i in index.items()}
-            for c in relevant:
-                best[c] = max(best[c], probs[c])
+    combos = [
+        combo
+        for size in range(min(MAX_COMBINED, len(warnings)) + 1)
+        for combo in itertools.combinations(warnings, size)
+        if size < len(warnings)
+    ]
+    posts = posterior_batch(model, [(person, base | dict.fromkeys(c, True)) for c in combos])
+    best = {c: full[c] if len(warnings) <= MAX_COMBINED else 0.0 for c in relevant}
+    for post in posts:
+        for c, i in index.items():
+            best[c] = max(best[c], float(post.conditions[i]))
     return best
 
 
