@@ -191,7 +191,7 @@ def encode_evidence(
     priors = np.empty((len(cases), model.n_conditions))
     evidence = np.full((len(cases), len(model.finding_ids)), -1, dtype=np.int8)
     by_person: dict[Person, FloatArray] = {}
-    index = model.finding_index
+    positions = model.finding_positions
     for i, (person, findings) in enumerate(cases):
         pri = by_person.get(person)
         if pri is None:
@@ -199,7 +199,8 @@ def encode_evidence(
         priors[i] = pri
         row = evidence[i]
         for f, value in findings.items():
-            row[index(f)] = 1 if value else 0
+            j = positions.get(f)
+            row[model.finding_index(f) if j is None else j] = 1 if value else 0
     return priors, evidence
 
 

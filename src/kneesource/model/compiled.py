@@ -7,6 +7,7 @@ noisy-OR of conditions) -> findings (leaky noisy-OR of conditions and roots). We
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -82,22 +83,20 @@ class CompiledModel:
 
     def finding_index(self, finding_id: str) -> int:
         try:
-            return self._finding_index[finding_id]
+            return self.finding_positions[finding_id]
         except KeyError:
             raise UnknownIdError(
                 "finding", finding_id, [*self.finding_ids, *self.context_ids]
             ) from None
 
     @property
-    def _finding_index(self) -> dict[str, int]:
+    def finding_positions(self) -> Mapping[str, int]:
+        """Finding id -> column in the arrays (evidence findings only, not context)."""
         cache: dict[str, int] | None = self.__dict__.get("_fi")
         if cache is None:
             cache = {f: i for i, f in enumerate(self.finding_ids)}
             object.__setattr__(self, "_fi", cache)
         return cache
-
-    def group_mask(self, group: SourceGroup) -> NDArray[np.bool_]:
-        return np.array([g == group for g in self.groups])
 
     def prior_logits(self, person: Person) -> FloatArray:
         """Log-odds of every condition for this person (base odds times the modifiers)."""
