@@ -137,3 +137,27 @@ def test_the_documented_tables_match_the_rules() -> None:
     doc = (Path(__file__).resolve().parents[2] / "docs" / "triage.md").read_text(encoding="utf-8")
     start, end = doc.index(tables.BEGIN), doc.index(tables.END) + len(tables.END)
     assert doc[start:end] == tables.markdown(ENGINE.rules)
+
+
+def test_nerve_root_foot_drop_without_a_circulation_sign_is_not_limb_ischaemia() -> None:
+    # Tingling with a weak foot is the L5 root picture (evidence brief 1.1); acute limb ischaemia
+    # needs a circulation sign (brief 1.20). Expected: a pinched nerve seen within days.
+    case = Case(
+        45,
+        "male",
+        {
+            "back_pain": True,
+            "pain_outer_knee": True,
+            "pins_and_needles_leg": True,
+            "foot_or_big_toe_weakness": True,
+            "cold_pale_leg": False,
+        },
+    )
+    result = ENGINE.assess(case).triage
+    assert result is not None
+    assert "limb_ischaemia_signs" not in {r.rule for r in result.reasons}
+    assert result.level == "soon"
+    with_pulses_gone = Case(45, "male", {**case.findings, "absent_foot_pulses": True})
+    emergency = ENGINE.assess(with_pulses_gone).triage
+    assert emergency is not None
+    assert emergency.level == "emergency"
