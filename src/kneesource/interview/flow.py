@@ -5,14 +5,15 @@ same state always gives the same question, rationale and assessment. Order of qu
 
 1. the opening (age, sex, main complaint, sports), in file order;
 2. the red-flag screen, in file order, never skipped;
-3. adaptive questions, best expected value first (``selection``), until the stopping rule holds.
+3. warning-sign follow-ups (``followup``): the rest of an urgent rule an answer has half met;
+4. adaptive questions, best expected value first (``selection``), until the stopping rule holds.
 
-Stopping rule (after 1 and 2; ``policy`` numbers from ``questions.yaml``):
-stop when ``max_questions`` have been asked, or no question is left, or no likely answer
-(probability >= ``answer_floor``) to any remaining question would change the triage level AND
-one of: the leading cause is clear (probability >= ``clear_probability`` and ahead of the second
-by >= ``clear_margin``); no likely answer would change the top three; the best question's
-expected gain is below ``min_gain_bits``.
+Stopping rule (after 1 to 3; ``policy`` numbers from ``questions.yaml``):
+stop when ``max_questions`` have been asked (follow-ups are asked even past it), or no question
+is left, or no likely answer (probability >= ``answer_floor``) to any remaining question would
+change the triage level AND one of: the leading cause is clear (probability >=
+``clear_probability`` and ahead of the second by >= ``clear_margin``); no likely answer would
+change the top three; the best question's expected gain is below ``min_gain_bits``.
 """
 
 from __future__ import annotations
@@ -26,12 +27,13 @@ import numpy as np
 from kneesource.assessment import Assessment
 from kneesource.engine import Engine, default_engine
 from kneesource.errors import InputError
+from kneesource.interview.followup import follow_up
 from kneesource.interview.questions import Mode, Policy, QuestionBank, QuestionSpec
 from kneesource.interview.screening import approximate_scores
 from kneesource.interview.selection import Baseline, Evaluation, baseline_of, evaluate, ranked
 from kneesource.interview.state import Answer, State, age_sex, case_of, findings_of, normalise
 from kneesource.interview.triage_link import level_function, question_bank
-from kneesource.interview.why import Why, adaptive_why, fixed_why
+from kneesource.interview.why import Why, adaptive_why, fixed_why, follow_up_why
 
 StopReason = Literal[
     "hard_maximum", "no_questions_left", "leader_clear", "top3_settled", "little_to_gain"
@@ -168,11 +170,17 @@ def _plan(engine: Engine, state: State) -> Plan:
             None,
             (),
         )
-    if len(state.answers) >= policy.max_questions:
-        return Plan(None, "hard_maximum", None, ())
     case = case_of(bank, state)
     level_of = level_function(engine)
     baseline = baseline_of(engine.model, case, level_of)
+    extra = follow_up(engine.rules, todo, case.findings, case.age, baseline.level)
+    if extra is not None:
+        why = follow_up_why(engine.kb, extra)
+        spec = extra.question
+        question = _question(engine, spec, number, policy.max_questions, why, phase="screen")
+        return Plan(question, None, baseline, ())
+    if len(state.answers) >= policy.max_questions:
+        return Plan(None, "hard_maximum", baseline, ())
     evaluations = evaluate(
         engine.model, policy, baseline, shortlist(engine, baseline, todo, policy), level_of
     )
@@ -217,7 +225,9 @@ def _stop(baseline: Baseline, best: list[Evaluation], bank: QuestionBank) -> Sto
     return None
 
 
-def _question(engine: Engine, spec: QuestionSpec, number: int, limit: int, why: Why) -> Question:
+def _question(
+    engine: Engine, spec: QuestionSpec, number: int, limit: int, why: Why, phase: str | None = None
+) -> Question:
     how_to = None
     text = spec.text
     if spec.type == "yes_no" and spec.finding is not None:
@@ -227,7 +237,7 @@ def _question(engine: Engine, spec: QuestionSpec, number: int, limit: int, why: 
     assert text is not None
     return Question(
         id=spec.id,
-        phase=spec.phase,
+        phase=phase or spec.phase,
         type=spec.type,
         text=text,
         options=tuple(Option(o.id, o.label) for o in spec.options),

@@ -112,6 +112,7 @@ class Policy(_Strict):
     min_gain_bits: float = Field(gt=0.0, lt=1.0)
     source_weight: float = Field(ge=0.0, le=10.0)
     triage_weight: float = Field(ge=0.0, le=100.0)
+    top3_weight: float = Field(ge=0.0, le=100.0, description="bits per cause gained in the top 3")
     shortlist_information: int = Field(ge=1, le=500, description="scored exactly, by gain")
     shortlist_serious: int = Field(ge=0, le=500, description="scored exactly, serious causes")
     source: Source

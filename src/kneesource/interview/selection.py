@@ -10,7 +10,12 @@ For a candidate question q with possible answers a (never "don't know", which se
 * the triage term is the expected number of triage levels the answer would move,
   ``Σ_a P(a) |rank(level | a) - rank(level now)|``.
 
-``score = gain_conditions + source_weight * gain_source + triage_weight * triage_change``, and a
+* the top-three term is what the answer is expected to add to the summed probability of the
+  three leading causes (the expected number of causes present among them),
+  ``Σ_a P(a) m(p | a) - m(p)``; the summed entropy alone is dominated by the many unlikely causes.
+
+``score = gain_conditions + source_weight * gain_source + triage_weight * triage_change
++ top3_weight * gain_top3``, and a
 question with an answer (at least ``answer_floor`` likely) that would change the triage level
 ranks before every question without one. Ties fall to file order, so the choice is deterministic.
 
@@ -61,6 +66,7 @@ class Evaluation:
     changes_triage: bool
     changes_top3: bool
     score: float
+    gain_top3: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -76,6 +82,12 @@ def entropy_bits(p: FloatArray) -> float:
     """Summed binary entropy (bits) of independent yes/no probabilities."""
     q = np.clip(p, _TINY, 1.0 - _TINY)
     return float(-(q * np.log2(q) + (1.0 - q) * np.log2(1.0 - q)).sum())
+
+
+def top3_mass(p: FloatArray) -> float:
+    """The summed probability of the three leading causes: the expected number of causes
+    present among them."""
+    return float(np.sort(p)[-3:].sum())
 
 
 def top3(p: FloatArray) -> frozenset[int]:
@@ -148,6 +160,7 @@ def evaluate(
     base = baseline.posterior
     h_cond, h_src = entropy_bits(base.conditions), entropy_bits(_sources(base))
     top_now = top3(base.conditions)
+    mass_now = top3_mass(base.conditions)
     evaluations = []
     for spec, plan in zip(candidates, plans, strict=True):
         raw: list[tuple[Value, dict[str, bool], float, Posterior | None]] = []
@@ -165,6 +178,7 @@ def evaluate(
         )
         gain_s = h_src - sum(o.probability * entropy_bits(_sources(o.posterior)) for o in outcomes)
         change = sum(o.probability * abs(o.level - baseline.level) for o in outcomes)
+        gain_3 = sum(o.probability * top3_mass(o.posterior.conditions) for o in outcomes) - mass_now
         likely = [o for o in outcomes if o.probability >= policy.answer_floor]
         evaluations.append(
             Evaluation(
@@ -177,7 +191,9 @@ def evaluate(
                 changes_top3=any(top3(o.posterior.conditions) != top_now for o in likely),
                 score=max(0.0, gain_c)
                 + policy.source_weight * max(0.0, gain_s)
-                + policy.triage_weight * change,
+                + policy.triage_weight * change
+                + policy.top3_weight * max(0.0, gain_3),
+                gain_top3=max(0.0, gain_3),
             )
         )
     return evaluations

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from kneesource.interview.followup import FollowUp
 from kneesource.interview.questions import QuestionSpec
 from kneesource.interview.selection import Baseline, Evaluation, Outcome
 from kneesource.interview.state import Value
@@ -108,4 +109,14 @@ def adaptive_why(
         separates=tuple(shifts),
         gain_bits=total,
         changes_triage=evaluation.changes_triage,
+    )
+
+
+def follow_up_why(kb: KnowledgeBase, follow: FollowUp) -> Why:
+    """Why a warning-sign follow-up is asked: the finding reported and the rule it may complete."""
+    said = ", ".join(kb.finding(f).patient for f in follow.reported)
+    return Why(
+        f"You reported: {said}. Together with the answer to this question, that can be a warning "
+        f"sign: {' '.join(follow.rule.message.split())}",
+        changes_triage=True,
     )

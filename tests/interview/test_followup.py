@@ -1,0 +1,59 @@
+"""Warning-sign follow-ups: ``needed`` on hand-written expressions, the shipped questions leave no
+urgent rule unscreened, and a half-met rule is finished before anything else is asked."""
+
+from __future__ import annotations
+
+from kneesource.engine import Engine
+from kneesource.interview import assessment, next_question
+from kneesource.interview.followup import needed, unscreened_rules
+from kneesource.interview.triage_link import question_bank
+from kneesource.kb.schema import AGE_BANDS
+from kneesource.triage.schema import AgeRange, AgeTest, AllOf, AnyOf, AtLeast
+
+from .conftest import QUIET_START, answered
+
+
+def test_needed_by_hand(engine: Engine) -> None:
+    rules = engine.rules
+    a, b, c = "calf_pain", "previous_dvt", "lump_behind_knee"
+    both = AllOf(all_of=[a, AnyOf(any_of=[b, c])])
+    everything = frozenset({a, b, c})
+    # a reported, b and c unknown: one of them would complete the rule, so both are needed.
+    assert needed(rules, both, frozenset({a}), everything - {a}, 40) == {b, c}
+    # b already reported: the any_of holds, so only nothing more is needed.
+    assert needed(rules, both, frozenset({a, b}), frozenset({c}), 40) == frozenset()
+    # a is known absent (not present, not possible): the rule can no longer fire.
+    assert needed(rules, both, frozenset({b}), frozenset({c}), 40) is None
+    two = AtLeast(at_least=2, of=[a, b, c])
+    assert needed(rules, two, frozenset({a}), frozenset({c}), 40) == {c}
+    assert needed(rules, two, frozenset(), frozenset({c}), 40) is None
+    child = AllOf(all_of=[AgeTest(age=AgeRange(max=17)), a])
+    assert needed(rules, child, frozenset(), frozenset({a}), 12) == {a}
+    assert needed(rules, child, frozenset(), frozenset({a}), 40) is None
+
+
+def test_every_urgent_rule_has_a_screened_finding(engine: Engine) -> None:
+    # Otherwise a rule could fire on findings that only adaptive questions ask, which the
+    # interview might never reach.
+    ages = sorted({age for _, lo, hi in AGE_BANDS for age in (lo, hi)})
+    bank = question_bank(engine)
+    for mode in ("patient", "clinician"):
+        questions = bank.for_mode(mode)
+        assert unscreened_rules(engine.rules, questions, ages) == [], mode
+
+
+def test_a_past_clot_leads_to_the_calf(engine: Engine) -> None:
+    start = dict(QUIET_START)
+    start["screen_leg"] = ["clot_before"]
+    state = answered(engine, start.items())
+    q = next_question(state)
+    assert q is not None and q.id == "calf_pain" and q.phase == "screen"
+    assert "blood clot" in q.why.text
+    after = answered(engine, [*start.items(), ("calf_pain", "yes")])
+    result = assessment(after)
+    assert result.triage is not None and result.triage.level in ("urgent", "emergency")
+
+
+def test_no_follow_up_without_a_reported_finding(engine: Engine) -> None:
+    q = next_question(answered(engine, QUIET_START))
+    assert q is not None and q.phase == "adaptive"

@@ -1,0 +1,35 @@
+"""The top-three term of the score: its definition by hand, and on real evaluations."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from kneesource.engine import Engine
+from kneesource.interview.flow import plan
+from kneesource.interview.selection import top3_mass
+from kneesource.interview.triage_link import question_bank
+
+from .conftest import QUIET_START, answered
+
+
+def test_top3_mass_by_hand() -> None:
+    # The three largest of 0.1, 0.5, 0.05, 0.3, 0.2 are 0.5, 0.3 and 0.2.
+    assert top3_mass(np.array([0.1, 0.5, 0.05, 0.3, 0.2])) == pytest.approx(1.0)
+    assert top3_mass(np.array([0.4, 0.1])) == pytest.approx(0.5)
+
+
+def test_gain_top3_matches_its_outcomes(engine: Engine) -> None:
+    p = plan(answered(engine, QUIET_START))
+    assert p.baseline is not None and p.evaluations
+    policy = question_bank(engine).policy
+    now = top3_mass(p.baseline.posterior.conditions)
+    for e in p.evaluations:
+        expected = sum(o.probability * top3_mass(o.posterior.conditions) for o in e.outcomes)
+        # The best top three after an answer is at least as good as today's three, so the
+        # expected gain is never negative (up to rounding), and the score carries it.
+        assert expected - now >= -1e-9
+        assert e.gain_top3 == pytest.approx(max(0.0, expected - now), abs=1e-12)
+        rest = e.gain_conditions + policy.source_weight * e.gain_source
+        rest += policy.triage_weight * e.triage_change
+        assert e.score == pytest.approx(rest + policy.top3_weight * e.gain_top3)
