@@ -66,3 +66,22 @@ def test_evidence_too_wide_for_the_kernel_uses_the_frontier_and_stays_exact() ->
         np.testing.assert_allclose(post.conditions, conds, rtol=1e-9, atol=1e-12)
         np.testing.assert_allclose(post.roots, roots, rtol=1e-9, atol=1e-12)
         assert post.log_evidence == pytest.approx(log_z, rel=1e-9)
+
+
+def test_parallel_batch_matches_serial_single_cases() -> None:
+    # A batch of PARALLEL_FROM or more cases runs on worker threads; one case runs serially.
+    from kneesource.inference.kernel import PARALLEL_FROM
+
+    model = random_model(9, n=8, n_findings=14)
+    rng = np.random.default_rng(9)
+    cases = [
+        (
+            Person(age=int(rng.integers(0, 100))),
+            _random_evidence(model, rng, int(rng.integers(0, 10))),
+        )
+        for _ in range(PARALLEL_FROM + 20)
+    ]
+    for got, (person, ev) in zip(posterior_batch(model, cases), cases, strict=True):
+        one = posterior(model, person, ev)
+        np.testing.assert_array_equal(got.conditions, one.conditions)
+        np.testing.assert_array_equal(got.roots, one.roots)

@@ -230,29 +230,6 @@ def _case_py(
     return log_total[0] + log_const, True
 
 
-def _serial_py(
-    prior: Any,
-    cf: Any,
-    cr: Any,
-    rf: Any,
-    fleak: Any,
-    rleak: Any,
-    group: Any,
-    ev: Any,
-    out_cond: Any,
-    out_root: Any,
-    out_src: Any,
-    out_log: Any,
-    out_ok: Any,
-) -> None:
-    for i in range(ev.shape[0]):
-        log_z, ok = _case_jit(
-            prior[i], cf, cr, rf, fleak, rleak, group, ev[i], out_cond[i], out_root[i], out_src[i]
-        )
-        out_log[i] = log_z
-        out_ok[i] = ok
-
-
 def _batch_py(
     prior: Any,
     cf: Any,
@@ -281,8 +258,9 @@ def _batch_py(
 _activate = njit(cache=True)(_activate_py)
 _emit = njit(cache=True)(_emit_py)
 _case_jit = njit(cache=True)(_case_py)
+# One loop, compiled twice: without ``parallel`` the compiler runs ``prange`` as ``range``.
 parallel_kernel = cast(Callable[..., None], njit(cache=True, parallel=True)(_batch_py))
-serial_kernel = cast(Callable[..., None], njit(cache=True)(_serial_py))
+serial_kernel = cast(Callable[..., None], njit(cache=True)(_batch_py))
 # Below this many cases, starting worker threads costs more than it saves (and competes with any
 # other threaded library in the process).
 PARALLEL_FROM = 256
