@@ -85,43 +85,29 @@ def _prepare(model: CompiledModel, person: Person, findings: Mapping[str, bool])
 
 
 def _rows(
-    model: CompiledModel,
-    cases: Sequence[_Case],
-    conds: IntArray,
-    roots: IntArray,
-    variants: FloatArray,
+    model: CompiledModel, case: _Case, conds: IntArray, roots: IntArray, variants: FloatArray
 ) -> Rows:
-    """One row per (case, variant), cases outermost; ``variants`` is (V, n) weight multipliers."""
-    m, n_var = len(cases[0].present), len(variants)
-    pri = np.array([c.priors[conds] for c in cases])  # (C, n')
-    weight = np.exp(np.array([c.log_w[conds] for c in cases]))
-    on = (pri * weight)[:, None, :] * variants[None, :, conds]
-    act = np.array(
+    """One row per variant of the case; ``variants`` is (V, n) weight multipliers."""
+    n_var = len(variants)
+    pri = case.priors[conds]
+    on = (pri * np.exp(case.log_w[conds]))[None, :] * variants[:, conds]
+    act = np.concatenate(
         [
-            np.concatenate(
-                [
-                    model.condition_finding[np.ix_(conds, c.present)],
-                    model.condition_root[np.ix_(conds, roots)],
-                ],
-                axis=1,
-            )
-            for c in cases
-        ]
+            model.condition_finding[np.ix_(conds, case.present)],
+            model.condition_root[np.ix_(conds, roots)],
+        ],
+        axis=1,
     )
-    leak = np.array(
-        [np.concatenate([model.finding_leak[c.present], model.root_leak[roots]]) for c in cases]
-    )
-    emit = np.array([model.root_finding[np.ix_(roots, c.present)] for c in cases]).reshape(
-        len(cases), len(roots), m
-    )
-    emit_w = np.exp(np.array([c.log_u[roots] for c in cases])).reshape(len(cases), len(roots))
+    leak = np.concatenate([model.finding_leak[case.present], model.root_leak[roots]])
+    emit = model.root_finding[np.ix_(roots, case.present)]
+    emit_w = np.exp(case.log_u[roots])
 
     def repeat(a: FloatArray) -> FloatArray:
-        return np.repeat(a, n_var, axis=0)
+        return np.repeat(a[None], n_var, axis=0)
 
     return Rows(
         off=repeat(1.0 - pri),
-        on=on.reshape(len(cases) * n_var, len(conds)),
+        on=on,
         act=repeat(act),
         leak=repeat(leak),
         emit=repeat(emit),
@@ -149,7 +135,7 @@ def posterior_frontier(
     conds, local = np.flatnonzero(touches), np.flatnonzero(~touches)
 
     dp = run(
-        _rows(model, [case], conds, roots, variants),
+        _rows(model, case, conds, roots, variants),
         Layout(n_findings=len(case.present), n_roots=len(roots)),
         posteriors=True,
     )
