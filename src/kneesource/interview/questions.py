@@ -24,11 +24,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from kneesource.errors import KnowledgeBaseError, UnknownIdError
-from kneesource.kb.loader import KnowledgeBase, default_knowledge_dir
+from kneesource.kb.loader import KnowledgeBase, default_knowledge_dir, describe_location, read_yaml
 from kneesource.kb.schema import Id, Source
 
 AnswerType = Literal["age", "sex", "yes_no", "single", "multi"]
@@ -149,17 +148,12 @@ def load_questions(
 ) -> QuestionBank:
     """Read and validate the questions against ``kb``; raise listing every problem."""
     path = path or default_questions_path()
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise KnowledgeBaseError([f"{path.name}: cannot be read ({exc.strerror or exc})"]) from None
-    except yaml.YAMLError as exc:
-        raise KnowledgeBaseError([f"{path.name}: not valid YAML ({exc})"]) from None
+    raw = read_yaml(path)
     try:
         parsed = QuestionsFile.model_validate(raw)
     except ValidationError as exc:
         raise KnowledgeBaseError(
-            [f"{path.name}: {_where(raw, e['loc'])}: {e['msg']}" for e in exc.errors()]
+            [f"{path.name}: {describe_location(raw, e['loc'])}: {e['msg']}" for e in exc.errors()]
         ) from None
     problems = check_questions(parsed.questions, kb, red_flag_findings)
     if problems:
@@ -242,17 +236,3 @@ def _shape_problems(q: QuestionSpec, kinds: Mapping[str, str]) -> list[str]:
     if q.phase != "adaptive" and q.why is None:
         out.append(f"a {q.phase} question needs 'why' (its reason cannot be computed)")
     return out
-
-
-def _where(data: object, loc: tuple[int | str, ...]) -> str:
-    parts: list[str] = []
-    node = data
-    for step in loc:
-        if isinstance(step, int) and isinstance(node, list) and 0 <= step < len(node):
-            node = node[step]
-            ident = node.get("id") if isinstance(node, dict) else None
-            parts.append(f"[{step}]" + (f" ({ident})" if ident else ""))
-        else:
-            node = node.get(step) if isinstance(node, dict) else None
-            parts.append(f".{step}" if parts else str(step))
-    return "".join(parts) or "top level"

@@ -140,13 +140,24 @@ def load_knowledge_base(directory: Path | None = None) -> KnowledgeBase:
     return kb
 
 
-def _read_yaml(path: Path, digest: Any, problems: list[str]) -> Any:
+def read_yaml(path: Path) -> Any:
+    """One YAML file's content; raise :class:`KnowledgeBaseError` naming the file if it cannot be
+    read or parsed (the same messages as for the knowledge files themselves)."""
+    problems: list[str] = []
+    data = _read_yaml(path, None, problems)
+    if problems:
+        raise KnowledgeBaseError(problems)
+    return data
+
+
+def _read_yaml(path: Path, digest: Any | None, problems: list[str]) -> Any:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         problems.append(f"{path.name}: cannot be read ({exc.strerror or exc})")
         return None
-    digest.update(path.name.encode() + b"\0" + text.encode())
+    if digest is not None:
+        digest.update(path.name.encode() + b"\0" + text.encode())
     try:
         return yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -178,7 +189,7 @@ def _parse_items(
                 )
                 label += f" ({ident})" if ident else ""
             for err in exc.errors():
-                where = _describe_location(item, err["loc"])
+                where = describe_location(item, err["loc"])
                 problems.append(f"{name}: {label}.{where}: {err['msg']}")
     return good
 
@@ -188,12 +199,12 @@ def _parse(model: type[_M], data: object, name: str, problems: list[str]) -> _M 
         return model.model_validate(data)
     except ValidationError as exc:
         for err in exc.errors():
-            where = _describe_location(data, err["loc"])
+            where = describe_location(data, err["loc"])
             problems.append(f"{name}: {where}: {err['msg']}")
         return None
 
 
-def _describe_location(data: object, loc: tuple[int | str, ...]) -> str:
+def describe_location(data: object, loc: tuple[int | str, ...]) -> str:
     """Turn a pydantic location into ``conditions[3] (id=gout).prior.base``."""
     parts: list[str] = []
     node: object = data
