@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 from kneesource.engine import Engine
@@ -19,6 +20,7 @@ from kneesource.interview import (
     next_question,
     start,
 )
+from kneesource.interview.questions import QuestionSpec
 from kneesource.interview.state import case_of
 from kneesource.interview.triage_link import question_bank
 from tests.interview.conftest import QUIET_START, answered
@@ -99,20 +101,61 @@ def test_clinician_mode_adds_exam_tests_with_how_to(engine: Engine) -> None:
     assert q.how_to == engine.kb.finding(q.id).how_to
 
 
+def _outcome_evidence(spec: QuestionSpec, value: object, known: dict[str, bool]) -> dict[str, bool]:
+    """The findings an outcome stands for: a yes/no answer, or for a checklist "the first
+    option ticked" (the unknown options before it unticked; none ticked: all unticked)."""
+    if spec.type == "yes_no":
+        assert spec.finding is not None
+        return {**known, spec.finding: value == "yes"}
+    assert spec.type == "multi" and isinstance(value, tuple)
+    out = dict(known)
+    for option in spec.options:
+        finding = str(option.finding)
+        if finding in known:
+            continue
+        out[finding] = option.id in value
+        if option.id in value:
+            break
+    return out
+
+
+def test_every_scored_outcome_is_the_exact_posterior(engine: Engine) -> None:
+    # Expected values: independent exact inference of each outcome's findings. A yes/no "yes"
+    # and a checklist's "first ticked" come from the mixture identity, so this checks it.
+    state = answered(engine, QUIET_START)
+    plan = flow.plan(state)
+    assert plan.baseline is not None and plan.evaluations
+    case = case_of(question_bank(engine), state)
+    person, known = case.person(engine.model), case.evidence(engine.model)
+    types = set()
+    for evaluation in plan.evaluations:
+        spec = evaluation.question
+        types.add(spec.type)
+        assert sum(o.probability for o in evaluation.outcomes) == pytest.approx(1.0, abs=1e-9)
+        for o in evaluation.outcomes:
+            exact = posterior(engine.model, person, _outcome_evidence(spec, o.value, known))
+            assert o.posterior.conditions == pytest.approx(exact.conditions, abs=1e-7)
+            p = np.exp(exact.log_evidence - plan.baseline.posterior.log_evidence)
+            assert o.probability == pytest.approx(p, abs=1e-9)
+    assert types == {"yes_no", "multi"}
+
+
 def test_why_numbers_are_the_exact_posteriors(engine: Engine) -> None:
     state = answered(engine, QUIET_START)
     q = next_question(state)
-    assert q is not None and q.type == "yes_no" and q.why.separates
+    assert q is not None and q.why.separates
+    spec = question_bank(engine).get(q.id)
     case = case_of(question_bank(engine), state)
     ids = engine.model.condition_ids
+    labels = {"yes": "yes", "no": "no", "none of these": ()}
+    labels.update({o.label: (o.id,) for o in spec.options})
     for shift in q.why.separates:
         i = ids.index(shift.condition)
         now = posterior(engine.model, case.person(engine.model), case.evidence(engine.model))
         assert shift.now == pytest.approx(now.conditions[i], abs=1e-9)
         for label, p in shift.after:
-            ev = {**case.evidence(engine.model), q.id: label == "yes"}
+            ev = _outcome_evidence(spec, labels[label], case.evidence(engine.model))
             exact = posterior(engine.model, case.person(engine.model), ev).conditions[i]
-            # "yes" comes from the mixture identity, "no" from inference directly
             assert p == pytest.approx(exact, abs=1e-7)
     assert shift.name in q.why.text
     assert "bits" in q.why.text

@@ -47,6 +47,7 @@ def test_a_past_clot_leads_to_the_calf(engine: Engine) -> None:
     start["screen_leg"] = ["clot_before"]
     state = answered(engine, start.items())
     q = next_question(state)
+    # the plain yes/no, though the "also hurts" checklist, earlier in the file, settles it too
     assert q is not None and q.id == "calf_pain" and q.phase == "screen"
     assert "blood clot" in q.why.text
     after = answered(engine, [*start.items(), ("calf_pain", "yes")])

@@ -44,17 +44,17 @@ def test_every_problem_is_reported_at_once(engine: Engine, tmp_path: Path) -> No
         qs.append({"id": "no_such", "phase": "adaptive", "type": "yes_no", "text": "Is it so?"})
         screen = next(q for q in qs if q["id"] == "screen_nerves")
         screen["options"] = [o for o in screen["options"] if o["id"] != "saddle"]
-        knee = next(q for q in qs if q["id"] == "knee_crepitus")
-        knee["finding"] = "knee_crepitis"
+        knee = next(q for q in qs if q["id"] == "no_pain_when_seated")
+        knee["finding"] = "no_pain_when_sated"
 
     with pytest.raises(KnowledgeBaseError) as info:
         load_questions(engine.kb, _broken(tmp_path, edit), red_flag_findings(engine))
     text = "\n".join(info.value.problems)
     assert "defined more than once" in text
     assert "unknown finding 'no_such'" in text
-    assert "unknown finding 'knee_crepitis'" in text
+    assert "unknown finding 'no_pain_when_sated'" in text
     assert "red-flag finding 'saddle_numbness' is not covered" in text
-    assert "finding 'knee_crepitus' is asked by no question" in text
+    assert "finding 'no_pain_when_seated' is asked by no question" in text
     assert len(info.value.problems) >= 5
 
 

@@ -61,7 +61,7 @@ def test_a_new_user_runs_the_whole_interview(tmp_path: Path) -> None:
     child.expect("> ")
     child.sendline("f")
     child.expect("Question 3")
-    child.expect("Where is the knee pain mainly")
+    child.expect("Where does the knee hurt")
     child.expect("> ")
     child.sendline("3")
     answered = 3

@@ -32,7 +32,11 @@ from kneesource.interview.questions import Mode, Policy, QuestionBank, QuestionS
 from kneesource.interview.screening import approximate_scores
 from kneesource.interview.selection import Baseline, Evaluation, baseline_of, evaluate, ranked
 from kneesource.interview.state import Answer, State, age_sex, case_of, findings_of, normalise
-from kneesource.interview.triage_link import level_function, question_bank
+from kneesource.interview.triage_link import (
+    level_function,
+    question_bank,
+    quick_level_function,
+)
 from kneesource.interview.why import Why, adaptive_why, fixed_why, follow_up_why
 
 StopReason = Literal[
@@ -182,7 +186,11 @@ def _plan(engine: Engine, state: State) -> Plan:
     if len(state.answers) >= policy.max_questions:
         return Plan(None, "hard_maximum", baseline, ())
     evaluations = evaluate(
-        engine.model, policy, baseline, shortlist(engine, baseline, todo, policy), level_of
+        engine.model,
+        policy,
+        baseline,
+        shortlist(engine, baseline, todo, policy),
+        quick_level_function(engine),
     )
     if not evaluations:
         return Plan(None, "no_questions_left", baseline, ())

@@ -103,9 +103,12 @@ def follow_up(
         still = needed(rules, rule.when, present, possible, age)
         if not still:
             continue
-        for q in askable:
-            if any(f in still for f in q.findings()):
-                return FollowUp(q, rule, reported)
+        # The question asking least besides what the rule needs: a plain yes/no before a
+        # checklist that also settles it, then file order.
+        asking = [q for q in askable if any(f in still for f in q.findings())]
+        if asking:
+            best = min(asking, key=lambda q: sum(f not in still for f in q.findings()))
+            return FollowUp(best, rule, reported)
     return None
 
 

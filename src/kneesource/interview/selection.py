@@ -22,7 +22,14 @@ ranks before every question without one. Ties fall to file order, so the choice 
 A yes/no answer costs one inference row, not two: "no" (an absent finding) is cheap for the
 exact algorithm, and "yes" follows from the mixture identity
 ``p(c) = P(yes) p(c | yes) + P(no) p(c | no)``, which holds for every marginal (conditions,
-roots, sources). Single and multi-choice answers each get their own row.
+roots, sources). A single choice gets one row per option.
+
+A checklist (multi choice) of k options has 2^k answers, and every ticked option adds a present
+finding, the costly kind of evidence. It is scored on a coarser reading of the answer: *which
+option is the first ticked*, in file order, or none. Its k + 1 outcomes need k rows that only
+add absent findings ("the first j options unticked"), and each "first ticked is j" posterior
+follows from two of them by the same identity. A coarser answer can only carry less
+information, so the gain of a checklist is never overstated.
 """
 
 from __future__ import annotations
@@ -38,12 +45,11 @@ from kneesource.inference.exact import Posterior, posterior, posterior_batch
 from kneesource.interview.questions import Policy, QuestionSpec
 from kneesource.interview.state import Value
 from kneesource.kb.schema import SOURCE_GROUPS
-from kneesource.model.compiled import CompiledModel, FloatArray, Person
+from kneesource.model.compiled import CompiledModel, FloatArray
 
 # The triage rank (0 self-care .. 3 emergency) of a case given its exact posterior.
 LevelFn = Callable[[Case, Posterior], int]
 _TINY = 1e-12
-BATCH_MAX_PRESENT = 6
 
 
 @dataclass(frozen=True)
@@ -112,21 +118,6 @@ def outcome_values(spec: QuestionSpec) -> list[tuple[Value, dict[str, bool]]]:
     return out
 
 
-def exact_posteriors(
-    model: CompiledModel, person: Person, rows: Sequence[Mapping[str, bool]]
-) -> list[Posterior]:
-    """Exact posteriors of many evidence sets for one person.
-
-    ``posterior_batch`` shares numpy work across rows but keeps every condition in its state;
-    ``posterior`` prunes to the conditions the present findings touch. Measured on the shipped
-    model, the batch wins up to ``BATCH_MAX_PRESENT`` present findings and the pruned loop after.
-    """
-    present = max((sum(r.values()) for r in rows), default=0)
-    if present <= BATCH_MAX_PRESENT:
-        return posterior_batch(model, [(person, r) for r in rows])
-    return [posterior(model, person, r) for r in rows]
-
-
 def baseline_of(model: CompiledModel, case: Case, level_of: LevelFn) -> Baseline:
     post = posterior(model, case.person(model), case.evidence(model))
     return Baseline(case, post, level_of(case, post))
@@ -147,6 +138,16 @@ def evaluate(
     plans: list[list[tuple[Value, dict[str, bool], int | None]]] = []
     for spec in candidates:
         plan: list[tuple[Value, dict[str, bool], int | None]] = []
+        if spec.type == "multi":
+            prefix: dict[str, bool] = {}
+            for option in spec.options:
+                if str(option.finding) in known:
+                    continue  # already answered: this checklist only confirms it
+                prefix = {**prefix, str(option.finding): False}
+                plan.append(((option.id,), prefix, len(rows)))
+                rows.append({**known, **prefix})
+            plans.append(plan)
+            continue
         for value, sets in outcome_values(spec):
             if any(known.get(f, v) != v for f, v in sets.items()):
                 continue  # contradicts an earlier answer: impossible here
@@ -156,8 +157,9 @@ def evaluate(
             plan.append((value, sets, len(rows)))
             rows.append({**known, **sets})
         plans.append(plan)
-    posts = exact_posteriors(model, person, rows)
+    posts = posterior_batch(model, [(person, row) for row in rows])
     base = baseline.posterior
+    level_now = level_of(case, base)
     h_cond, h_src = entropy_bits(base.conditions), entropy_bits(_sources(base))
     top_now = top3(base.conditions)
     mass_now = top3_mass(base.conditions)
@@ -177,7 +179,7 @@ def evaluate(
             o.probability * entropy_bits(o.posterior.conditions) for o in outcomes
         )
         gain_s = h_src - sum(o.probability * entropy_bits(_sources(o.posterior)) for o in outcomes)
-        change = sum(o.probability * abs(o.level - baseline.level) for o in outcomes)
+        change = sum(o.probability * abs(o.level - level_now) for o in outcomes)
         gain_3 = sum(o.probability * top3_mass(o.posterior.conditions) for o in outcomes) - mass_now
         likely = [o for o in outcomes if o.probability >= policy.answer_floor]
         evaluations.append(
@@ -187,7 +189,7 @@ def evaluate(
                 gain_conditions=max(0.0, gain_c),
                 gain_source=max(0.0, gain_s),
                 triage_change=change,
-                changes_triage=any(o.level != baseline.level for o in likely),
+                changes_triage=any(o.level != level_now for o in likely),
                 changes_top3=any(top3(o.posterior.conditions) != top_now for o in likely),
                 score=max(0.0, gain_c)
                 + policy.source_weight * max(0.0, gain_s)
@@ -217,17 +219,47 @@ def _outcomes(
             return []  # the answer is certain: asking it cannot change anything
         post_yes = _mixture_rest(base, post_no, p_no, p_yes)
         pairs = [(no_v, no_sets, p_no, post_no), (yes_v, yes_sets, p_yes, post_yes)]
+    elif spec.type == "multi":
+        pairs = _first_ticked(base, raw)
+        if len(pairs) < 2:
+            return []  # one outcome is certain: asking cannot change anything
     else:
         total = sum(p for _, _, p, _ in raw)
         if total < _TINY:
             return []
         # Options of a single choice may overlap or leave cases out; their probabilities are
-        # normalised over the options offered (the combinations of a multi choice sum to one).
+        # normalised over the options offered.
         pairs = [(v, s, p / total, post) for v, s, p, post in raw if post is not None]
     return [
         Outcome(v, p, post, level_of(Case(case.age, case.sex, {**case.findings, **s}), post))
         for v, s, p, post in pairs
     ]
+
+
+def _first_ticked(
+    base: Posterior, raw: list[tuple[Value, dict[str, bool], float, Posterior | None]]
+) -> list[tuple[Value, dict[str, bool], float, Posterior]]:
+    """Checklist outcomes "the first option ticked is j" and "none", from the rows "the first j
+    options unticked" (``raw``, in order, with their probabilities)."""
+    out: list[tuple[Value, dict[str, bool], float, Posterior]] = []
+    prev_p, prev_post = 1.0, base
+    prev_sets: dict[str, bool] = {}
+    for value, sets, p, post in raw:
+        assert post is not None
+        p = min(p, prev_p)
+        first = prev_p - p
+        if first >= _TINY and p >= _TINY:
+            ticked = {**prev_sets, next(f for f in sets if f not in prev_sets): True}
+            out.append(
+                (value, ticked, first, _mixture_rest(prev_post, post, p / prev_p, first / prev_p))
+            )
+        elif first >= _TINY:  # every earlier option unticked means this one is ticked
+            ticked = {**prev_sets, next(f for f in sets if f not in prev_sets): True}
+            out.append((value, ticked, first, prev_post))
+        prev_p, prev_post, prev_sets = p, post, sets
+    if prev_p >= _TINY:
+        out.append(((), prev_sets, prev_p, prev_post))
+    return out
 
 
 def _mixture_rest(base: Posterior, other: Posterior, p_other: float, p_rest: float) -> Posterior:

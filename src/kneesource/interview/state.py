@@ -116,8 +116,10 @@ def normalise(spec: QuestionSpec, raw: object) -> Value:
     else:
         if text in ("none", ""):
             return ()
-        items = raw if isinstance(raw, list | tuple) else None
         ids = [o.id for o in spec.options]
+        if text in ids:
+            return (text,)  # one option named alone
+        items = raw if isinstance(raw, list | tuple) else None
         if items is not None and all(isinstance(i, str) and i in ids for i in items):
             return tuple(i for i in ids if i in items)  # file order, no repeats
     raise InvalidAnswerError(f"question {spec.id!r}: got {raw!r}; {accepted(spec)}")
@@ -135,7 +137,8 @@ def accepted(spec: QuestionSpec) -> str:
     ids = ", ".join(repr(o.id) for o in spec.options)
     if spec.type == "single":
         return f"accepted: one of {ids} {dk}"
-    return f"accepted: a list of any of {ids} (an empty list or 'none' for none of them) {dk}"
+    none = "an empty list or 'none' for none of them"
+    return f"accepted: any of {ids}, one alone or as a list ({none}) {dk}"
 
 
 def answer_findings(spec: QuestionSpec, value: Value) -> dict[str, bool]:

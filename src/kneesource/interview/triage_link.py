@@ -19,7 +19,7 @@ from kneesource.inference.exact import Posterior
 from kneesource.interview.questions import QuestionBank, load_questions
 from kneesource.interview.selection import LevelFn
 from kneesource.kb.schema import AGE_BANDS
-from kneesource.triage import level_rank, triage
+from kneesource.triage import level_rank, quick_level, triage
 
 URGENT = level_rank("urgent")
 
@@ -62,5 +62,15 @@ def level_function(engine: Engine) -> LevelFn:
             posterior=post,
         )
         return level_rank(triage(engine.rules, engine.kb, case, bare, engine.model).level)
+
+    return level
+
+
+def quick_level_function(engine: Engine) -> LevelFn:
+    """The triage rank without the combinations of warning signs (``triage.quick_level``): how
+    the interview scores possible answers."""
+
+    def level(case: Case, post: Posterior) -> int:
+        return quick_level(engine.rules, engine.model, case, post)
 
     return level

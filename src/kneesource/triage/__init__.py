@@ -5,7 +5,15 @@ package loads and checks them against the knowledge base and applies them to an 
 See ``docs/triage.md`` for how the level is decided.
 """
 
-from kneesource.triage.decide import MAX_COMBINED, Reason, Triage, Uncertainty, triage, triage_many
+from kneesource.triage.decide import (
+    MAX_COMBINED,
+    Reason,
+    Triage,
+    Uncertainty,
+    quick_level,
+    triage,
+    triage_many,
+)
 from kneesource.triage.rules import RuleSet, load_rules
 from kneesource.triage.schema import LEVELS, Level, level_rank
 
@@ -19,6 +27,7 @@ __all__ = [
     "Uncertainty",
     "level_rank",
     "load_rules",
+    "quick_level",
     "triage",
     "triage_many",
 ]
