@@ -147,8 +147,8 @@ def test_why_numbers_are_the_exact_posteriors(engine: Engine) -> None:
     spec = question_bank(engine).get(q.id)
     case = case_of(question_bank(engine), state)
     ids = engine.model.condition_ids
-    labels = {"yes": "yes", "no": "no", "none of these": ()}
-    labels.update({o.label: (o.id,) for o in spec.options})
+    labels: dict[str, object] = {"yes": "yes", "no": "no", "nothing is ticked": ()}
+    labels.update({f"“{o.label}” is ticked": (o.id,) for o in spec.options})
     for shift in q.why.separates:
         i = ids.index(shift.condition)
         now = posterior(engine.model, case.person(engine.model), case.evidence(engine.model))

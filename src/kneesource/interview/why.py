@@ -56,6 +56,14 @@ def answer_label(spec: QuestionSpec, value: Value) -> str:
     return ", ".join(spec.option(v).label for v in value) if value else "none of these"
 
 
+def _outcome_label(spec: QuestionSpec, value: Value) -> str:
+    """A scored outcome in words; a checklist is scored on its first ticked option."""
+    if spec.type != "multi":
+        return answer_label(spec, value)
+    assert isinstance(value, tuple)
+    return f"“{answer_label(spec, value)}” is ticked" if value else "nothing is ticked"
+
+
 def fixed_why(spec: QuestionSpec) -> Why:
     assert spec.why is not None
     return Why(spec.why)
@@ -85,7 +93,7 @@ def adaptive_why(
                 name=kb.condition(condition_ids[i]).name,
                 now=float(baseline.posterior.conditions[i]),
                 after=tuple(
-                    (answer_label(spec, o.value), float(o.posterior.conditions[i])) for o in shown
+                    (_outcome_label(spec, o.value), float(o.posterior.conditions[i])) for o in shown
                 ),
             )
         )
