@@ -248,14 +248,15 @@ def _first_ticked(
         assert post is not None
         p = min(p, prev_p)
         first = prev_p - p
-        if first >= _TINY and p >= _TINY:
+        if first >= _TINY:
             ticked = {**prev_sets, next(f for f in sets if f not in prev_sets): True}
-            out.append(
-                (value, ticked, first, _mixture_rest(prev_post, post, p / prev_p, first / prev_p))
+            # When this option cannot be left unticked (p ~ 0), ticking it tells nothing new.
+            after = (
+                _mixture_rest(prev_post, post, p / prev_p, first / prev_p)
+                if p >= _TINY
+                else prev_post
             )
-        elif first >= _TINY:  # every earlier option unticked means this one is ticked
-            ticked = {**prev_sets, next(f for f in sets if f not in prev_sets): True}
-            out.append((value, ticked, first, prev_post))
+            out.append((value, ticked, first, after))
         prev_p, prev_post, prev_sets = p, post, sets
     if prev_p >= _TINY:
         out.append(((), prev_sets, prev_p, prev_post))

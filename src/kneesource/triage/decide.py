@@ -164,8 +164,9 @@ def quick_level(rules: RuleSet, model: CompiledModel, case: Case, post: Posterio
     on ``post`` alone, without the combinations of warning signs that keep ``triage`` monotone.
 
     It equals ``triage``'s level except where a warning sign lowers a serious condition's
-    probability (that is, explains it away), and costs no inference: the interview scores every
-    possible answer with it, where the combinations would cost 2^w posteriors per answer."""
+    probability (explains it away: the quick level is then lower) or more than
+    ``MAX_COMBINED`` warning signs are present. It costs no inference: the interview scores
+    every possible answer with it, where the combinations would cost 2^w posteriors each."""
     present = frozenset(f for f, v in case.findings.items() if v)
     level = max(
         (
