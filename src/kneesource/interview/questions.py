@@ -34,7 +34,8 @@ AnswerType = Literal["age", "sex", "yes_no", "single", "multi"]
 Phase = Literal["opening", "screen", "adaptive"]
 Mode = Literal["patient", "clinician"]
 PHASES: tuple[Phase, ...] = ("opening", "screen", "adaptive")
-# Adaptive multi-choice questions are scored over every combination of ticks (2^k answers).
+# Adaptive checklists stay short enough to read at a glance (the first pass in ``screening``
+# still rates every combination of ticks, 2^k of them).
 MAX_ADAPTIVE_MULTI_OPTIONS = 4
 
 

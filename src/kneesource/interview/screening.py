@@ -24,7 +24,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from kneesource.interview.questions import QuestionSpec
-from kneesource.interview.selection import entropy_bits, outcome_values
+from kneesource.interview.selection import binary_entropy, entropy_bits, outcome_values
 from kneesource.model.compiled import CompiledModel, FloatArray
 
 _TINY = 1e-12
@@ -64,12 +64,6 @@ def approximate_scores(
     return out
 
 
-def _binary_entropy(p: FloatArray) -> FloatArray:
-    c = np.clip(p, _TINY, 1.0 - _TINY)
-    out: FloatArray = -(c * np.log2(c) + (1.0 - c) * np.log2(1.0 - c))
-    return out
-
-
 def _yes_no_scores(
     model: CompiledModel,
     p: FloatArray,
@@ -85,7 +79,7 @@ def _yes_no_scores(
     a_off = absent / not_fired
     post_no = pc * a_on / np.maximum(pc * a_on + (1.0 - pc) * a_off, _TINY)
     post_yes = pc * (1.0 - a_on) / np.maximum(pc * (1.0 - a_on) + (1.0 - pc) * (1.0 - a_off), _TINY)
-    h_after = absent * _binary_entropy(post_no).sum(axis=0) + (1.0 - absent) * _binary_entropy(
+    h_after = absent * binary_entropy(post_no).sum(axis=0) + (1.0 - absent) * binary_entropy(
         post_yes
     ).sum(axis=0)
     shift = absent * (np.abs(post_no - pc) * serious[:, None]).sum(axis=0) + (1.0 - absent) * (

@@ -84,10 +84,16 @@ class Baseline:
     level: int
 
 
+def binary_entropy(p: FloatArray) -> FloatArray:
+    """The binary entropy (bits) of each yes/no probability."""
+    q = np.clip(p, _TINY, 1.0 - _TINY)
+    out: FloatArray = -(q * np.log2(q) + (1.0 - q) * np.log2(1.0 - q))
+    return out
+
+
 def entropy_bits(p: FloatArray) -> float:
     """Summed binary entropy (bits) of independent yes/no probabilities."""
-    q = np.clip(p, _TINY, 1.0 - _TINY)
-    return float(-(q * np.log2(q) + (1.0 - q) * np.log2(1.0 - q)).sum())
+    return float(binary_entropy(p).sum())
 
 
 def top3_mass(p: FloatArray) -> float:
@@ -172,7 +178,7 @@ def evaluate(
             else:
                 p = float(np.exp(min(0.0, posts[row].log_evidence - base.log_evidence)))
                 raw.append((value, sets, p, posts[row]))
-        outcomes = _outcomes(model, case, base, raw, spec, level_of)
+        outcomes = _outcomes(case, base, raw, spec, level_of)
         if not outcomes:
             continue
         gain_c = h_cond - sum(
@@ -202,7 +208,6 @@ def evaluate(
 
 
 def _outcomes(
-    model: CompiledModel,
     case: Case,
     base: Posterior,
     raw: list[tuple[Value, dict[str, bool], float, Posterior | None]],

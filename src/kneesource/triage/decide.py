@@ -116,24 +116,14 @@ def _one(
     rules: RuleSet, kb: KnowledgeBase, model: CompiledModel, case: Case, assessment: Assessment
 ) -> Triage:
     present = frozenset(f for f, v in case.findings.items() if v)
-    reasons: list[Reason] = []
-    for rule in rules.rules:
-        hit = rules.matches(rule.when, present, case.age)
-        if hit is not None:
-            reasons.append(
-                Reason(rule.id, rule.level, rule.message, tuple(sorted(hit)), rule.condition, None)
-            )
+    reasons = _rule_reasons(rules, present, case.age)
     floor = max((level_rank(r.level) for r in reasons), default=0)
 
     full = {
         c: float(p)
         for c, p in zip(model.condition_ids, assessment.posterior.conditions, strict=True)
     }
-    open_thresholds = tuple(
-        t
-        for t in rules.thresholds
-        if t.requires is None or rules.matches(t.requires, present, case.age) is not None
-    )
+    open_thresholds = _open_thresholds(rules, present, case.age)
     best = _highest_probabilities(rules, open_thresholds, model, case, floor, full)
     fired = _posterior_reasons(rules, open_thresholds, best, full)
     reasons += fired
@@ -168,22 +158,34 @@ def quick_level(rules: RuleSet, model: CompiledModel, case: Case, post: Posterio
     ``MAX_COMBINED`` warning signs are present. It costs no inference: the interview scores
     every possible answer with it, where the combinations would cost 2^w posteriors each."""
     present = frozenset(f for f, v in case.findings.items() if v)
-    level = max(
-        (
-            level_rank(r.level)
-            for r in rules.rules
-            if rules.matches(r.when, present, case.age) is not None
-        ),
-        default=0,
+    levels = [level_rank(r.level) for r in _rule_reasons(rules, present, case.age)]
+    levels += [
+        level_rank(t.level)
+        for t in _open_thresholds(rules, present, case.age)
+        if post.conditions[model.condition_ids.index(t.condition)] >= t.probability
+    ]
+    return max(levels, default=0)
+
+
+def _rule_reasons(rules: RuleSet, present: frozenset[str], age: int) -> list[Reason]:
+    """A reason for every warning-sign rule the present findings fire."""
+    reasons = []
+    for rule in rules.rules:
+        hit = rules.matches(rule.when, present, age)
+        if hit is not None:
+            reasons.append(
+                Reason(rule.id, rule.level, rule.message, tuple(sorted(hit)), rule.condition, None)
+            )
+    return reasons
+
+
+def _open_thresholds(rules: RuleSet, present: frozenset[str], age: int) -> tuple[Threshold, ...]:
+    """The probability thresholds whose ``requires`` holds (or that require nothing)."""
+    return tuple(
+        t
+        for t in rules.thresholds
+        if t.requires is None or rules.matches(t.requires, present, age) is not None
     )
-    for t in rules.thresholds:
-        if (
-            level_rank(t.level) > level
-            and post.conditions[model.condition_ids.index(t.condition)] >= t.probability
-            and (t.requires is None or rules.matches(t.requires, present, case.age) is not None)
-        ):
-            level = level_rank(t.level)
-    return level
 
 
 def _highest_probabilities(
