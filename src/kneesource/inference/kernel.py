@@ -7,10 +7,15 @@ network are updated in closed form; a forward-backward pass gives every posterio
 ratio of sums of non-negative terms (no cancellation). The state is renormalised after every
 condition and its log scale kept.
 
-Query variants (a source group's conditions cleared; a root's links counted as absent) run as
-extra forward passes. Cases whose state would exceed ``MAX_BITS`` bits are not computed here
-(``ok`` is False) and go to the frontier algorithm in ``subset_dp``, whose cost follows the widest
-frontier instead.
+Only the conditions that reach an involved root need the root bits. They run first; then the
+roots emit their findings and are summed out, and the other conditions run on the present
+findings' bits alone, 2^roots times fewer states.
+
+Query variants (a source group's conditions cleared; a root's links counted as absent) change a
+few conditions' weights: each reruns the forward pass over just those conditions, starting from
+the stored forward state and finishing against the stored backward message. Cases whose state
+would exceed ``MAX_BITS`` bits are not computed here (``ok`` is False) and go to the frontier
+algorithm in ``subset_dp``, whose cost follows the widest frontier instead.
 """
 
 from __future__ import annotations
@@ -50,6 +55,81 @@ def _emit_py(
     for j in range(m):
         if p_emit[j] > 0.0:
             _activate(y, size, j, p_emit[j], transpose, rmask)
+
+
+def _step_py(
+    x: Any, size: int, act_c: Any, n_bits: int, on: float, off: float, scratch: Any
+) -> float:
+    """In place: one condition's step of the forward pass (off: state unchanged; on: the
+    condition activates its bits), then renormalised; returns the scale removed."""
+    for s in range(size):
+        scratch[s] = x[s]
+    for b in range(n_bits):
+        if act_c[b] > 0.0:
+            _activate(scratch, size, b, act_c[b], False, 0)
+    total = 0.0
+    for s in range(size):
+        x[s] = off * x[s] + on * scratch[s]
+        total += x[s]
+    for s in range(size):
+        x[s] /= total
+    return total
+
+
+def _back_step_py(
+    alpha: Any,
+    beta: Any,
+    size: int,
+    act_c: Any,
+    n_bits: int,
+    on: float,
+    off: float,
+    scratch: Any,
+) -> tuple[float, float]:
+    """One condition's step of the backward pass, in place on ``beta`` (renormalised): returns
+    the condition's posterior, from the forward state before it, and the scale removed."""
+    for s in range(size):
+        scratch[s] = alpha[s]
+    for b in range(n_bits):
+        if act_c[b] > 0.0:
+            _activate(scratch, size, b, act_c[b], False, 0)
+    stay = 0.0
+    go = 0.0
+    for s in range(size):
+        stay += beta[s] * alpha[s]
+        go += beta[s] * scratch[s]
+    posterior = on * go / (off * stay + on * go)
+    for s in range(size):
+        scratch[s] = beta[s]
+    for b in range(n_bits):
+        if act_c[b] > 0.0:
+            _activate(scratch, size, b, act_c[b], True, 0)
+    top = 0.0
+    for s in range(size):
+        beta[s] = off * beta[s] + on * scratch[s]
+        if beta[s] > top:
+            top = beta[s]
+    for s in range(size):
+        beta[s] /= top
+    return posterior, top
+
+
+def _to_findings_py(x: Any, size: int, m: int, emit: Any, emit_w: Any, out: Any) -> float:
+    """The roots emit their findings (in place on ``x``), then the root bits are summed out into
+    ``out`` (the present findings' bits only), renormalised; returns the scale removed."""
+    for i in range(emit.shape[0]):
+        _emit(x, size, m + i, m, emit[i], emit_w[i], False)
+    small = 1 << m
+    for s in range(small):
+        out[s] = 0.0
+    for s in range(size):
+        out[s & (small - 1)] += x[s]
+    total = 0.0
+    for s in range(small):
+        total += out[s]
+    for s in range(small):
+        out[s] /= total
+    return total
 
 
 def _case_py(
@@ -98,27 +178,129 @@ def _case_py(
     n_bits = m + k
     if n_bits > MAX_BITS:
         return 0.0, False
-    size = 1 << n_bits
+    size = 1 << n_bits  # the full state: present findings, then involved roots
+    small = 1 << m  # the state once the roots are summed out: present findings only
+    full = small - 1
+    emit = np.empty((k, m))
+    emit_w = np.empty(k)
+    for i in range(k):
+        for j in range(m):
+            emit[i, j] = rf[roots[i], present[j]]
+        emit_w[i] = np.exp(log_u[roots[i]])
 
-    # Activation of each bit by each condition; which conditions enter the DP.
+    # Activation of each bit by each condition; which conditions enter the DP, and in what order.
+    # First come the conditions that activate an involved root: they need the full state. Then
+    # the roots emit their findings and are summed out, and every other condition works on the
+    # small state. Within each part conditions go by source group (groups with a condition in
+    # the first part first) and by the roots they link to, so a variant below (a group cleared,
+    # a root's links removed) changes one short run of conditions.
     act = np.zeros((n, n_bits))
-    in_dp = np.zeros(n, np.bool_)
+    touches = np.zeros(n, np.int64)  # 0 outside the DP, 1 findings only, 2 an involved root
+    in_first = np.zeros(N_GROUPS, np.bool_)
     for c in range(n):
         for j in range(m):
             act[c, j] = cf[c, present[j]]
+            if act[c, j] > 0.0:
+                touches[c] = 1
         for i in range(k):
             act[c, m + i] = cr[c, roots[i]]
-        for b in range(n_bits):
-            if act[c, b] > 0.0:
-                in_dp[c] = True
-    dp = np.empty(n, np.int64)
+            if act[c, m + i] > 0.0:
+                touches[c] = 2
+        if touches[c] == 2:
+            in_first[group[c]] = True
+    key = np.full(n, -1, np.int64)
     n_dp = 0
+    n_first = 0
     for c in range(n):
-        if in_dp[c]:
-            dp[n_dp] = c
+        if touches[c] > 0:
+            links = 0
+            for r in range(nr):
+                if cr[c, r] > 0.0:
+                    links |= 1 << r
+            part = 0 if touches[c] == 2 else 2 - int(in_first[group[c]])
+            key[c] = (((part << 3) | group[c]) << nr) | links
             n_dp += 1
+            if touches[c] == 2:
+                n_first += 1
+    in_dp = key >= 0
+    dp = np.argsort(key, kind="mergesort")[n - n_dp :]
+    weight = np.exp(log_w)
+    on_w = np.empty(n)
+    for c in range(n):
+        on_w[c] = prior[c] * weight[c]
+
+    # Forward pass. alphas[t] is the state before condition dp[t] (full for t < n_first, small
+    # after), scaled by exp(-log_a[t]); ``emitted`` is the full state once the roots emitted.
+    scratch = np.empty(size)
+    alphas = np.empty((n_dp + 1, size))
+    log_a = np.zeros(n_dp + 1)
+    x = np.zeros(size)
+    x[0] = 1.0
+    for b in range(n_bits):
+        leak = fleak[present[b]] if b < m else rleak[roots[b - m]]
+        _activate(x, size, b, leak, False, 0)
+    log_x = 0.0
+    for t in range(n_first):
+        c = dp[t]
+        alphas[t] = x
+        log_a[t] = log_x
+        log_x += np.log(_step(x, size, act[c], n_bits, on_w[c], 1.0 - prior[c], scratch))
+    xs = np.empty(small)
+    log_x += np.log(_to_findings(x, size, m, emit, emit_w, xs))
+    emitted = x
+    for t in range(n_first, n_dp):
+        c = dp[t]
+        alphas[t, :small] = xs
+        log_a[t] = log_x
+        log_x += np.log(_step(xs, small, act[c], m, on_w[c], 1.0 - prior[c], scratch))
+    alphas[n_dp, :small] = xs
+    log_a[n_dp] = log_x
+    dp_log = log_x + np.log(xs[full])  # every present finding must be on
+
+    # Backward pass: betas[t] is what the evidence asks of the state before condition dp[t],
+    # scaled by exp(-log_b[t]), so that <alphas[t], betas[t]> is P(evidence) for every t.
+    betas = np.empty((n_dp + 1, size))
+    log_b = np.zeros(n_dp + 1)
+    beta = np.zeros(size)
+    beta[full] = 1.0
+    betas[n_dp, :small] = beta[:small]
+    for t in range(n_dp - 1, n_first - 1, -1):
+        c = dp[t]
+        p_c, top = _back_step(alphas[t], beta, small, act[c], m, on_w[c], 1.0 - prior[c], scratch)
+        out_cond[c] = p_c
+        betas[t, :small] = beta[:small]
+        log_b[t] = log_b[t + 1] + np.log(top)
+    # Through the roots' emission: the full-state message at the end of the first part.
+    beta_roots = np.empty(size)
+    for s in range(size):
+        beta_roots[s] = beta[s & full]
+    both = 0.0
+    for s in range(size):
+        both += emitted[s] * beta_roots[s]
+    for i in range(k):
+        on_mass = 0.0
+        for s in range(size):
+            if s & (1 << (m + i)):
+                on_mass += emitted[s] * beta_roots[s]
+        out_root[roots[i]] = on_mass / both
+    for i in range(k):
+        _emit(beta_roots, size, m + i, m, emit[i], emit_w[i], True)
+    beta[:] = beta_roots
+    for t in range(n_first - 1, -1, -1):
+        c = dp[t]
+        p_c, top = _back_step(
+            alphas[t], beta, size, act[c], n_bits, on_w[c], 1.0 - prior[c], scratch
+        )
+        out_cond[c] = p_c
+        betas[t] = beta
+        log_b[t] = log_b[t + 1] + np.log(top)
+    for c in range(n):
+        if not in_dp[c]:
+            out_cond[c] = on_w[c] / (1.0 - prior[c] + on_w[c])
 
     # Variants: 0 base, 1..5 source groups cleared, 6.. each root's links counted as absent.
+    # A variant changes some conditions' weights: from the first of them to the last it reruns
+    # the forward pass from the stored state, then meets the stored backward message.
     n_var = 1 + N_GROUPS + nr
     mult = np.ones((n_var, n))
     for c in range(n):
@@ -126,100 +308,41 @@ def _case_py(
         for r in range(nr):
             mult[1 + N_GROUPS + r, c] = 1.0 - cr[c, r]
     log_total = np.zeros(n_var)
-    weight = np.exp(log_w)
-    alphas = np.empty((n_dp + 1, size))
-    full = (1 << m) - 1
-    dp_log_base = 0.0
+    y = np.empty(size)
     for v in range(n_var):
         if v > N_GROUPS and involved[v - 1 - N_GROUPS]:
             continue  # an involved root's posterior comes from the state itself
-        # Closed form for conditions outside the DP.
-        changes_dp = v == 0
-        for c in range(n):
+        for c in range(n):  # closed form for conditions outside the DP
             if not in_dp[c]:
                 log_total[v] += np.log1p(prior[c] * (weight[c] * mult[v, c] - 1.0))
-            elif mult[v, c] != 1.0:
-                changes_dp = True
-        if not changes_dp:  # the variant only changes conditions outside the DP
-            log_total[v] += dp_log_base
-            continue
-        x = np.zeros(size)
-        x[0] = 1.0
-        for b in range(n_bits):
-            leak = fleak[present[b]] if b < m else rleak[roots[b - m]]
-            _activate(x, size, b, leak, False, 0)
-        dp_log = 0.0
+        first = n_dp
+        last = -1
         for t in range(n_dp):
+            if mult[v, dp[t]] != 1.0:
+                first = min(first, t)
+                last = t
+        if last < 0:
+            log_total[v] += dp_log
+            continue
+        width = size if first < n_first else small
+        for s in range(width):
+            y[s] = alphas[first, s]
+        log_y = log_a[first]
+        for t in range(first, last + 1):
+            if t == n_first and width == size:
+                log_y += np.log(_to_findings(y, size, m, emit, emit_w, xs))
+                y[:small] = xs
+                width = small
             c = dp[t]
-            if v == 0:
-                alphas[t] = x
-            y = x.copy()
-            for b in range(n_bits):
-                if act[c, b] > 0.0:
-                    _activate(y, size, b, act[c, b], False, 0)
-            on = prior[c] * weight[c] * mult[v, c]
-            off = 1.0 - prior[c]
-            total = 0.0
-            for s in range(size):
-                x[s] = off * x[s] + on * y[s]
-                total += x[s]
-            for s in range(size):
-                x[s] /= total
-            dp_log += np.log(total)
-        for i in range(k):
-            _emit(x, size, m + i, m, rf[roots[i], present[:m]], np.exp(log_u[roots[i]]), False)
-        mass = 0.0
-        for s in range(size):
-            if s & full == full:
-                mass += x[s]
-        dp_log += np.log(mass)
-        log_total[v] += dp_log
-        if v == 0:
-            dp_log_base = dp_log
-            for i in range(k):
-                on_mass = 0.0
-                for s in range(size):
-                    if s & full == full and s & (1 << (m + i)):
-                        on_mass += x[s]
-                out_root[roots[i]] = on_mass / mass
+            bits = n_bits if width == size else m
+            on = on_w[c] * mult[v, c]
+            log_y += np.log(_step(y, width, act[c], bits, on, 1.0 - prior[c], scratch))
+        message = beta_roots if last + 1 == n_first and width == size else betas[last + 1]
+        inner = 0.0
+        for s in range(width):
+            inner += y[s] * message[s]
+        log_total[v] += log_y + log_b[last + 1] + np.log(inner)
 
-    # Backward pass for the base row: every condition in the DP.
-    beta = np.zeros(size)
-    for s in range(size):
-        if s & full == full:
-            beta[s] = 1.0
-    for i in range(k):
-        _emit(beta, size, m + i, m, rf[roots[i], present[:m]], np.exp(log_u[roots[i]]), True)
-    for t in range(n_dp - 1, -1, -1):
-        c = dp[t]
-        alpha = alphas[t]
-        moved = alpha.copy()
-        for b in range(n_bits):
-            if act[c, b] > 0.0:
-                _activate(moved, size, b, act[c, b], False, 0)
-        on = prior[c] * weight[c]
-        off = 1.0 - prior[c]
-        stay = 0.0
-        go = 0.0
-        for s in range(size):
-            stay += beta[s] * alpha[s]
-            go += beta[s] * moved[s]
-        out_cond[c] = on * go / (off * stay + on * go)
-        moved_t = beta.copy()
-        for b in range(n_bits):
-            if act[c, b] > 0.0:
-                _activate(moved_t, size, b, act[c, b], True, 0)
-        top = 0.0
-        for s in range(size):
-            beta[s] = off * beta[s] + on * moved_t[s]
-            if beta[s] > top:
-                top = beta[s]
-        for s in range(size):
-            beta[s] /= top
-    for c in range(n):
-        if not in_dp[c]:
-            pw = prior[c] * weight[c]
-            out_cond[c] = pw / (1.0 - prior[c] + pw)
     for g in range(N_GROUPS):
         out_src[g] = -np.expm1(log_total[1 + g] - log_total[0])
     for r in range(nr):
@@ -257,6 +380,9 @@ def _batch_py(
 # through these module-level names, which is how the compiler links them.
 _activate = njit(cache=True)(_activate_py)
 _emit = njit(cache=True)(_emit_py)
+_step = njit(cache=True)(_step_py)
+_back_step = njit(cache=True)(_back_step_py)
+_to_findings = njit(cache=True)(_to_findings_py)
 _case_jit = njit(cache=True)(_case_py)
 # One loop, compiled twice: without ``parallel`` the compiler runs ``prange`` as ``range``.
 parallel_kernel = cast(Callable[..., None], njit(cache=True, parallel=True)(_batch_py))
