@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from kneesource.case import Case
 from kneesource.engine import default_engine
-from kneesource.triage import Triage, level_rank, quick_level
+from kneesource.triage import QuickLevel, Triage, level_rank, quick_level
 
 ENGINE = default_engine()
 EVIDENCE_IDS = sorted(ENGINE.model.finding_ids)
@@ -93,7 +93,14 @@ def _quick(age: int, findings: dict[str, bool]) -> int:
     case = Case(age=age, findings=findings)
     result = ENGINE.assess(case)
     assert result.posterior is not None
-    return quick_level(ENGINE.rules, ENGINE.model, case, result.posterior)
+    level = quick_level(ENGINE.rules, ENGINE.model, case, result.posterior)
+    # One instance serves every case here, as in an interview: what it keeps per set of present
+    # findings must give what a fresh one works out.
+    assert SHARED_QUICK(case, result.posterior) == level
+    return level
+
+
+SHARED_QUICK = QuickLevel(ENGINE.rules, ENGINE.model)
 
 
 # A knee that will not straighten explains a twist as a locked cartilage tear, which lowers the

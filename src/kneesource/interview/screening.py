@@ -99,24 +99,27 @@ def _choice_score(
     serious: FloatArray,
     h_now: float,
 ) -> tuple[float, float]:
-    outcomes = []
-    for _, sets in outcome_values(spec):
-        idx = [model.finding_index(f) for f in sets]
-        vals = np.array([sets[f] for f in sets])
-        b = absent[idx]
-        a_given_on = (1.0 - q[:, idx]) * b / not_fired[:, idx]
-        a_given_off = b / not_fired[:, idx]
-        like_on = np.where(vals, 1.0 - a_given_on, a_given_on).prod(axis=1)
-        like_off = np.where(vals, 1.0 - a_given_off, a_given_off).prod(axis=1)
-        prob = float(np.where(vals, 1.0 - b, b).prod())
-        post = p * like_on / np.maximum(p * like_on + (1.0 - p) * like_off, _TINY)
-        outcomes.append((prob, post))
-    total = sum(pr for pr, _ in outcomes)
+    """Every answer of a choice or checklist at once: ``sets`` is (answers, findings) with 1
+    present, 0 absent and -1 for a finding that answer leaves unknown."""
+    outcomes = [sets for _, sets in outcome_values(spec)]
+    ids = list(dict.fromkeys(f for o in outcomes for f in o))
+    idx = [model.finding_index(f) for f in ids]
+    sets = np.array([[int(o[f]) if f in o else -1 for f in ids] for o in outcomes])[:, None, :]
+    b = absent[idx]
+    a_given_on = ((1.0 - q[:, idx]) * b / not_fired[:, idx])[None]  # (1, n, k)
+    a_given_off = (b / not_fired[:, idx])[None]
+
+    def likelihood(a: FloatArray) -> FloatArray:
+        out: FloatArray = np.where(sets == 1, 1.0 - a, np.where(sets == 0, a, 1.0)).prod(axis=2)
+        return out
+
+    like_on, like_off = likelihood(a_given_on), likelihood(a_given_off)  # (answers, n)
+    prob = np.where(sets[:, 0] == 1, 1.0 - b, np.where(sets[:, 0] == 0, b, 1.0)).prod(axis=1)
+    total = float(prob.sum())
     if total < _TINY:
         return (0.0, 0.0)
-    gain = shift = 0.0
-    for prob, post in outcomes:
-        w = prob / total
-        gain += w * (h_now - entropy_bits(post))
-        shift += w * float((np.abs(post - p) * serious).sum())
+    post = p * like_on / np.maximum(p * like_on + (1.0 - p) * like_off, _TINY)
+    w = prob / total
+    gain = float(w @ (h_now - binary_entropy(post).sum(axis=1)))
+    shift = float(w @ (np.abs(post - p) * serious).sum(axis=1))
     return (max(0.0, gain), shift)

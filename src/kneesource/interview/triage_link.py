@@ -19,7 +19,7 @@ from kneesource.inference.exact import Posterior
 from kneesource.interview.questions import QuestionBank, load_questions
 from kneesource.interview.selection import LevelFn
 from kneesource.kb.schema import AGE_BANDS
-from kneesource.triage import level_rank, quick_level, triage
+from kneesource.triage import QuickLevel, level_rank, triage
 
 URGENT = level_rank("urgent")
 
@@ -66,11 +66,8 @@ def level_function(engine: Engine) -> LevelFn:
     return level
 
 
+@functools.cache
 def quick_level_function(engine: Engine) -> LevelFn:
     """The triage rank without the combinations of warning signs (``triage.quick_level``): how
-    the interview scores possible answers."""
-
-    def level(case: Case, post: Posterior) -> int:
-        return quick_level(engine.rules, engine.model, case, post)
-
-    return level
+    the interview scores possible answers. One per engine, so its cache serves every question."""
+    return QuickLevel(engine.rules, engine.model)

@@ -7,6 +7,7 @@ See ``docs/triage.md`` for how the level is decided.
 
 from kneesource.triage.decide import (
     MAX_COMBINED,
+    QuickLevel,
     Reason,
     Triage,
     Uncertainty,
@@ -21,6 +22,7 @@ __all__ = [
     "LEVELS",
     "MAX_COMBINED",
     "Level",
+    "QuickLevel",
     "Reason",
     "RuleSet",
     "Triage",

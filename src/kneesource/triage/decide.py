@@ -157,14 +157,48 @@ def quick_level(rules: RuleSet, model: CompiledModel, case: Case, post: Posterio
     probability (explains it away: the quick level is then lower) or more than
     ``MAX_COMBINED`` warning signs are present. It costs no inference: the interview scores
     every possible answer with it, where the combinations would cost 2^w posteriors each."""
-    present = frozenset(f for f, v in case.findings.items() if v)
-    levels = [level_rank(r.level) for r in _rule_reasons(rules, present, case.age)]
-    levels += [
-        level_rank(t.level)
-        for t in _open_thresholds(rules, present, case.age)
-        if post.conditions[model.condition_ids.index(t.condition)] >= t.probability
-    ]
-    return max(levels, default=0)
+    return QuickLevel(rules, model)(case, post)
+
+
+class QuickLevel:
+    """``quick_level`` for many cases under one rule set and model. What depends only on the
+    present findings and the age (the rules that fire, the thresholds that could still raise the
+    level) is worked out once per distinct set: the possible answers to the interview's
+    questions mostly add absent findings, which leave it unchanged."""
+
+    MAX_KEPT = 4096
+
+    def __init__(self, rules: RuleSet, model: CompiledModel) -> None:
+        self._rules = rules
+        self._index = {c: i for i, c in enumerate(model.condition_ids)}
+        self._parts: dict[tuple[frozenset[str], int], tuple[int, list[tuple[int, float, int]]]]
+        self._parts = {}
+
+    def __call__(self, case: Case, post: Posterior) -> int:
+        present = frozenset(f for f, v in case.findings.items() if v)
+        key = (present, case.age)
+        parts = self._parts.get(key)
+        if parts is None:
+            if len(self._parts) >= self.MAX_KEPT:
+                self._parts.clear()
+            parts = self._parts[key] = self._work_out(present, case.age)
+        floor, thresholds = parts
+        above = (rank for i, p, rank in thresholds if post.conditions[i] >= p)
+        return max(floor, max(above, default=0))
+
+    def _work_out(
+        self, present: frozenset[str], age: int
+    ) -> tuple[int, list[tuple[int, float, int]]]:
+        """The rank the rules give, and (condition index, probability, rank) of each open
+        threshold that could raise it."""
+        rules = self._rules
+        floor = max((level_rank(r.level) for r in _rule_reasons(rules, present, age)), default=0)
+        thresholds = [
+            (self._index[t.condition], t.probability, level_rank(t.level))
+            for t in _open_thresholds(rules, present, age)
+            if level_rank(t.level) > floor
+        ]
+        return floor, thresholds
 
 
 def _rule_reasons(rules: RuleSet, present: frozenset[str], age: int) -> list[Reason]:
