@@ -58,3 +58,20 @@ def test_a_past_clot_leads_to_the_calf(engine: Engine) -> None:
 def test_no_follow_up_without_a_reported_finding(engine: Engine) -> None:
     q = next_question(answered(engine, QUIET_START))
     assert q is not None and q.phase == "adaptive"
+
+
+def test_a_warm_knee_asks_its_risk_factors_on_one_checklist(engine: Engine) -> None:
+    # A warm knee half-meets the infected-joint rule, which still needs swelling and any one of
+    # four risk factors: one checklist settles all four, instead of four yes/no questions.
+    start = dict(QUIET_START)
+    start["screen_knee"] = ["warm"]
+    q = next_question(answered(engine, start.items()))
+    assert q is not None and q.id == "infection_risk" and q.phase == "screen"
+    none = answered(engine, [*start.items(), ("infection_risk", [])])
+    after_none = next_question(none)
+    assert after_none is not None and after_none.phase == "adaptive"
+    skin = [*start.items(), ("infection_risk", ["skin"])]
+    q = next_question(answered(engine, skin))
+    assert q is not None and q.id == "knee_swelling" and q.phase == "screen"
+    result = assessment(answered(engine, [*skin, ("knee_swelling", "yes")]))
+    assert result.triage is not None and result.triage.level == "emergency"

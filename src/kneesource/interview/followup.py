@@ -13,8 +13,9 @@ such a rule the interview asks for the rest before it narrows down the cause:
 * the findings *still needed* are the unknown ones in the parts of the rule not yet met (a part
   of an ``any_of`` that already holds needs nothing more).
 
-The follow-up is the first askable question, in file order, that settles a finding still needed
-by the first open, started rule, in file order. Rules can only be switched on by findings (there
+The follow-up serves the first open, started rule, in file order: of the askable questions that
+settle a finding it still needs, the one that settles most of them, then the one that asks least
+besides, then the first in file order. Rules can only be switched on by findings (there
 is no "not"), so every answer either fires the rule, closes it or leaves fewer findings needed:
 follow-ups end, and a person whose answers meet an urgent rule is never sent home.
 """
@@ -103,13 +104,21 @@ def follow_up(
         still = needed(rules, rule.when, present, possible, age)
         if not still:
             continue
-        # The question asking least besides what the rule needs: a plain yes/no before a
-        # checklist that also settles it, then file order.
         asking = [q for q in askable if any(f in still for f in q.findings())]
         if asking:
-            best = min(asking, key=lambda q: sum(f not in still for f in q.findings()))
+            best = min(asking, key=lambda q: _fit(q, still))
             return FollowUp(best, rule, reported)
     return None
+
+
+def _fit(question: QuestionSpec, still: frozenset[str]) -> tuple[int, int]:
+    """Order of preference among the questions that settle a needed finding: the one settling
+    most of what the rule still needs (one checklist of risk factors rather than four yes/no
+    questions), then the one asking least besides (a plain yes/no before a checklist that also
+    contains it); ``min`` keeps file order among equals."""
+    findings = question.findings()
+    covered = sum(f in still for f in findings)
+    return -covered, len(findings) - covered
 
 
 def unscreened_rules(
