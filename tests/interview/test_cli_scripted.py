@@ -71,7 +71,7 @@ def test_simulated_patient(tmp_path: Path) -> None:
     body = json.loads(done.stdout)
     answers = {q["id"]: q["answer"] for q in body["questions"]}
     assert answers["age"] == 24
-    assert answers["onset"] == "twist"
+    assert answers["onset"] == ["twist"]
     assert body["assessment"]["conditions"][0]["id"] == "acl_injury"
     text = _run("--patient", str(EXAMPLES / "footballer_twist_24m.json"))
     assert "questions asked" in text.stdout and "Most likely causes" in text.stdout

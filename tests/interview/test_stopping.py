@@ -14,7 +14,7 @@ from kneesource.interview import answer, next_question, start, stop_reason
 from kneesource.interview.flow import _stop
 from kneesource.interview.selection import Baseline, Evaluation
 from kneesource.interview.state import DONT_KNOW
-from kneesource.interview.triage_link import question_bank
+from kneesource.interview.triage_link import level_function, question_bank
 
 
 def _baseline(probs: list[float]) -> Baseline:
@@ -88,3 +88,90 @@ def test_a_red_flag_is_never_missed(flag: str) -> None:
 
     result = assessment(state)
     assert result.triage is not None and result.triage.level == "emergency"
+
+
+# A man of 88 who twisted his knee and fell, now with a hot swollen knee and a limp (drawn from
+# the model by the interview benchmark, seed 6). Answers are scored with the quick triage level,
+# where the hot knee's other explanations hold a fracture below its emergency threshold; the full
+# level, which also reads the answers without each warning sign, reaches it.
+FELL_AT_88 = [
+    "back_pain",
+    "hot_swollen_knee",
+    "injury_fall",
+    "injury_twist",
+    "knee_swelling",
+    "limp",
+    "pain_built_up_days_after_injury",
+    "pain_on_knee_movement",
+    "pain_stairs_squatting",
+    "pain_worse_trunk_twist",
+    "pins_and_needles_leg",
+]
+
+
+def test_the_interview_stops_only_when_no_likely_answer_changes_the_full_level() -> None:
+    from kneesource.interview import assessment
+    from kneesource.interview.flow import plan
+    from kneesource.interview.simulate import simulated_answer
+
+    engine = default_engine()
+    bank = question_bank(engine)
+    exam = {f.id for f in engine.kb.findings if f.kind == "exam"}
+    findings: dict[str, bool] = {
+        f: f in FELL_AT_88 for f in engine.model.finding_ids if f not in exam
+    }
+    person = Case(88, "male", {**findings, "activity_running": True})
+    state = start(engine)
+    while (q := next_question(state)) is not None:
+        state = answer(state, q.id, simulated_answer(bank.get(q.id), person))
+    final = plan(state)
+    assert final.stop_reason is not None and final.baseline is not None
+    # Expected, from the definition: the full level (triage with its combinations) of every
+    # likely answer to every shortlisted question equals the level now.
+    level_of = level_function(engine)
+    for evaluation in final.evaluations:
+        for outcome in evaluation.outcomes:
+            if outcome.probability >= bank.policy.answer_floor:
+                assert level_of(outcome.case, outcome.posterior) == final.baseline.level
+    # Expected: what the whole case gives (kneesource assess on every finding).
+    full = engine.assess(person).triage
+    result = assessment(state).triage
+    assert full is not None and result is not None
+    assert full.level == "emergency" and result.level == "emergency"
+
+
+def test_a_likely_answer_that_changes_only_the_full_level_holds_the_interview_open() -> None:
+    # A twisted knee that will not straighten (tests/triage/safety_cases.yaml) has a quick level
+    # below its full level: the locked-tear explanation lowers the fracture probability, and the
+    # full level also reads the answers without that warning sign (pinned in
+    # tests/triage/test_properties.py). An outcome leading there must hold a baseline at the
+    # quick level open; one at the full level must not; nor may an answer rarer than the floor.
+    from kneesource.interview.flow import _full_level_changes
+    from kneesource.interview.selection import Outcome
+    from kneesource.interview.triage_link import quick_level_function
+
+    engine = default_engine()
+    policy = question_bank(engine).policy
+    locked = Case(
+        27,
+        "male",
+        {"injury_twist": True, "unable_to_straighten_knee": True, "pain_inner_knee": True},
+    )
+    post = engine.assess(locked).posterior
+    assert post is not None
+    quick = quick_level_function(engine)(locked, post)
+    full = level_function(engine)(locked, post)
+    assert quick < full
+
+    def evaluation(probability: float) -> Evaluation:
+        spec = question_bank(engine).get("knee_swelling")
+        outcome = Outcome("yes", probability, post, quick, locked)
+        return Evaluation(spec, (outcome,), 0.0, 0.0, 0.0, False, False, 0.0)
+
+    at_quick = Baseline(Case(27, "male"), post, quick)
+    at_full = Baseline(Case(27, "male"), post, full)
+    likely = evaluation(0.5)
+    assert _full_level_changes(engine, at_quick, [likely], policy) is likely
+    assert _full_level_changes(engine, at_full, [likely], policy) is None
+    rare = evaluation(policy.answer_floor / 2)
+    assert _full_level_changes(engine, at_quick, [rare], policy) is None

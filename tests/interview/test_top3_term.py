@@ -7,8 +7,8 @@ import pytest
 
 from kneesource.engine import Engine
 from kneesource.interview.flow import plan
-from kneesource.interview.selection import top3_mass
-from kneesource.interview.triage_link import question_bank
+from kneesource.interview.selection import top3, top3_mass
+from kneesource.interview.triage_link import question_bank, quick_level_function
 
 from .conftest import QUIET_START, answered
 
@@ -33,3 +33,27 @@ def test_gain_top3_matches_its_outcomes(engine: Engine) -> None:
         rest = e.gain_conditions + policy.source_weight * e.gain_source
         rest += policy.triage_weight * e.triage_change
         assert e.score == pytest.approx(rest + policy.top3_weight * e.gain_top3)
+
+
+def test_each_clause_reads_answers_above_its_own_floor(engine: Engine) -> None:
+    # The triage clause counts answers from answer_floor (1 in 20), the top-three clause only
+    # from top3_answer_floor (1 in 10): both recomputed here from every evaluation's outcomes.
+    policy = question_bank(engine).policy
+    assert policy.answer_floor < policy.top3_answer_floor
+    p = plan(answered(engine, QUIET_START))
+    assert p.baseline is not None and p.evaluations
+    now_top3 = top3(p.baseline.posterior.conditions)
+    now_level = quick_level_function(engine)(p.baseline.case, p.baseline.posterior)
+    between = 0
+    for e in p.evaluations:
+        moves = [
+            (o.probability, top3(o.posterior.conditions) != now_top3, o.level != now_level)
+            for o in e.outcomes
+        ]
+        assert e.changes_top3 == any(top and pr >= policy.top3_answer_floor for pr, top, _ in moves)
+        assert e.changes_triage == any(lvl and pr >= policy.answer_floor for pr, _, lvl in moves)
+        between += any(
+            top and policy.answer_floor <= pr < policy.top3_answer_floor for pr, top, _ in moves
+        )
+    # The floors matter here: some answer between them would reorder the top three.
+    assert between > 0

@@ -129,3 +129,19 @@ def test_the_quick_level_never_exceeds_the_level(drawn: tuple[int, dict[str, boo
     age, findings, warning = drawn
     findings = {**findings, warning: True}
     assert _quick(age, findings) <= level_rank(_triage(age, findings).level)
+
+
+@SETTINGS
+@given(
+    st.integers(min_value=3, max_value=95),
+    st.lists(st.sampled_from(EVIDENCE_IDS), max_size=8, unique=True),
+    st.data(),
+)
+def test_without_a_warning_sign_the_quick_level_is_the_level(
+    age: int, ids: list[str], data: st.DataObject
+) -> None:
+    # With no warning sign present there are no combinations to read (triage/decide.py), so the
+    # two levels agree by definition; the interview relies on it before stopping.
+    watched = ENGINE.rules.warning_findings_at(age)
+    findings = {f: data.draw(st.booleans()) if f not in watched else False for f in ids}
+    assert _quick(age, findings) == level_rank(_triage(age, findings).level)

@@ -10,10 +10,10 @@ same state always gives the same question, rationale and assessment. Order of qu
 
 Stopping rule (after 1 to 3; ``policy`` numbers from ``questions.yaml``):
 stop when ``max_questions`` have been asked (follow-ups are asked even past it), or no question
-is left, or no likely answer (probability >= ``answer_floor``) to any remaining question would
-change the triage level AND one of: the leading cause is clear (probability >=
-``clear_probability`` and ahead of the second by >= ``clear_margin``); no likely answer would
-change the top three; the best question's expected gain is below ``min_gain_bits``.
+is left, or no answer at least ``answer_floor`` likely to any remaining question would change the
+triage level AND one of: the leading cause is clear (probability >= ``clear_probability`` and
+ahead of the second by >= ``clear_margin``); no answer at least ``top3_answer_floor`` likely
+would change the top three; the best question's expected gain is below ``min_gain_bits``.
 """
 
 from __future__ import annotations
@@ -197,7 +197,10 @@ def _plan(engine: Engine, state: State) -> Plan:
     best = ranked(evaluations)
     reason = _stop(baseline, best, bank)
     if reason is not None:
-        return Plan(None, reason, baseline, tuple(best))
+        held = _full_level_changes(engine, baseline, best, policy)
+        if held is None:
+            return Plan(None, reason, baseline, tuple(best))
+        best = [held, *(e for e in best if e is not held)]
     why = adaptive_why(
         engine.kb, engine.model.condition_ids, baseline, best[0], policy.answer_floor
     )
@@ -230,6 +233,30 @@ def _stop(baseline: Baseline, best: list[Evaluation], bank: QuestionBank) -> Sto
         return "top3_settled"
     if max(e.gain_conditions + e.gain_source for e in best) < policy.min_gain_bits:
         return "little_to_gain"
+    return None
+
+
+def _full_level_changes(
+    engine: Engine, baseline: Baseline, best: list[Evaluation], policy: Policy
+) -> Evaluation | None:
+    """The first question (best first) with an answer at least ``answer_floor`` likely that
+    would change the full triage level, or None.
+
+    Answers are scored with the quick level, which can be lower than the full one where a
+    warning sign explains a serious cause away. Before the interview stops, the likely answers
+    of every shortlisted question are checked with the full level (its combinations of warning
+    signs cost inference, so this runs only here)."""
+    level_of = level_function(engine)
+    watched = engine.rules.warning_findings_at(baseline.case.age)
+    for evaluation in best:
+        for outcome in evaluation.outcomes:
+            if outcome.probability < policy.answer_floor:
+                continue
+            signs = any(v and f in watched for f, v in outcome.case.findings.items())
+            # Without a warning sign there are no combinations: the two levels are the same.
+            level = level_of(outcome.case, outcome.posterior) if signs else outcome.level
+            if level != baseline.level:
+                return evaluation
     return None
 
 

@@ -106,7 +106,10 @@ class Policy(_Strict):
     """Numbers of the selection and stopping rules (see docs/interview.md)."""
 
     max_questions: int = Field(ge=3, le=200, description="hard maximum, all phases together")
-    answer_floor: float = Field(gt=0.0, lt=0.5, description="answers rarer than this are ignored")
+    answer_floor: float = Field(gt=0.0, lt=0.5, description="rarer answers cannot hold it open")
+    top3_answer_floor: float = Field(
+        gt=0.0, lt=1.0, description="rarer answers cannot hold it open to change the top three"
+    )
     clear_probability: float = Field(gt=0.5, lt=1.0)
     clear_margin: float = Field(gt=0.0, lt=1.0)
     min_gain_bits: float = Field(gt=0.0, lt=1.0)

@@ -60,6 +60,7 @@ class Outcome:
     probability: float
     posterior: Posterior
     level: int
+    case: Case  # the case with this answer's findings added
 
 
 @dataclass(frozen=True)
@@ -188,6 +189,7 @@ def evaluate(
         change = sum(o.probability * abs(o.level - level_now) for o in outcomes)
         gain_3 = sum(o.probability * top3_mass(o.posterior.conditions) for o in outcomes) - mass_now
         likely = [o for o in outcomes if o.probability >= policy.answer_floor]
+        top3_likely = [o for o in outcomes if o.probability >= policy.top3_answer_floor]
         evaluations.append(
             Evaluation(
                 question=spec,
@@ -196,7 +198,7 @@ def evaluate(
                 gain_source=max(0.0, gain_s),
                 triage_change=change,
                 changes_triage=any(o.level != level_now for o in likely),
-                changes_top3=any(top3(o.posterior.conditions) != top_now for o in likely),
+                changes_top3=any(top3(o.posterior.conditions) != top_now for o in top3_likely),
                 score=max(0.0, gain_c)
                 + policy.source_weight * max(0.0, gain_s)
                 + policy.triage_weight * change
@@ -235,10 +237,11 @@ def _outcomes(
         # Options of a single choice may overlap or leave cases out; their probabilities are
         # normalised over the options offered.
         pairs = [(v, s, p / total, post) for v, s, p, post in raw if post is not None]
-    return [
-        Outcome(v, p, post, level_of(Case(case.age, case.sex, {**case.findings, **s}), post))
-        for v, s, p, post in pairs
-    ]
+    out = []
+    for v, s, p, post in pairs:
+        after = Case(case.age, case.sex, {**case.findings, **s})
+        out.append(Outcome(v, p, post, level_of(after, post), after))
+    return out
 
 
 def _first_ticked(
