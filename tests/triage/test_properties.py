@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from kneesource.case import Case
 from kneesource.engine import default_engine
-from kneesource.triage import QuickLevel, Triage, level_rank, quick_level
+from kneesource.triage import QuickLevel, Triage, full_levels, level_rank, quick_level
 
 ENGINE = default_engine()
 EVIDENCE_IDS = sorted(ENGINE.model.finding_ids)
@@ -145,3 +145,20 @@ def test_without_a_warning_sign_the_quick_level_is_the_level(
     watched = ENGINE.rules.warning_findings_at(age)
     findings = {f: data.draw(st.booleans()) if f not in watched else False for f in ids}
     assert _quick(age, findings) == level_rank(_triage(age, findings).level)
+
+
+def test_full_levels_in_one_batch_are_the_triage_levels() -> None:
+    # Expected: triage() of each case on its own (the path assess takes), for the whole safety
+    # suite at once, so one batch mixes cases with and without warning signs.
+    cases, posts, expected = [], [], []
+    for spec in SAFETY:
+        findings = {k: v for k, v in spec["findings"].items() if k in ENGINE.model.finding_ids}
+        case = Case(age=spec["age"], findings=findings)
+        result = ENGINE.assess(case)
+        assert result.posterior is not None and result.triage is not None
+        cases.append(case)
+        posts.append(result.posterior)
+        expected.append(level_rank(result.triage.level))
+    got = full_levels(ENGINE.rules, ENGINE.model, list(zip(cases, posts, strict=True)))
+    assert got == expected
+    assert len(set(expected)) > 2

@@ -30,7 +30,13 @@ from kneesource.errors import InputError
 from kneesource.interview.followup import follow_up
 from kneesource.interview.questions import Mode, Policy, QuestionBank, QuestionSpec
 from kneesource.interview.screening import approximate_scores
-from kneesource.interview.selection import Baseline, Evaluation, baseline_of, evaluate, ranked
+from kneesource.interview.selection import (
+    Baseline,
+    Evaluation,
+    baseline_of,
+    evaluate,
+    ranked,
+)
 from kneesource.interview.state import Answer, State, age_sex, case_of, findings_of, normalise
 from kneesource.interview.triage_link import (
     level_function,
@@ -38,6 +44,7 @@ from kneesource.interview.triage_link import (
     quick_level_function,
 )
 from kneesource.interview.why import Why, adaptive_why, fixed_why, follow_up_why
+from kneesource.triage import full_levels
 
 StopReason = Literal[
     "hard_maximum", "no_questions_left", "leader_clear", "top3_settled", "little_to_gain"
@@ -244,19 +251,21 @@ def _full_level_changes(
 
     Answers are scored with the quick level, which can be lower than the full one where a
     warning sign explains a serious cause away. Before the interview stops, the likely answers
-    of every shortlisted question are checked with the full level (its combinations of warning
-    signs cost inference, so this runs only here)."""
-    level_of = level_function(engine)
+    of every shortlisted question are checked with the full level: its combinations of warning
+    signs cost inference, so this runs only here, for every answer in one batch. Without a
+    warning sign there are no combinations, and the two levels are the same."""
     watched = engine.rules.warning_findings_at(baseline.case.age)
-    for evaluation in best:
-        for outcome in evaluation.outcomes:
-            if outcome.probability < policy.answer_floor:
-                continue
-            signs = any(v and f in watched for f, v in outcome.case.findings.items())
-            # Without a warning sign there are no combinations: the two levels are the same.
-            level = level_of(outcome.case, outcome.posterior) if signs else outcome.level
-            if level != baseline.level:
-                return evaluation
+    likely = [
+        (evaluation, outcome, any(v and f in watched for f, v in outcome.case.findings.items()))
+        for evaluation in best
+        for outcome in evaluation.outcomes
+        if outcome.probability >= policy.answer_floor
+    ]
+    items = [(o.case, o.posterior) for _, o, signs in likely if signs]
+    checked = iter(full_levels(engine.rules, engine.model, items))
+    for evaluation, outcome, signs in likely:
+        if (next(checked) if signs else outcome.level) != baseline.level:
+            return evaluation
     return None
 
 

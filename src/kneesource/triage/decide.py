@@ -29,7 +29,7 @@ from kneesource.assessment import Assessment
 from kneesource.case import Case
 from kneesource.inference.exact import Posterior, posterior_batch
 from kneesource.kb.loader import KnowledgeBase
-from kneesource.model.compiled import CompiledModel, compile_model
+from kneesource.model.compiled import CompiledModel, Person, compile_model
 from kneesource.triage.advice import compose
 from kneesource.triage.rules import RuleSet
 from kneesource.triage.schema import LEVELS, Level, Threshold, level_rank
@@ -236,28 +236,83 @@ def _highest_probabilities(
     Conditions whose thresholds cannot raise the level are left out (their full-answer
     probability is used for reporting only)."""
     relevant = sorted({t.condition for t in thresholds if level_rank(t.level) > floor})
+    rows, with_full = _combinations(rules, model, case)
+    if not rows:
+        return {c: full[c] for c in relevant}
+    if not relevant:
+        return {}
+    person = case.person(model)
+    posts = posterior_batch(model, [(person, row) for row in rows])
+    return _highest(model, relevant, full, with_full, posts)
+
+
+def _combinations(
+    rules: RuleSet, model: CompiledModel, case: Case
+) -> tuple[list[dict[str, bool]], bool]:
+    """The evidence of the case with each combination of up to ``MAX_COMBINED`` of its warning
+    signs (every other answer kept), short of all of them; and whether the case's own evidence
+    counts too (it has at most ``MAX_COMBINED`` warning signs). No rows without a warning sign."""
     evidence = case.evidence(model)
     watched = rules.warning_findings_at(case.age)
     warnings = sorted(f for f, v in evidence.items() if v and f in watched)
     if not warnings:
-        return {c: full[c] for c in relevant}
-    if not relevant:
-        return {}
+        return [], True
     base = {f: v for f, v in evidence.items() if f not in warnings}
-    person = case.person(model)
-    index = {c: model.condition_ids.index(c) for c in relevant}
     combos = [
         combo
         for size in range(min(MAX_COMBINED, len(warnings)) + 1)
         for combo in itertools.combinations(warnings, size)
         if size < len(warnings)
     ]
-    posts = posterior_batch(model, [(person, base | dict.fromkeys(c, True)) for c in combos])
-    best = {c: full[c] if len(warnings) <= MAX_COMBINED else 0.0 for c in relevant}
+    return [base | dict.fromkeys(c, True) for c in combos], len(warnings) <= MAX_COMBINED
+
+
+def _highest(
+    model: CompiledModel,
+    relevant: Sequence[str],
+    full: dict[str, float],
+    with_full: bool,
+    posts: Sequence[Posterior],
+) -> dict[str, float]:
+    index = {c: model.condition_ids.index(c) for c in relevant}
+    best = {c: full[c] if with_full else 0.0 for c in relevant}
     for post in posts:
         for c, i in index.items():
             best[c] = max(best[c], float(post.conditions[i]))
     return best
+
+
+def full_levels(
+    rules: RuleSet, model: CompiledModel, items: Sequence[tuple[Case, Posterior]]
+) -> list[int]:
+    """The triage rank of each case given its exact posterior, as ``triage`` decides it, with
+    the combinations of warning signs of every case in one batched inference call: for checking
+    many possible answers at once."""
+    plans = []
+    rows: list[tuple[Person, dict[str, bool]]] = []
+    for case, post in items:
+        present = frozenset(f for f, v in case.findings.items() if v)
+        floor = max(
+            (level_rank(r.level) for r in _rule_reasons(rules, present, case.age)), default=0
+        )
+        thresholds = _open_thresholds(rules, present, case.age)
+        relevant = sorted({t.condition for t in thresholds if level_rank(t.level) > floor})
+        combos, with_full = _combinations(rules, model, case) if relevant else ([], True)
+        person = case.person(model)
+        plans.append((floor, thresholds, relevant, with_full, post, len(rows), len(combos)))
+        rows += [(person, row) for row in combos]
+    posts = posterior_batch(model, rows) if rows else []
+    out = []
+    for floor, thresholds, relevant, with_full, post, start, n in plans:
+        full = dict(zip(model.condition_ids, post.conditions.tolist(), strict=True))
+        best = _highest(model, relevant, full, with_full or n == 0, posts[start : start + n])
+        reached = [
+            level_rank(t.level)
+            for t in thresholds
+            if best.get(t.condition, full[t.condition]) >= t.probability
+        ]
+        out.append(max([floor, *reached]))
+    return out
 
 
 def _posterior_reasons(
