@@ -18,6 +18,16 @@ def _random_evidence(model, rng, k):
     return {model.finding_ids[i]: bool(rng.random() < 0.5) for i in ids}
 
 
+def _assert_enumerated(post, model, person, evidence) -> None:
+    """Every marginal and the evidence probability equal brute-force enumeration's."""
+    conds, roots, sources, log_z = brute_force(model, person, evidence)
+    np.testing.assert_allclose(post.conditions, conds, atol=1e-10)
+    np.testing.assert_allclose(post.roots, roots, atol=1e-10)
+    for g, v in sources.items():
+        assert post.sources[g] == pytest.approx(v, abs=1e-10)
+    assert post.log_evidence == pytest.approx(log_z, abs=1e-9)
+
+
 @pytest.mark.parametrize("infer", [posterior, posterior_frontier], ids=["kernel", "frontier"])
 @pytest.mark.parametrize("seed", range(12))
 def test_single_case_matches_enumeration(seed: int, infer) -> None:
@@ -25,13 +35,7 @@ def test_single_case_matches_enumeration(seed: int, infer) -> None:
     rng = np.random.default_rng(100 + seed)
     person = Person(age=int(rng.integers(0, 100)), sex="female" if seed % 2 else "male")
     evidence = _random_evidence(model, rng, k=int(rng.integers(0, 9)))
-    conds, roots, sources, log_z = brute_force(model, person, evidence)
-    post = infer(model, person, evidence)
-    np.testing.assert_allclose(post.conditions, conds, atol=1e-10)
-    np.testing.assert_allclose(post.roots, roots, atol=1e-10)
-    for g, v in sources.items():
-        assert post.sources[g] == pytest.approx(v, abs=1e-10)
-    assert post.log_evidence == pytest.approx(log_z, abs=1e-9)
+    _assert_enumerated(infer(model, person, evidence), model, person, evidence)
 
 
 def test_batch_matches_single_cases() -> None:
@@ -105,10 +109,4 @@ def test_variants_rerun_as_blocks_match_enumeration(seed: int) -> None:
     chosen = rng.choice(allowed, size=min(len(allowed), 6), replace=False)
     evidence = {str(f): bool(rng.random() < 0.6) for f in chosen}
     person = Person(age=int(rng.integers(0, 100)))
-    conds, roots, sources, log_z = brute_force(model, person, evidence)
-    post = posterior(model, person, evidence)
-    np.testing.assert_allclose(post.conditions, conds, atol=1e-10)
-    np.testing.assert_allclose(post.roots, roots, atol=1e-10)
-    for g, v in sources.items():
-        assert post.sources[g] == pytest.approx(v, abs=1e-10)
-    assert post.log_evidence == pytest.approx(log_z, abs=1e-9)
+    _assert_enumerated(posterior(model, person, evidence), model, person, evidence)

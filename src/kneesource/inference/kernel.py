@@ -57,16 +57,22 @@ def _emit_py(
             _activate(y, size, j, p_emit[j], transpose, rmask)
 
 
+def _moved_py(src: Any, out: Any, size: int, act_c: Any, n_bits: int, transpose: bool) -> None:
+    """``out`` = ``src`` with every bit the condition can activate activated (or the transpose,
+    for backward vectors)."""
+    for s in range(size):
+        out[s] = src[s]
+    for b in range(n_bits):
+        if act_c[b] > 0.0:
+            _activate(out, size, b, act_c[b], transpose, 0)
+
+
 def _step_py(
     x: Any, size: int, act_c: Any, n_bits: int, on: float, off: float, scratch: Any
 ) -> float:
     """In place: one condition's step of the forward pass (off: state unchanged; on: the
     condition activates its bits), then renormalised; returns the scale removed."""
-    for s in range(size):
-        scratch[s] = x[s]
-    for b in range(n_bits):
-        if act_c[b] > 0.0:
-            _activate(scratch, size, b, act_c[b], False, 0)
+    _moved(x, scratch, size, act_c, n_bits, False)
     total = 0.0
     for s in range(size):
         x[s] = off * x[s] + on * scratch[s]
@@ -88,22 +94,14 @@ def _back_step_py(
 ) -> tuple[float, float]:
     """One condition's step of the backward pass, in place on ``beta`` (renormalised): returns
     the condition's posterior, from the forward state before it, and the scale removed."""
-    for s in range(size):
-        scratch[s] = alpha[s]
-    for b in range(n_bits):
-        if act_c[b] > 0.0:
-            _activate(scratch, size, b, act_c[b], False, 0)
+    _moved(alpha, scratch, size, act_c, n_bits, False)
     stay = 0.0
     go = 0.0
     for s in range(size):
         stay += beta[s] * alpha[s]
         go += beta[s] * scratch[s]
     posterior = on * go / (off * stay + on * go)
-    for s in range(size):
-        scratch[s] = beta[s]
-    for b in range(n_bits):
-        if act_c[b] > 0.0:
-            _activate(scratch, size, b, act_c[b], True, 0)
+    _moved(beta, scratch, size, act_c, n_bits, True)
     top = 0.0
     for s in range(size):
         beta[s] = off * beta[s] + on * scratch[s]
@@ -380,6 +378,7 @@ def _batch_py(
 # through these module-level names, which is how the compiler links them.
 _activate = njit(cache=True)(_activate_py)
 _emit = njit(cache=True)(_emit_py)
+_moved = njit(cache=True)(_moved_py)
 _step = njit(cache=True)(_step_py)
 _back_step = njit(cache=True)(_back_step_py)
 _to_findings = njit(cache=True)(_to_findings_py)
