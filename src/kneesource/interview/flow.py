@@ -30,13 +30,7 @@ from kneesource.errors import InputError
 from kneesource.interview.followup import follow_up
 from kneesource.interview.questions import Mode, Policy, QuestionBank, QuestionSpec
 from kneesource.interview.screening import approximate_scores
-from kneesource.interview.selection import (
-    Baseline,
-    Evaluation,
-    baseline_of,
-    evaluate,
-    ranked,
-)
+from kneesource.interview.selection import Baseline, Evaluation, baseline_of, evaluate, ranked
 from kneesource.interview.state import Answer, State, age_sex, case_of, findings_of, normalise
 from kneesource.interview.triage_link import (
     level_function,
