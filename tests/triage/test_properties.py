@@ -21,7 +21,15 @@ from hypothesis import strategies as st
 
 from kneesource.case import Case
 from kneesource.engine import default_engine
-from kneesource.triage import QuickLevel, Triage, full_levels, level_rank, quick_level
+from kneesource.triage import (
+    QuickLevel,
+    Triage,
+    level_rank,
+    quick_level,
+    triage,
+    triage_levels,
+    triage_many,
+)
 
 ENGINE = default_engine()
 EVIDENCE_IDS = sorted(ENGINE.model.finding_ids)
@@ -147,18 +155,21 @@ def test_without_a_warning_sign_the_quick_level_is_the_level(
     assert _quick(age, findings) == level_rank(_triage(age, findings).level)
 
 
-def test_full_levels_in_one_batch_are_the_triage_levels() -> None:
-    # Expected: triage() of each case on its own (the path assess takes), for the whole safety
-    # suite at once, so one batch mixes cases with and without warning signs.
-    cases, posts, expected = [], [], []
+def test_triage_of_many_in_one_batch_is_triage_one_case_at_a_time() -> None:
+    # Expected: triage() of each case on its own. The whole safety suite in one batch mixes
+    # cases with and without warning signs, so each case must read its own combinations.
+    cases, assessments = [], []
     for spec in SAFETY:
         findings = {k: v for k, v in spec["findings"].items() if k in ENGINE.model.finding_ids}
         case = Case(age=spec["age"], findings=findings)
-        result = ENGINE.assess(case)
-        assert result.posterior is not None and result.triage is not None
         cases.append(case)
-        posts.append(result.posterior)
-        expected.append(level_rank(result.triage.level))
-    got = full_levels(ENGINE.rules, ENGINE.model, list(zip(cases, posts, strict=True)))
-    assert got == expected
-    assert len(set(expected)) > 2
+        assessments.append(ENGINE.assess(case))
+    together = triage_many(ENGINE.rules, ENGINE.kb, ENGINE.model, cases, assessments)
+    for case, a, got in zip(cases, assessments, together, strict=True):
+        alone = triage(ENGINE.rules, ENGINE.kb, case, a, ENGINE.model)
+        assert (got.level, got.reasons, got.advice) == (alone.level, alone.reasons, alone.advice)
+    assert len({t.level for t in together}) > 2
+    # The levels alone, without the advice text, are the same.
+    posteriors = [a.posterior for a in assessments]
+    ranks = triage_levels(ENGINE.rules, ENGINE.model, cases, posteriors)
+    assert ranks == [level_rank(t.level) for t in together]

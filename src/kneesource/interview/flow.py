@@ -34,11 +34,11 @@ from kneesource.interview.selection import Baseline, Evaluation, baseline_of, ev
 from kneesource.interview.state import Answer, State, age_sex, case_of, findings_of, normalise
 from kneesource.interview.triage_link import (
     level_function,
+    levels,
     question_bank,
     quick_level_function,
 )
 from kneesource.interview.why import Why, adaptive_why, fixed_why, follow_up_why
-from kneesource.triage import full_levels
 
 StopReason = Literal[
     "hard_maximum", "no_questions_left", "leader_clear", "top3_settled", "little_to_gain"
@@ -256,7 +256,7 @@ def _full_level_changes(
         if outcome.probability >= policy.answer_floor
     ]
     items = [(o.case, o.posterior) for _, o, signs in likely if signs]
-    checked = iter(full_levels(engine.rules, engine.model, items))
+    checked = iter(levels(engine, items))
     for evaluation, outcome, signs in likely:
         if (next(checked) if signs else outcome.level) != baseline.level:
             return evaluation

@@ -11,15 +11,15 @@ them in the red-flag screen. Ages tried: the bounds of every age band.
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 
-from kneesource.assessment import Assessment
 from kneesource.case import Case
 from kneesource.engine import Engine
 from kneesource.inference.exact import Posterior
 from kneesource.interview.questions import QuestionBank, load_questions
 from kneesource.interview.selection import LevelFn
 from kneesource.kb.schema import AGE_BANDS
-from kneesource.triage import QuickLevel, level_rank, triage
+from kneesource.triage import QuickLevel, level_rank, triage_levels
 
 URGENT = level_rank("urgent")
 
@@ -45,23 +45,18 @@ def question_bank(engine: Engine) -> QuestionBank:
     return load_questions(engine.kb, red_flag_findings=red_flag_findings(engine))
 
 
-def level_function(engine: Engine) -> LevelFn:
-    """The triage rank (0 self-care .. 3 emergency) of a case from its exact posterior.
+def levels(engine: Engine, items: Sequence[tuple[Case, Posterior]]) -> list[int]:
+    """The triage rank (0 self-care .. 3 emergency) of each case from its exact posterior, all
+    in one batch (``triage_levels``)."""
+    cases = [case for case, _ in items]
+    return triage_levels(engine.rules, engine.model, cases, [post for _, post in items])
 
-    The triage reads the posterior and the pain source of an assessment, not its ranked
-    evidence lists, so a bare assessment is built here instead of the full leave-one-out one.
-    """
+
+def level_function(engine: Engine) -> LevelFn:
+    """``levels`` for one case at a time."""
 
     def level(case: Case, post: Posterior) -> int:
-        bare = Assessment(
-            case=case,
-            conditions=(),
-            pain_source={str(g): p for g, p in post.sources.items()},
-            nerve_roots={},
-            knowledge_base_version=engine.model.knowledge_base_version,
-            posterior=post,
-        )
-        return level_rank(triage(engine.rules, engine.kb, case, bare, engine.model).level)
+        return levels(engine, [(case, post)])[0]
 
     return level
 

@@ -11,9 +11,9 @@ from kneesource.triage.decide import (
     Reason,
     Triage,
     Uncertainty,
-    full_levels,
     quick_level,
     triage,
+    triage_levels,
     triage_many,
 )
 from kneesource.triage.rules import RuleSet, load_rules
@@ -28,10 +28,10 @@ __all__ = [
     "RuleSet",
     "Triage",
     "Uncertainty",
-    "full_levels",
     "level_rank",
     "load_rules",
     "quick_level",
     "triage",
+    "triage_levels",
     "triage_many",
 ]

@@ -29,7 +29,7 @@ from kneesource.assessment import Assessment
 from kneesource.case import Case
 from kneesource.inference.exact import Posterior, posterior_batch
 from kneesource.kb.loader import KnowledgeBase
-from kneesource.model.compiled import CompiledModel, Person, compile_model
+from kneesource.model.compiled import CompiledModel, compile_model
 from kneesource.triage.advice import compose
 from kneesource.triage.rules import RuleSet
 from kneesource.triage.schema import LEVELS, Level, Threshold, level_rank
@@ -109,26 +109,86 @@ def triage_many(
     cases: Sequence[Case],
     assessments: Sequence[Assessment],
 ) -> list[Triage]:
-    return [_one(rules, kb, model, case, a) for case, a in zip(cases, assessments, strict=True)]
+    """Triage many assessed cases; the combinations of warning signs of all of them run in one
+    batched inference call."""
+    posteriors = [a.posterior for a in assessments]
+    decided = _batched(rules, model, cases, posteriors)
+    return [
+        _decide(rules, kb, case, a, pending, reasons)
+        for case, a, (pending, reasons) in zip(cases, assessments, decided, strict=True)
+    ]
 
 
-def _one(
-    rules: RuleSet, kb: KnowledgeBase, model: CompiledModel, case: Case, assessment: Assessment
-) -> Triage:
+def triage_levels(
+    rules: RuleSet,
+    model: CompiledModel,
+    cases: Sequence[Case],
+    posteriors: Sequence[Posterior],
+) -> list[int]:
+    """The rank (0 self-care .. 3 emergency) ``triage_many`` would give each case with this
+    exact posterior, without its advice text: for checking many possible answers at once."""
+    decided = _batched(rules, model, cases, posteriors)
+    return [_rank(reasons) for _, reasons in decided]
+
+
+@dataclass(frozen=True)
+class _Pending:
+    """What one case's triage needs before its combinations are computed."""
+
+    reasons: list[Reason]  # the warning-sign rules that fire
+    full: dict[str, float]  # each condition's probability on all the answers
+    thresholds: tuple[Threshold, ...]  # the open thresholds
+    relevant: list[str]  # conditions with a threshold above the rules' level
+    rows: list[dict[str, bool]]  # the combinations to compute (none if nothing is relevant)
+    with_full: bool  # the case's own evidence counts among the combinations
+
+
+def _batched(
+    rules: RuleSet,
+    model: CompiledModel,
+    cases: Sequence[Case],
+    posteriors: Sequence[Posterior],
+) -> list[tuple[_Pending, list[Reason]]]:
+    """Each case's rule reasons and threshold reasons, with one inference call for the
+    combinations of every case."""
+    pending = [_prepare(rules, model, c, post) for c, post in zip(cases, posteriors, strict=True)]
+    rows = []
+    for case, p in zip(cases, pending, strict=True):
+        person = case.person(model)
+        rows += [(person, row) for row in p.rows]
+    posts = posterior_batch(model, rows) if rows else []
+    out = []
+    start = 0
+    for p in pending:
+        best = _highest(model, p, posts[start : start + len(p.rows)])
+        start += len(p.rows)
+        out.append((p, p.reasons + _posterior_reasons(rules, p.thresholds, best, p.full)))
+    return out
+
+
+def _prepare(rules: RuleSet, model: CompiledModel, case: Case, post: Posterior) -> _Pending:
     present = frozenset(f for f, v in case.findings.items() if v)
     reasons = _rule_reasons(rules, present, case.age)
-    floor = max((level_rank(r.level) for r in reasons), default=0)
+    floor = _rank(reasons)
+    full = {c: float(p) for c, p in zip(model.condition_ids, post.conditions, strict=True)}
+    thresholds = _open_thresholds(rules, present, case.age)
+    # Conditions whose thresholds cannot raise the level are left out (their full-answer
+    # probability is used for reporting only).
+    relevant = sorted({t.condition for t in thresholds if level_rank(t.level) > floor})
+    rows, with_full = _combinations(rules, model, case) if relevant else ([], True)
+    return _Pending(reasons, full, thresholds, relevant, rows, with_full)
 
-    full = {
-        c: float(p)
-        for c, p in zip(model.condition_ids, assessment.posterior.conditions, strict=True)
-    }
-    open_thresholds = _open_thresholds(rules, present, case.age)
-    best = _highest_probabilities(rules, open_thresholds, model, case, floor, full)
-    fired = _posterior_reasons(rules, open_thresholds, best, full)
-    reasons += fired
 
-    level = LEVELS[max((level_rank(r.level) for r in reasons), default=0)]
+def _decide(
+    rules: RuleSet,
+    kb: KnowledgeBase,
+    case: Case,
+    assessment: Assessment,
+    pending: _Pending,
+    reasons: list[Reason],
+) -> Triage:
+    full = pending.full
+    level = LEVELS[_rank(reasons)]
     reasons.sort(key=lambda r: (-level_rank(r.level), r.probability is not None))
     fired_rules = {r.rule for r in reasons}
     suspected = {r.condition for r in reasons}
@@ -192,13 +252,18 @@ class QuickLevel:
         """The rank the rules give, and (condition index, probability, rank) of each open
         threshold that could raise it."""
         rules = self._rules
-        floor = max((level_rank(r.level) for r in _rule_reasons(rules, present, age)), default=0)
+        floor = _rank(_rule_reasons(rules, present, age))
         thresholds = [
             (self._index[t.condition], t.probability, level_rank(t.level))
             for t in _open_thresholds(rules, present, age)
             if level_rank(t.level) > floor
         ]
         return floor, thresholds
+
+
+def _rank(reasons: Sequence[Reason]) -> int:
+    """The most urgent level among the reasons, as a rank (0 self-care with none)."""
+    return max((level_rank(r.level) for r in reasons), default=0)
 
 
 def _rule_reasons(rules: RuleSet, present: frozenset[str], age: int) -> list[Reason]:
@@ -220,30 +285,6 @@ def _open_thresholds(rules: RuleSet, present: frozenset[str], age: int) -> tuple
         for t in rules.thresholds
         if t.requires is None or rules.matches(t.requires, present, age) is not None
     )
-
-
-def _highest_probabilities(
-    rules: RuleSet,
-    thresholds: tuple[Threshold, ...],
-    model: CompiledModel,
-    case: Case,
-    floor: int,
-    full: dict[str, float],
-) -> dict[str, float]:
-    """For each condition with a threshold above the rule floor, its highest probability over
-    the combinations of the other answers with up to ``MAX_COMBINED`` warning signs.
-
-    Conditions whose thresholds cannot raise the level are left out (their full-answer
-    probability is used for reporting only)."""
-    relevant = sorted({t.condition for t in thresholds if level_rank(t.level) > floor})
-    rows, with_full = _combinations(rules, model, case)
-    if not rows:
-        return {c: full[c] for c in relevant}
-    if not relevant:
-        return {}
-    person = case.person(model)
-    posts = posterior_batch(model, [(person, row) for row in rows])
-    return _highest(model, relevant, full, with_full, posts)
 
 
 def _combinations(
@@ -268,51 +309,16 @@ def _combinations(
 
 
 def _highest(
-    model: CompiledModel,
-    relevant: Sequence[str],
-    full: dict[str, float],
-    with_full: bool,
-    posts: Sequence[Posterior],
+    model: CompiledModel, pending: _Pending, posts: Sequence[Posterior]
 ) -> dict[str, float]:
-    index = {c: model.condition_ids.index(c) for c in relevant}
-    best = {c: full[c] if with_full else 0.0 for c in relevant}
+    """For each relevant condition, its highest probability over the combinations of the other
+    answers with up to ``MAX_COMBINED`` warning signs (all the answers, without a warning sign)."""
+    index = {c: model.condition_ids.index(c) for c in pending.relevant}
+    best = {c: pending.full[c] if pending.with_full else 0.0 for c in pending.relevant}
     for post in posts:
         for c, i in index.items():
             best[c] = max(best[c], float(post.conditions[i]))
     return best
-
-
-def full_levels(
-    rules: RuleSet, model: CompiledModel, items: Sequence[tuple[Case, Posterior]]
-) -> list[int]:
-    """The triage rank of each case given its exact posterior, as ``triage`` decides it, with
-    the combinations of warning signs of every case in one batched inference call: for checking
-    many possible answers at once."""
-    plans = []
-    rows: list[tuple[Person, dict[str, bool]]] = []
-    for case, post in items:
-        present = frozenset(f for f, v in case.findings.items() if v)
-        floor = max(
-            (level_rank(r.level) for r in _rule_reasons(rules, present, case.age)), default=0
-        )
-        thresholds = _open_thresholds(rules, present, case.age)
-        relevant = sorted({t.condition for t in thresholds if level_rank(t.level) > floor})
-        combos, with_full = _combinations(rules, model, case) if relevant else ([], True)
-        person = case.person(model)
-        plans.append((floor, thresholds, relevant, with_full, post, len(rows), len(combos)))
-        rows += [(person, row) for row in combos]
-    posts = posterior_batch(model, rows) if rows else []
-    out = []
-    for floor, thresholds, relevant, with_full, post, start, n in plans:
-        full = dict(zip(model.condition_ids, post.conditions.tolist(), strict=True))
-        best = _highest(model, relevant, full, with_full or n == 0, posts[start : start + n])
-        reached = [
-            level_rank(t.level)
-            for t in thresholds
-            if best.get(t.condition, full[t.condition]) >= t.probability
-        ]
-        out.append(max([floor, *reached]))
-    return out
 
 
 def _posterior_reasons(
