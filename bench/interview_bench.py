@@ -2,8 +2,9 @@
 
 Patients answer every question truthfully ("don't know" for what their case leaves out):
 
-* model patients: drawn from the compiled model itself (person, conditions from their priors,
-  roots and every finding by the noisy-OR links); they know every finding a patient can answer.
+* model patients: drawn from the compiled model itself (person, with each sport as common as the
+  sports question's prevalence for the age; conditions from their priors, roots and every
+  finding by the noisy-OR links); they know every finding a patient can answer.
   Draws with more than ``--max-present`` (default ``MAX_PRESENT``) present findings are redrawn.
   The exact full-information posterior no longer costs 2^(present findings) (a finding only spans
   its first to last cause), but measured on 300 draws (seed 7) it still takes about 10 ms up to
@@ -76,11 +77,17 @@ def model_patients(
     model = engine.model
     rng = np.random.default_rng(seed)
     exam = {f.id for f in engine.kb.findings if f.kind == "exam"}
+    prevalence = {
+        str(o.finding): o.prevalence_at
+        for q in question_bank(engine).questions
+        if q.sets_context()
+        for o in q.options
+    }
     out: list[Patient] = []
     while len(out) < n:
         age = int(rng.integers(8, 90))
         sex = "female" if rng.random() < 0.5 else "male"
-        acts = {c: bool(rng.random() < (0.25 if age < 50 else 0.05)) for c in model.context_ids}
+        acts = {c: bool(rng.random() < share(age)) for c, share in prevalence.items()}
         person = Case(age, sex, acts).person(model)
         cond = rng.random(model.n_conditions) < model.priors(person)
         if not cond.any():

@@ -14,7 +14,6 @@ QUIET_START: tuple[tuple[str, object], ...] = (
     ("age", 52),
     ("sex", "female"),
     ("where", "inner"),
-    ("sports", []),
     ("screen_nerves", []),
     ("screen_knee", []),
     ("screen_leg", []),

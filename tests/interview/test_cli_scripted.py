@@ -39,16 +39,17 @@ def test_answers_file(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     body = json.loads(done.stdout)
     ids = [q["id"] for q in body["questions"]]
-    assert ids[:8] == [
+    assert ids[:7] == [
         "age",
         "sex",
         "where",
-        "sports",
         "screen_nerves",
         "screen_knee",
         "screen_leg",
         "onset",
     ]
+    # Every answer given is either asked or reported as unused.
+    assert set(body["unused_answers"]) == {"sports", "pain_after_jumping"} - set(ids)
     assert body["stop_reason"] is not None
     assert body["assessment"]["triage"]["level"] in ("self_care", "soon")
 

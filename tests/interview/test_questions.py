@@ -15,7 +15,9 @@ from kneesource.interview.triage_link import question_bank, red_flag_findings
 
 def test_shipped_questions_validate(engine: Engine) -> None:
     bank = question_bank(engine)
-    assert [q.id for q in bank.questions[:4]] == ["age", "sex", "where", "sports"]
+    assert [q.id for q in bank.questions[:3]] == ["age", "sex", "where"]
+    sports = bank.get("sports")
+    assert sports.phase == "adaptive" and sports.sets_context()
     exam = {f.id for f in engine.kb.findings if f.kind == "exam"}
     for q in bank.questions:
         assert q.clinician_only == any(f in exam for f in q.findings()), q.id
@@ -73,5 +75,25 @@ def test_context_findings_only_in_the_opening(engine: Engine, tmp_path: Path) ->
             {"id": "activity_running", "phase": "adaptive", "type": "yes_no", "text": "Do you run?"}
         )
 
-    with pytest.raises(KnowledgeBaseError, match="belongs in the opening"):
+    with pytest.raises(
+        KnowledgeBaseError,
+        match="sets priors: ask it in the opening phase, or in an adaptive checklist",
+    ):
         load_questions(engine.kb, _broken(tmp_path, edit))
+
+
+def test_a_sports_checklist_rates_every_age_band(engine: Engine, tmp_path: Path) -> None:
+    def edit(data: dict) -> None:  # type: ignore[type-arg]
+        qs = data["questions"]
+        sports = next(q for q in qs if q["id"] == "sports")
+        del sports["options"][0]["prevalence"]["elderly"]
+        del sports["prevalence_source"]
+        kind = next(q for q in qs if q["id"] == "pain_kind")
+        kind["options"][0]["prevalence"] = sports["options"][1]["prevalence"]
+
+    with pytest.raises(KnowledgeBaseError) as info:
+        load_questions(engine.kb, _broken(tmp_path, edit), red_flag_findings(engine))
+    text = "\n".join(info.value.problems)
+    assert "option running: needs a prevalence for every age band; missing ['elderly']" in text
+    assert "needs a 'prevalence_source'" in text
+    assert "question pain_kind: only an adaptive checklist of context findings takes" in text

@@ -2,7 +2,8 @@
 
 Interactive (default): questions in the terminal, saved after every answer, resumable.
 ``--answers FILE``: answers from a JSON object of question id -> answer (questions it leaves out
-are answered "don't know"). ``--patient CASE.json``: a simulated patient answers truthfully from
+are answered "don't know"; answers to questions the interview did not ask are listed as unused,
+not silently dropped). ``--patient CASE.json``: a simulated patient answers truthfully from
 a case in the ``assess`` format. Both print the questions asked and the assessment.
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -82,7 +84,8 @@ def interview(args: argparse.Namespace, out: Console) -> int:
         for qid, raw in given.items():
             normalise(bank.get(qid), raw)  # unknown ids and bad values fail before any output
         final, asked = run_interview(state, lambda q: given.get(q.id))
-        return _report(out, final, asked, args.json, case_id=args.answers.stem)
+        unused = [qid for qid in given if not final.answered(qid)]
+        return _report(out, final, asked, args.json, args.answers.stem, unused)
     if args.patient is not None:
         case = next(read_cases(args.patient, engine.model))
         bank = question_bank(engine)
@@ -148,7 +151,12 @@ def _read_answers(path: Path) -> dict[str, object]:
 
 
 def _report(
-    out: Console, state: State, asked: list[tuple[Question, Value]], as_json: bool, case_id: str
+    out: Console,
+    state: State,
+    asked: list[tuple[Question, Value]],
+    as_json: bool,
+    case_id: str,
+    unused: Sequence[str] = (),
 ) -> int:
     engine = default_engine()
     bank = question_bank(engine)
@@ -166,6 +174,7 @@ def _report(
                 for q, v in asked
             ],
             "stop_reason": reason,
+            "unused_answers": list(unused),
             "assessment": result.to_dict(),
         }
         sys.stdout.write(json.dumps(body) + "\n")
@@ -180,5 +189,10 @@ def _report(
     out.print(table)
     if reason is not None:
         out.print(f"Stopped: {STOP_REASONS[reason]}.")
+    if unused:
+        out.print(
+            f"Not asked, so not used: {', '.join(unused)} (the interview stopped without "
+            "needing these answers)."
+        )
     print_assessment(out, result, engine.kb)
     return EXIT_OK

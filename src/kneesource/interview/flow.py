@@ -3,7 +3,7 @@
 Every function takes a :class:`State` and returns a new value; none keeps hidden state, so the
 same state always gives the same question, rationale and assessment. Order of questions:
 
-1. the opening (age, sex, main complaint, sports), in file order;
+1. the opening (age, sex, main complaint), in file order;
 2. the red-flag screen, in file order, never skipped;
 3. warning-sign follow-ups (``followup``): the rest of an urgent rule an answer has half met;
 4. adaptive questions, best expected value first (``selection``), until the stopping rule holds.
@@ -215,7 +215,8 @@ def shortlist(
     """The questions scored exactly: the best ``shortlist_information`` by approximate gain and
     the best ``shortlist_serious`` by approximate change to serious conditions (file order)."""
     serious = np.array([engine.kb.condition(c).serious for c in engine.model.condition_ids], float)
-    scores = approximate_scores(engine.model, baseline.posterior.conditions, todo, serious)
+    person = baseline.case.person(engine.model)
+    scores = approximate_scores(engine.model, person, baseline.posterior.conditions, todo, serious)
     by_gain = sorted(range(len(todo)), key=lambda i: (-scores[i][0], i))
     by_serious = sorted(range(len(todo)), key=lambda i: (-scores[i][1], i))
     keep = set(by_gain[: policy.shortlist_information])

@@ -1,8 +1,8 @@
 """Questions as data: ``knowledge/questions.yaml`` read, validated and checked against the kb.
 
-A question has a phase (``opening``: age, sex, main complaint and sports, asked first in file
-order; ``screen``: the red-flag screen, always asked, in file order; ``adaptive``: chosen one at a
-time by expected value) and an answer type:
+A question has a phase (``opening``: age, sex and the main complaint, asked first in file order;
+``screen``: the red-flag screen, always asked, in file order; ``adaptive``: chosen one at a time by
+expected value) and an answer type:
 
 * ``age``: whole years; ``sex``: female, male or not given (both set the priors);
 * ``yes_no``: sets one finding true (yes) or false (no); the finding defaults to the question id;
@@ -10,7 +10,10 @@ time by expected value) and an answer type:
 * ``multi``: any number of options, each naming one finding; ticked options set their finding
   true and the others false, so "none of these" settles them all.
 
-Every type also accepts "don't know", which settles nothing. Exam tests are ``clinician_only``;
+Every type also accepts "don't know", which settles nothing. Context findings (the sports a
+person does) set priors rather than being caused by a condition; an adaptive checklist of them
+gives each option a ``prevalence`` per age band (how common it is, with a ``prevalence_source``),
+from which the interview rates how likely each answer is. Exam tests are ``clinician_only``;
 their instructions come from the finding's ``how_to`` in the knowledge base, so the wording of a
 test lives in one place. Validation reports every problem at once as a
 :class:`~kneesource.errors.KnowledgeBaseError`.
@@ -28,7 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from kneesource.errors import KnowledgeBaseError, UnknownIdError
 from kneesource.kb.loader import KnowledgeBase, default_knowledge_dir, describe_location, read_yaml
-from kneesource.kb.schema import Id, Source
+from kneesource.kb.schema import AGE_BANDS, AgeBand, Id, OpenProbability, Source
 
 AnswerType = Literal["age", "sex", "yes_no", "single", "multi"]
 Phase = Literal["opening", "screen", "adaptive"]
@@ -48,6 +51,14 @@ class OptionSpec(_Strict):
     label: str = Field(min_length=2)
     finding: Id | None = Field(default=None, description="multi: the finding a tick sets true")
     sets: dict[Id, bool] | None = Field(default=None, description="single: findings it settles")
+    prevalence: dict[AgeBand, OpenProbability] | None = Field(
+        default=None, description="adaptive context checklist: share doing it, per age band"
+    )
+
+    def prevalence_at(self, age: int) -> float:
+        """How common this option is at ``age`` (adaptive context checklists only)."""
+        assert self.prevalence is not None
+        return self.prevalence[next(band for band, lo, hi in AGE_BANDS if lo <= age <= hi)]
 
 
 class AskIf(_Strict):
@@ -77,6 +88,7 @@ class QuestionSpec(_Strict):
     clinician_only: bool = False
     why: str | None = Field(default=None, min_length=10, description="plain reason for asking")
     ask_if: AskIf | None = None
+    prevalence_source: Source | None = None
 
     @model_validator(mode="after")
     def _yes_no_finding_defaults_to_id(self) -> QuestionSpec:
@@ -94,6 +106,10 @@ class QuestionSpec(_Strict):
                 if f not in out:
                     out.append(f)
         return tuple(out)
+
+    def sets_context(self) -> bool:
+        """An adaptive checklist of context findings (validated: each option has prevalences)."""
+        return bool(self.options) and all(o.prevalence is not None for o in self.options)
 
     def option(self, option_id: str) -> OptionSpec:
         for o in self.options:
@@ -231,12 +247,35 @@ def _shape_problems(q: QuestionSpec, kinds: Mapping[str, str]) -> list[str]:
             out.append(f"unknown finding {f!r}")
         elif kind == "exam":
             exam = True
-        elif kind == "context" and q.phase != "opening":
-            out.append(f"context finding {f!r} sets priors and belongs in the opening phase")
+    out.extend(_context_problems(q, kinds))
     if exam and not q.clinician_only:
         out.append("asks an exam finding, so it must be clinician_only")
     if q.text is None and not (exam and q.type == "yes_no"):
         out.append("needs 'text' (only a yes_no exam question may use the clinician wording)")
     if q.phase != "adaptive" and q.why is None:
         out.append(f"a {q.phase} question needs 'why' (its reason cannot be computed)")
+    return out
+
+
+def _context_problems(q: QuestionSpec, kinds: Mapping[str, str]) -> list[str]:
+    """A question asking context findings (which set priors) is an opening question, or an
+    adaptive checklist of context findings only, each option with a prevalence for every age
+    band."""
+    context = [f for f in q.findings() if kinds.get(f) == "context"]
+    rated = any(o.prevalence is not None for o in q.options) or q.prevalence_source is not None
+    if not context or q.phase == "opening":
+        return ["only an adaptive checklist of context findings takes prevalences"] if rated else []
+    if q.phase != "adaptive" or q.type != "multi" or len(context) != len(q.findings()):
+        return [
+            f"context finding {context[0]!r} sets priors: ask it in the opening phase, or in an "
+            "adaptive checklist of context findings only"
+        ]
+    bands = [band for band, _, _ in AGE_BANDS]
+    out = []
+    for o in q.options:
+        missing = [b for b in bands if b not in (o.prevalence or {})]
+        if missing:
+            out.append(f"option {o.id}: needs a prevalence for every age band; missing {missing}")
+    if q.prevalence_source is None:
+        out.append("an adaptive checklist of context findings needs a 'prevalence_source'")
     return out

@@ -14,18 +14,29 @@ The approximation treats conditions as independent with their current posterior 
 
 with ``B_f = (1 - leak_f) (1 - rootleak_f) Π_c (1 - p_c q_cf)``, the chance f is absent. A set of
 answered findings multiplies these likelihoods; Bayes' rule gives the approximate posterior.
+
+A sports checklist changes priors instead: a set of sports a multiplies each condition's prior
+odds by its ratio, so with independent conditions the posterior odds move by the same ratio, and
+``P(a | answers) ∝ prevalence(a) Π_c (p_c r_c1 + (1 - p_c) r_c0)``, where ``r_c1`` and ``r_c0``
+are the ratios of the priors of c present and absent under a and now.
 """
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
+from dataclasses import replace
 
 import numpy as np
 
 from kneesource.interview.questions import QuestionSpec
-from kneesource.interview.selection import binary_entropy, entropy_bits, outcome_values
-from kneesource.model.compiled import CompiledModel, FloatArray
+from kneesource.interview.selection import (
+    binary_entropy,
+    entropy_bits,
+    outcome_values,
+    prevalence_of,
+)
+from kneesource.model.compiled import CompiledModel, FloatArray, Person
 
 _TINY = 1e-12
 
@@ -43,6 +54,7 @@ def _reach(model: CompiledModel) -> tuple[FloatArray, FloatArray]:
 
 def approximate_scores(
     model: CompiledModel,
+    person: Person,
     conditions: FloatArray,
     candidates: Sequence[QuestionSpec],
     serious: FloatArray,
@@ -59,6 +71,8 @@ def approximate_scores(
     for spec in candidates:
         if spec.type == "yes_no" and spec.finding is not None:
             out.append(yes_no[model.finding_index(spec.finding)])
+        elif spec.sets_context():
+            out.append(_context_score(model, person, spec, p, serious))
         else:
             out.append(_choice_score(model, spec, p, q, not_fired, absent, serious, h_now))
     return out
@@ -121,5 +135,24 @@ def _choice_score(
     post = p * like_on / np.maximum(p * like_on + (1.0 - p) * like_off, _TINY)
     w = prob / total
     gain = float(w @ (h_now - binary_entropy(post).sum(axis=1)))
+    shift = float(w @ (np.abs(post - p) * serious).sum(axis=1))
+    return (max(0.0, gain), shift)
+
+
+def _context_score(
+    model: CompiledModel, person: Person, spec: QuestionSpec, p: FloatArray, serious: FloatArray
+) -> tuple[float, float]:
+    """Every set of ticks of a sports checklist, as a change of priors (see the module text)."""
+    now = model.priors(person)
+    weights, posts = [], []
+    for _, sets in outcome_values(spec):
+        ticked = frozenset(f for f, v in sets.items() if v)
+        prior = model.priors(replace(person, activities=person.activities | ticked))
+        on, off = p * prior / now, (1.0 - p) * (1.0 - prior) / (1.0 - now)
+        weights.append(prevalence_of(spec, sets, person.age) * float(np.prod(on + off)))
+        posts.append(on / (on + off))
+    w = np.array(weights) / sum(weights)
+    post = np.array(posts)
+    gain = entropy_bits(w @ post) - float(w @ binary_entropy(post).sum(axis=1))
     shift = float(w @ (np.abs(post - p) * serious).sum(axis=1))
     return (max(0.0, gain), shift)

@@ -24,9 +24,15 @@ exact algorithm, and "yes" follows from the mixture identity
 ``p(c) = P(yes) p(c | yes) + P(no) p(c | no)``, which holds for every marginal (conditions,
 roots, sources). A single choice gets one row per option.
 
-A checklist (multi choice) of k options has 2^k answers, and every ticked option adds a present
-finding, the costly kind of evidence. It is scored on a coarser reading of the answer: *which
-option is the first ticked*, in file order, or none. Its k + 1 outcomes need k rows that only
+A checklist of sports (context findings, which set priors rather than being caused) gets one row
+per set of ticks, each under the priors that set gives. Its answers are rated by Bayes' rule from
+how common each sport is and how well each set explains the answers so far,
+``P(a | answers) ∝ prevalence(a) P(answers | a)``; gains are measured from their mixture, which
+is what the answers so far say about the outcome of the question.
+
+Any other checklist (multi choice) of k options has 2^k answers, and every ticked option adds a
+present finding, the costly kind of evidence. It is scored on a coarser reading of the answer:
+*which option is the first ticked*, in file order, or none. Its k + 1 outcomes need k rows that only
 add absent findings ("the first j options unticked"), and each "first ticked is j" posterior
 follows from two of them by the same identity. A coarser answer can only carry less
 information, so the gain of a checklist is never overstated.
@@ -35,8 +41,9 @@ information, so the gain of a checklist is never overstated.
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -45,7 +52,7 @@ from kneesource.inference.exact import Posterior, posterior, posterior_batch
 from kneesource.interview.questions import Policy, QuestionSpec
 from kneesource.interview.state import Value
 from kneesource.kb.schema import SOURCE_GROUPS
-from kneesource.model.compiled import CompiledModel, FloatArray
+from kneesource.model.compiled import CompiledModel, FloatArray, Person
 
 # The triage rank (0 self-care .. 3 emergency) of a case given its exact posterior.
 LevelFn = Callable[[Case, Posterior], int]
@@ -141,10 +148,22 @@ def evaluate(
     case = baseline.case
     person = case.person(model)
     known = case.evidence(model)
-    rows: list[Mapping[str, bool]] = []
+    rows: list[tuple[Person, Mapping[str, bool]]] = []
     plans: list[list[tuple[Value, dict[str, bool], int | None]]] = []
     for spec in candidates:
         plan: list[tuple[Value, dict[str, bool], int | None]] = []
+        if spec.sets_context():
+            for value, sets in outcome_values(spec):
+                if any(case.findings.get(f, v) != v for f, v in sets.items()):
+                    continue
+                ticked = frozenset(f for f, v in sets.items() if v)
+                if ticked <= person.activities:
+                    plan.append((value, sets, None))  # the priors of now: the baseline
+                    continue
+                plan.append((value, sets, len(rows)))
+                rows.append((replace(person, activities=person.activities | ticked), known))
+            plans.append(plan)
+            continue
         if spec.type == "multi":
             prefix: dict[str, bool] = {}
             for option in spec.options:
@@ -152,7 +171,7 @@ def evaluate(
                     continue  # already answered: this checklist only confirms it
                 prefix = {**prefix, str(option.finding): False}
                 plan.append(((option.id,), prefix, len(rows)))
-                rows.append({**known, **prefix})
+                rows.append((person, {**known, **prefix}))
             plans.append(plan)
             continue
         for value, sets in outcome_values(spec):
@@ -162,9 +181,9 @@ def evaluate(
                 plan.append((value, sets, None))  # derived from "no" by the mixture identity
                 continue
             plan.append((value, sets, len(rows)))
-            rows.append({**known, **sets})
+            rows.append((person, {**known, **sets}))
         plans.append(plan)
-    posts = posterior_batch(model, [(person, row) for row in rows])
+    posts = posterior_batch(model, rows)
     base = baseline.posterior
     level_now = level_of(case, base)
     h_cond, h_src = entropy_bits(base.conditions), entropy_bits(_sources(base))
@@ -174,7 +193,13 @@ def evaluate(
     for spec, plan in zip(candidates, plans, strict=True):
         raw: list[tuple[Value, dict[str, bool], float, Posterior | None]] = []
         for value, sets, row in plan:
-            if row is None:
+            if spec.sets_context():
+                post = base if row is None else posts[row]
+                p = prevalence_of(spec, sets, case.age) * math.exp(
+                    post.log_evidence - base.log_evidence
+                )
+                raw.append((value, sets, p, post))
+            elif row is None:
                 raw.append((value, sets, 0.0, None))
             else:
                 p = float(np.exp(min(0.0, posts[row].log_evidence - base.log_evidence)))
@@ -182,12 +207,18 @@ def evaluate(
         outcomes = _outcomes(case, base, raw, spec, level_of)
         if not outcomes:
             continue
-        gain_c = h_cond - sum(
-            o.probability * entropy_bits(o.posterior.conditions) for o in outcomes
-        )
-        gain_s = h_src - sum(o.probability * entropy_bits(_sources(o.posterior)) for o in outcomes)
+        if spec.sets_context():
+            weights = np.array([o.probability for o in outcomes])
+            mixture = weights @ np.array([o.posterior.conditions for o in outcomes])
+            h_c0 = entropy_bits(mixture)
+            h_s0 = entropy_bits(weights @ np.array([_sources(o.posterior) for o in outcomes]))
+            mass0 = top3_mass(mixture)
+        else:
+            h_c0, h_s0, mass0 = h_cond, h_src, mass_now
+        gain_c = h_c0 - sum(o.probability * entropy_bits(o.posterior.conditions) for o in outcomes)
+        gain_s = h_s0 - sum(o.probability * entropy_bits(_sources(o.posterior)) for o in outcomes)
         change = sum(o.probability * abs(o.level - level_now) for o in outcomes)
-        gain_3 = sum(o.probability * top3_mass(o.posterior.conditions) for o in outcomes) - mass_now
+        gain_3 = sum(o.probability * top3_mass(o.posterior.conditions) for o in outcomes) - mass0
         likely = [o for o in outcomes if o.probability >= policy.answer_floor]
         top3_likely = [o for o in outcomes if o.probability >= policy.top3_answer_floor]
         evaluations.append(
@@ -226,7 +257,7 @@ def _outcomes(
             return []  # the answer is certain: asking it cannot change anything
         post_yes = _mixture_rest(base, post_no, p_no, p_yes)
         pairs = [(no_v, no_sets, p_no, post_no), (yes_v, yes_sets, p_yes, post_yes)]
-    elif spec.type == "multi":
+    elif spec.type == "multi" and not spec.sets_context():
         pairs = _first_ticked(base, raw)
         if len(pairs) < 2:
             return []  # one outcome is certain: asking cannot change anything
@@ -235,12 +266,22 @@ def _outcomes(
         if total < _TINY:
             return []
         # Options of a single choice may overlap or leave cases out; their probabilities are
-        # normalised over the options offered.
+        # normalised over the options offered. The sets of sports of a checklist of them are
+        # exclusive and cover every case: normalising is Bayes' rule.
         pairs = [(v, s, p / total, post) for v, s, p, post in raw if post is not None]
     out = []
     for v, s, p, post in pairs:
         after = Case(case.age, case.sex, {**case.findings, **s})
         out.append(Outcome(v, p, post, level_of(after, post), after))
+    return out
+
+
+def prevalence_of(spec: QuestionSpec, sets: Mapping[str, bool], age: int) -> float:
+    """How common this set of ticks of a sports checklist is at ``age`` (independent sports)."""
+    out = 1.0
+    for option in spec.options:
+        share = option.prevalence_at(age)
+        out *= share if sets[str(option.finding)] else 1.0 - share
     return out
 
 
