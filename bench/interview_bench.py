@@ -19,8 +19,10 @@ Strategies, all on the same questions (patient mode) and the same stopping rule:
 ``full information`` (every finding a patient could answer, no questions). Reported: median and
 90th percentile of questions asked, top-3 hit rate (a present condition among the top three),
 top-1 and triage agreement with full information, missed red flags (full information says urgent
-or emergency, the interview says less urgent), and milliseconds per adaptive step (choosing a
-question, or deciding to stop, once the opening and the screen are done: those cost nothing).
+or emergency, the interview says less urgent), milliseconds per question (choosing each question
+once the opening and the screen are done: those cost nothing) and milliseconds to decide to stop
+(the last step, which also checks every likely answer with the full triage level, before the
+full assessment is shown).
 "Findings settled" counts what the answers told (a checklist settles up to four findings in one
 question, the red-flag screen many), so a short interview cannot hide a long form.
 
@@ -66,8 +68,9 @@ class Run:
     top1_agrees: bool
     triage_agrees: bool
     missed_red_flag: bool
-    ms_per_question: list[float]
+    ms_per_question: list[float]  # choosing each adaptive question
     findings_settled: int = 0
+    ms_to_stop: float | None = None  # deciding to stop
 
 
 def model_patients(
@@ -149,19 +152,21 @@ def interview(engine: Engine, patient: Patient, choose: Chooser) -> Run:
     bank = question_bank(engine)
     state = start(engine)
     times: list[float] = []
+    stop: float | None = None
     while True:
         t0 = time.perf_counter()
         qid = choose(state)
         elapsed = 1000 * (time.perf_counter() - t0)
+        if qid is None:
+            stop = elapsed
+            break
         if plan(state).baseline is not None:  # timed where inference runs, not the fixed part
             times.append(elapsed)
-        if qid is None:
-            break
         state = answer(state, qid, simulated_answer(bank.get(qid), patient.case))
     asked = case_of(bank, state)
     got = outcome(engine, asked)
     run = _score(patient, got, outcome(engine, patient.case), len(state.answers), times)
-    return replace(run, findings_settled=len(asked.findings))
+    return replace(run, findings_settled=len(asked.findings), ms_to_stop=stop)
 
 
 def outcome(engine: Engine, case: Case) -> tuple[list[str], int]:
@@ -198,6 +203,7 @@ def full_information(engine: Engine, patient: Patient) -> Run:
 def summary(name: str, runs: Sequence[Run]) -> list[str]:
     qs = [r.questions for r in runs]
     ms = [t for r in runs for t in r.ms_per_question]
+    stops = [r.ms_to_stop for r in runs if r.ms_to_stop is not None]
     pct = lambda xs: f"{100 * sum(xs) / len(xs):.0f}%"  # noqa: E731
     settled = [r.findings_settled for r in runs]
     return [
@@ -210,6 +216,7 @@ def summary(name: str, runs: Sequence[Run]) -> list[str]:
         pct([r.triage_agrees for r in runs]),
         str(sum(r.missed_red_flag for r in runs)),
         f"{statistics.median(ms):.0f} / {np.percentile(ms, 90):.0f}" if ms else "-",
+        f"{statistics.median(stops):.0f} / {np.percentile(stops, 90):.0f}" if stops else "-",
     ]
 
 
@@ -239,7 +246,8 @@ def main() -> None:
         "top-1 = full",
         "triage = full",
         "missed red flags",
-        "ms/adaptive step median / p90",
+        "ms per question median / p90",
+        "ms to stop median / p90",
     ]
     for title, patients in groups.items():
         rows = [

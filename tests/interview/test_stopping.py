@@ -11,10 +11,14 @@ from kneesource.case import Case
 from kneesource.engine import Engine, default_engine
 from kneesource.inference.exact import Posterior
 from kneesource.interview import answer, next_question, start, stop_reason
-from kneesource.interview.flow import _stop
-from kneesource.interview.selection import Baseline, Evaluation
+from kneesource.interview.flow import _stop, askable, shortlist
+from kneesource.interview.selection import Baseline, Evaluation, baseline_of
 from kneesource.interview.state import DONT_KNOW
-from kneesource.interview.triage_link import level_function, question_bank
+from kneesource.interview.triage_link import (
+    level_function,
+    question_bank,
+    quick_level_function,
+)
 
 
 def _baseline(probs: list[float]) -> Baseline:
@@ -175,3 +179,25 @@ def test_a_likely_answer_that_changes_only_the_full_level_holds_the_interview_op
     assert _full_level_changes(engine, at_full, [likely], policy) is None
     rare = evaluation(policy.answer_floor / 2)
     assert _full_level_changes(engine, at_quick, [rare], policy) is None
+
+
+def test_the_shortlist_halves_with_each_present_finding_past_its_limit() -> None:
+    # Sizes by hand from the shipped policy: 12 by information and 4 serious up to 6 present
+    # findings; with 7, 6 and 2; with 8 or more, 3 and 1, held at the minimum of 4 and 2.
+    engine = default_engine()
+    bank = question_bank(engine)
+    policy = bank.policy
+    assert (policy.shortlist_information, policy.shortlist_serious) == (12, 4)
+    assert policy.shortlist_full_up_to == 6 and policy.shortlist_minimum == (4, 2)
+    present = ["pain_inner_knee", "knee_swelling", "locking", "giving_way", "catching_clicking"]
+    present += ["pain_stairs_squatting", "knee_crepitus", "pain_on_knee_movement"]
+    sizes = {}
+    for k in (6, 7, 8):
+        case = Case(45, "male", dict.fromkeys(present[:k], True))
+        baseline = baseline_of(engine.model, case, quick_level_function(engine))
+        state = start(engine)
+        todo = [q for q in askable(bank, state) if q.phase == "adaptive"]
+        sizes[k] = len(shortlist(engine, baseline, todo, policy))
+    assert 12 <= sizes[6] <= 16
+    assert 6 <= sizes[7] <= 8
+    assert 4 <= sizes[8] <= 6

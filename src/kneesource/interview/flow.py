@@ -213,14 +213,22 @@ def shortlist(
     engine: Engine, baseline: Baseline, todo: list[QuestionSpec], policy: Policy
 ) -> list[QuestionSpec]:
     """The questions scored exactly: the best ``shortlist_information`` by approximate gain and
-    the best ``shortlist_serious`` by approximate change to serious conditions (file order)."""
-    serious = np.array([engine.kb.condition(c).serious for c in engine.model.condition_ids], float)
-    person = baseline.case.person(engine.model)
-    scores = approximate_scores(engine.model, person, baseline.posterior.conditions, todo, serious)
+    the best ``shortlist_serious`` by approximate change to serious conditions (file order).
+
+    Exact scoring costs about twice as much for every present finding, so past
+    ``shortlist_full_up_to`` present findings each further one halves both numbers, down to
+    ``shortlist_minimum``."""
+    model = engine.model
+    serious = np.array([engine.kb.condition(c).serious for c in model.condition_ids], float)
+    person = baseline.case.person(model)
+    scores = approximate_scores(model, person, baseline.posterior.conditions, todo, serious)
     by_gain = sorted(range(len(todo)), key=lambda i: (-scores[i][0], i))
     by_serious = sorted(range(len(todo)), key=lambda i: (-scores[i][1], i))
-    keep = set(by_gain[: policy.shortlist_information])
-    keep |= set(by_serious[: policy.shortlist_serious])
+    present = sum(baseline.case.evidence(model).values())
+    share = 0.5 ** max(0, present - policy.shortlist_full_up_to)
+    least_information, least_serious = policy.shortlist_minimum
+    keep = set(by_gain[: max(least_information, round(policy.shortlist_information * share))])
+    keep |= set(by_serious[: max(least_serious, round(policy.shortlist_serious * share))])
     return [todo[i] for i in sorted(keep)]
 
 

@@ -134,6 +134,12 @@ class Policy(_Strict):
     top3_weight: float = Field(ge=0.0, le=100.0, description="bits per cause gained in the top 3")
     shortlist_information: int = Field(ge=1, le=500, description="scored exactly, by gain")
     shortlist_serious: int = Field(ge=0, le=500, description="scored exactly, serious causes")
+    shortlist_full_up_to: int = Field(
+        ge=0, le=100, description="present findings up to which the shortlists are full size"
+    )
+    shortlist_minimum: tuple[int, int] = Field(
+        description="the shortlists never shrink below these (information, serious)"
+    )
     source: Source
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
@@ -50,14 +50,21 @@ class RuleSet:
     advice: Advice
     warning_findings: frozenset[str]
     digest: str
+    _by_age: dict[int, frozenset[str]] = field(
+        default_factory=dict, init=False, repr=False, compare=False, hash=False
+    )
 
     def warning_findings_at(self, age: int) -> frozenset[str]:
         """The findings some rule can read at this age: a finding under an ``all_of`` with an
-        age test the person fails cannot switch that rule on, so it is no warning sign for them."""
-        out: set[str] = set()
-        for rule in self.rules:
-            out |= _reachable(rule.when, self.signs, age)
-        return frozenset(out)
+        age test the person fails cannot switch that rule on, so it is no warning sign for them.
+        (Worked out once per age.)"""
+        out = self._by_age.get(age)
+        if out is None:
+            found: set[str] = set()
+            for rule in self.rules:
+                found |= _reachable(rule.when, self.signs, age)
+            out = self._by_age[age] = frozenset(found)
+        return out
 
     def matches(self, expr: Expr, present: frozenset[str], age: int) -> frozenset[str] | None:
         """The present findings that make ``expr`` hold, or None if it does not hold.
