@@ -18,8 +18,11 @@ Strategies, all on the same questions (patient mode) and the same stopping rule:
 ``adaptive`` (the interview), ``fixed order`` (next question = first askable in file order) and
 ``full information`` (every finding a patient could answer, no questions). Reported: median and
 90th percentile of questions asked, top-3 hit rate (a present condition among the top three),
-top-1 and triage agreement with full information, missed red flags (full information says urgent
-or emergency, the interview says less urgent), milliseconds per question (choosing each question
+top-1 and triage agreement with full information, missed red flags (an urgent or emergency
+warning-sign rule of ``redflags.yaml`` fires on full information but not on the interview's
+answers), how often the interview ends less urgent than full information when that is urgent or
+emergency (a red flag missed, or a serious cause's probability that only the unasked answers
+together lift over its threshold), milliseconds per question (choosing each question
 once the opening and the screen are done: those cost nothing) and milliseconds to decide to stop
 (the last step, which also checks every likely answer with the full triage level, before the
 full assessment is shown).
@@ -67,7 +70,8 @@ class Run:
     top3_hit: bool
     top1_agrees: bool
     triage_agrees: bool
-    missed_red_flag: bool
+    missed_red_flag: bool  # an urgent or emergency rule fires on full information only
+    below_full_urgency: bool  # full information urgent or emergency, the interview less urgent
     ms_per_question: list[float]  # choosing each adaptive question
     findings_settled: int = 0
     ms_to_stop: float | None = None  # deciding to stop
@@ -169,28 +173,37 @@ def interview(engine: Engine, patient: Patient, choose: Chooser) -> Run:
     return replace(run, findings_settled=len(asked.findings), ms_to_stop=stop)
 
 
-def outcome(engine: Engine, case: Case) -> tuple[list[str], int]:
-    """Conditions ranked as ``assess`` ranks them, and the triage rank, from the exact posterior
-    (the leave-one-out evidence lists of a full assessment are not needed here)."""
+@dataclass(frozen=True)
+class Outcome:
+    ranked: list[str]  # conditions ranked as ``assess`` ranks them
+    level: int  # the triage rank
+    red_flags: frozenset[str]  # the urgent and emergency warning-sign rules that fire
+
+
+def outcome(engine: Engine, case: Case) -> Outcome:
+    """From the exact posterior (the leave-one-out evidence lists of a full assessment are not
+    needed here)."""
     post = posterior(engine.model, case.person(engine.model), case.evidence(engine.model))
     order = np.argsort(-post.conditions, kind="stable")
-    return [engine.model.condition_ids[i] for i in order], level_function(engine)(case, post)
+    rules = engine.rules
+    present = frozenset(f for f, v in case.findings.items() if v)
+    fired = frozenset(
+        r.id
+        for r in rules.rules
+        if level_rank(r.level) >= URGENT and rules.matches(r.when, present, case.age) is not None
+    )
+    ranked = [engine.model.condition_ids[i] for i in order]
+    return Outcome(ranked, level_function(engine)(case, post), fired)
 
 
-def _score(
-    patient: Patient,
-    got: tuple[list[str], int],
-    full: tuple[list[str], int],
-    asked: int,
-    times: list[float],
-) -> Run:
-    (ranked, got_level), (full_ranked, full_level) = got, full
+def _score(patient: Patient, got: Outcome, full: Outcome, asked: int, times: list[float]) -> Run:
     return Run(
         questions=asked,
-        top3_hit=bool(set(ranked[:3]) & patient.present),
-        top1_agrees=ranked[0] == full_ranked[0],
-        triage_agrees=full_level == got_level,
-        missed_red_flag=full_level >= URGENT and got_level < full_level,
+        top3_hit=bool(set(got.ranked[:3]) & patient.present),
+        top1_agrees=got.ranked[0] == full.ranked[0],
+        triage_agrees=full.level == got.level,
+        missed_red_flag=bool(full.red_flags - got.red_flags),
+        below_full_urgency=full.level >= URGENT and got.level < full.level,
         ms_per_question=times,
     )
 
@@ -215,6 +228,7 @@ def summary(name: str, runs: Sequence[Run]) -> list[str]:
         pct([r.top1_agrees for r in runs]),
         pct([r.triage_agrees for r in runs]),
         str(sum(r.missed_red_flag for r in runs)),
+        str(sum(r.below_full_urgency for r in runs)),
         f"{statistics.median(ms):.0f} / {np.percentile(ms, 90):.0f}" if ms else "-",
         f"{statistics.median(stops):.0f} / {np.percentile(stops, 90):.0f}" if stops else "-",
     ]
@@ -246,6 +260,7 @@ def main() -> None:
         "top-1 = full",
         "triage = full",
         "missed red flags",
+        "below full urgency",
         "ms per question median / p90",
         "ms to stop median / p90",
     ]

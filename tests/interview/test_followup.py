@@ -61,17 +61,17 @@ def test_no_follow_up_without_a_reported_finding(engine: Engine) -> None:
 
 
 def test_a_warm_knee_asks_its_risk_factors_on_one_checklist(engine: Engine) -> None:
-    # A warm knee half-meets the infected-joint rule, which still needs swelling and any one of
-    # four risk factors: one checklist settles all four, instead of four yes/no questions.
+    # A warm, swollen knee half-meets the infected-joint rule, which still needs any one of four
+    # risk factors: one checklist settles all four, instead of four yes/no questions. Warmth
+    # without swelling (the screen settles both) cannot complete that rule, so asks nothing more.
     start = dict(QUIET_START)
-    start["screen_knee"] = ["warm"]
+    start["screen_knee"] = ["swollen", "warm"]
     q = next_question(answered(engine, start.items()))
     assert q is not None and q.id == "infection_risk" and q.phase == "screen"
     none = answered(engine, [*start.items(), ("infection_risk", [])])
     after_none = next_question(none)
     assert after_none is not None and after_none.phase == "adaptive"
-    skin = [*start.items(), ("infection_risk", ["skin"])]
-    q = next_question(answered(engine, skin))
-    assert q is not None and q.id == "knee_swelling" and q.phase == "screen"
-    result = assessment(answered(engine, [*skin, ("knee_swelling", "yes")]))
+    warm_only = next_question(answered(engine, [*start.items(), ("screen_knee", ["warm"])]))
+    assert warm_only is not None and warm_only.phase == "adaptive"
+    result = assessment(answered(engine, [*start.items(), ("infection_risk", ["skin"])]))
     assert result.triage is not None and result.triage.level == "emergency"
