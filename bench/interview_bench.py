@@ -19,13 +19,13 @@ Strategies, all on the same questions (patient mode) and the same stopping rule:
 ``full information`` (every finding a patient could answer, no questions). Reported: median and
 90th percentile of questions asked, top-3 hit rate (a present condition among the top three),
 top-1 and triage agreement with full information, missed red flags (an urgent or emergency
-warning-sign rule of ``redflags.yaml`` fires on full information but not on the interview's
-answers), how often the interview ends less urgent than full information when that is urgent or
-emergency (a red flag missed, or a serious cause's probability that only the unasked answers
-together lift over its threshold), milliseconds per question (choosing each question
-once the opening and the screen are done: those cost nothing) and milliseconds to decide to stop
-(the last step, which also checks every likely answer with the full triage level, before the
-full assessment is shown).
+warning-sign rule of ``redflags.yaml`` fires on full information, and no rule of its condition
+at its level or above fires on the interview's answers), how often the interview ends less
+urgent than full information when that is urgent or emergency (a red flag missed, or a serious
+cause's probability that only the unasked answers together lift over its threshold),
+milliseconds per question (choosing each question once the opening and the screen are done:
+those cost nothing) and milliseconds to decide to stop (the last step, which also checks every
+likely answer with the full triage level, before the full assessment is shown).
 "Findings settled" counts what the answers told (a checklist settles up to four findings in one
 question, the red-flag screen many), so a short interview cannot hide a long form.
 
@@ -177,7 +177,9 @@ def interview(engine: Engine, patient: Patient, choose: Chooser) -> Run:
 class Outcome:
     ranked: list[str]  # conditions ranked as ``assess`` ranks them
     level: int  # the triage rank
-    red_flags: frozenset[str]  # the urgent and emergency warning-sign rules that fire
+    # The urgent and emergency warning-sign rules that fire: (their condition, or their id if
+    # they name none; their level's rank).
+    red_flags: frozenset[tuple[str, int]]
 
 
 def outcome(engine: Engine, case: Case) -> Outcome:
@@ -188,7 +190,7 @@ def outcome(engine: Engine, case: Case) -> Outcome:
     rules = engine.rules
     present = frozenset(f for f, v in case.findings.items() if v)
     fired = frozenset(
-        r.id
+        (r.condition or r.id, level_rank(r.level))
         for r in rules.rules
         if level_rank(r.level) >= URGENT and rules.matches(r.when, present, case.age) is not None
     )
@@ -202,7 +204,10 @@ def _score(patient: Patient, got: Outcome, full: Outcome, asked: int, times: lis
         top3_hit=bool(set(got.ranked[:3]) & patient.present),
         top1_agrees=got.ranked[0] == full.ranked[0],
         triage_agrees=full.level == got.level,
-        missed_red_flag=bool(full.red_flags - got.red_flags),
+        missed_red_flag=any(
+            not any(k == key and rank >= level for k, rank in got.red_flags)
+            for key, level in full.red_flags
+        ),
         below_full_urgency=full.level >= URGENT and got.level < full.level,
         ms_per_question=times,
     )
