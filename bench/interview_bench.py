@@ -12,7 +12,8 @@ Patients answer every question truthfully ("don't know" for what their case leav
   23; and the leak noise of the model makes most draws report many findings (69% of draws have
   more than 12 present, 34% more than 16). The cap keeps the benchmark minutes long; it makes the
   population easier than the model's own, so ``--max-present 16`` is worth running too;
-* vignettes: the project's written cases (``kneesource.evaluation``), when that package exists.
+* vignettes: the project's written cases (``kneesource.evaluation``), when that package exists;
+  their people answer "don't know" to what a vignette leaves out, and, as a second group, "no".
 
 Strategies, all on the same questions (patient mode) and the same stopping rule:
 ``adaptive`` (the interview), ``fixed order`` (next question = first askable in file order) and
@@ -120,16 +121,21 @@ def model_patients(
     return out
 
 
-def vignette_patients(engine: Engine) -> list[Patient]:
+def vignette_patients(engine: Engine, unlisted_absent: bool = False) -> list[Patient]:
+    """The written cases, without their exam findings. A vignette lists some findings and leaves
+    the rest out: its person answers "don't know" to those, or, with ``unlisted_absent``, "no"
+    (as someone who can answer every question would, if the vignette lists all they have)."""
     if importlib.util.find_spec("kneesource.evaluation") is None:
         return []
     from kneesource.evaluation.vignettes import load_vignettes
 
-    exam = {f.id for f in engine.kb.findings if f.kind == "exam"}
+    kinds = {f.id: f.kind for f in engine.kb.findings}
     out = []
     for v in load_vignettes(engine.kb).vignettes:
         case = v.case()
-        findings = {f: x for f, x in case.findings.items() if f not in exam}
+        findings = {f: x for f, x in case.findings.items() if kinds[f] != "exam"}
+        if unlisted_absent:
+            findings = {f: findings.get(f, False) for f, k in kinds.items() if k != "exam"}
         out.append(Patient(Case(case.age, case.sex, findings, v.id), frozenset(v.present)))
     return out
 
@@ -256,6 +262,9 @@ def main() -> None:
     vignettes = vignette_patients(engine)
     if vignettes:
         groups[f"vignettes (n={len(vignettes)})"] = vignettes
+        groups[f"vignettes, unlisted findings absent (n={len(vignettes)})"] = vignette_patients(
+            engine, unlisted_absent=True
+        )
     head = [
         "strategy",
         "median q",
