@@ -173,3 +173,20 @@ def test_triage_of_many_in_one_batch_is_triage_one_case_at_a_time() -> None:
     posteriors = [a.posterior for a in assessments]
     ranks = triage_levels(ENGINE.rules, ENGINE.model, cases, posteriors)
     assert ranks == [level_rank(t.level) for t in together]
+
+
+@SETTINGS
+@given(
+    present=st.sets(st.sampled_from(sorted(ENGINE.rules.warning_findings)), max_size=4),
+    age=st.integers(0, 120),
+)
+def test_the_shortcut_for_rules_naming_no_present_finding_changes_nothing(
+    present: set[str], age: int
+) -> None:
+    # ``matches`` answers from a per-age table when an expression names none of the present
+    # findings; the full walk of the expression must agree for every rule and threshold.
+    rules = ENGINE.rules
+    given_ = frozenset(present)
+    exprs = [r.when for r in rules.rules] + [t.requires for t in rules.thresholds if t.requires]
+    for expr in exprs:
+        assert rules.matches(expr, given_, age) == rules._walk(expr, given_, age)

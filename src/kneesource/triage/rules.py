@@ -50,7 +50,14 @@ class RuleSet:
     advice: Advice
     warning_findings: frozenset[str]
     digest: str
+    # Worked out on first use.
     _by_age: dict[int, frozenset[str]] = field(
+        default_factory=dict, init=False, repr=False, compare=False, hash=False
+    )
+    _names: dict[int, tuple[Expr, frozenset[str]]] = field(
+        default_factory=dict, init=False, repr=False, compare=False, hash=False
+    )
+    _bare: dict[tuple[int, int], frozenset[str] | None] = field(
         default_factory=dict, init=False, repr=False, compare=False, hash=False
     )
 
@@ -69,24 +76,37 @@ class RuleSet:
     def matches(self, expr: Expr, present: frozenset[str], age: int) -> frozenset[str] | None:
         """The present findings that make ``expr`` hold, or None if it does not hold.
 
-        An age test holds without naming a finding, so a match may be an empty set."""
+        An age test holds without naming a finding, so a match may be an empty set. When
+        ``expr`` names none of the present findings, the answer is the one for no findings at
+        all, worked out once per expression and age (most rules, for most people)."""
+        known = self._names.get(id(expr))
+        if known is None:  # the entry keeps ``expr`` alive, so its id is not reused
+            known = self._names[id(expr)] = (expr, frozenset(_finding_ids(expr, self.signs, set())))
+        if not known[1].isdisjoint(present):
+            return self._walk(expr, present, age)
+        key = (id(expr), age)
+        if key not in self._bare:
+            self._bare[key] = self._walk(expr, frozenset(), age)
+        return self._bare[key]
+
+    def _walk(self, expr: Expr, present: frozenset[str], age: int) -> frozenset[str] | None:
         if isinstance(expr, str):
             return frozenset({expr}) if expr in present else None
         if isinstance(expr, AgeTest):
             return frozenset() if _age_ok(expr, age) else None
         if isinstance(expr, SignRef):
-            return self.matches(self.signs[expr.sign].when, present, age)
+            return self._walk(self.signs[expr.sign].when, present, age)
         if isinstance(expr, AllOf):
             found: set[str] = set()
             for part in expr.all_of:
-                hit = self.matches(part, present, age)
+                hit = self._walk(part, present, age)
                 if hit is None:
                     return None
                 found |= hit
             return frozenset(found)
         items = expr.any_of if isinstance(expr, AnyOf) else expr.of
         need = 1 if isinstance(expr, AnyOf) else expr.at_least
-        hits = [h for h in (self.matches(p, present, age) for p in items) if h is not None]
+        hits = [h for h in (self._walk(p, present, age) for p in items) if h is not None]
         if len(hits) < need:
             return None
         return frozenset().union(*hits)
