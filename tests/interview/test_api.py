@@ -167,3 +167,20 @@ def test_assessment_carries_the_triage(engine: Engine) -> None:
     state = answered(engine, [*QUIET_START[:4], ("screen_nerves", ["saddle"])])
     result = assessment(state)
     assert result.triage is not None and result.triage.level == "emergency"
+
+
+def test_what_the_person_does_not_know_is_not_asked_again(engine: Engine) -> None:
+    # "Don't know" to a checklist: none of its four findings comes back as a question of its
+    # own. "Don't know" to the screen's knee checklist: its findings can still be asked, as
+    # some of them complete warning signs.
+    bank = question_bank(engine)
+    state = answered(engine, [*QUIET_START, ("worse_with", "dont_know")])
+    ids = {q.id for q in flow.askable(bank, state)}
+    for finding in bank.get("worse_with").findings():
+        assert finding not in ids
+    assert "pain_stairs_squatting" in {q.id for q in flow.askable(bank, back(state))}
+    unsure_screen = answered(engine, [*QUIET_START, ("screen_knee", "dont_know")])
+    assert {"knee_swelling", "knee_warmth"} <= {q.id for q in flow.askable(bank, unsure_screen)}
+    # A checklist still asks when some of its findings are neither known nor doubted.
+    state = answered(engine, [*QUIET_START, ("pain_stairs_squatting", "dont_know")])
+    assert "worse_with" in {q.id for q in flow.askable(bank, state)}

@@ -31,7 +31,15 @@ from kneesource.interview.followup import follow_up
 from kneesource.interview.questions import Mode, Policy, QuestionBank, QuestionSpec
 from kneesource.interview.screening import approximate_scores
 from kneesource.interview.selection import Baseline, Evaluation, baseline_of, evaluate, ranked
-from kneesource.interview.state import Answer, State, age_sex, case_of, findings_of, normalise
+from kneesource.interview.state import (
+    DONT_KNOW,
+    Answer,
+    State,
+    age_sex,
+    case_of,
+    findings_of,
+    normalise,
+)
 from kneesource.interview.triage_link import (
     level_function,
     levels,
@@ -147,15 +155,23 @@ def plan(state: State) -> Plan:
 
 
 def askable(bank: QuestionBank, state: State) -> list[QuestionSpec]:
-    """Questions for this mode and person not yet answered, in file order. Adaptive ones must
-    still settle something unknown; opening and screen questions are always asked."""
+    """Questions for this mode and person not yet answered, in file order. Opening and screen
+    questions are always asked. An adaptive one must still settle something unknown that the
+    person has not already said they do not know: after "don't know" to a checklist, its
+    findings are not asked again one by one (a finding of the red-flag screen still can be)."""
     age, sex = age_sex(bank, state)
     known = findings_of(bank, state)
+    unsure = {
+        f
+        for a in state.answers
+        if a.value == DONT_KNOW and bank.get(a.question).phase == "adaptive"
+        for f in bank.get(a.question).findings()
+    }
     out = []
     for q in bank.for_mode(state.mode):
         if state.answered(q.id) or (q.ask_if is not None and not q.ask_if.applies(age, sex)):
             continue
-        if q.phase == "adaptive" and all(f in known for f in q.findings()):
+        if q.phase == "adaptive" and all(f in known or f in unsure for f in q.findings()):
             continue
         out.append(q)
     return out
