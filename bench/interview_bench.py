@@ -72,7 +72,7 @@ class Run:
     top3_hit: bool
     top1_agrees: bool
     triage_agrees: bool
-    missed_red_flag: bool  # an urgent or emergency rule fires on full information only
+    missed_red_flag: bool  # a rule fires on full information, none of its condition and level here
     below_full_urgency: bool  # full information urgent or emergency, the interview less urgent
     ms_per_question: list[float]  # choosing each adaptive question
     findings_settled: int = 0

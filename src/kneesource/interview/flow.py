@@ -161,12 +161,11 @@ def askable(bank: QuestionBank, state: State) -> list[QuestionSpec]:
     findings are not asked again one by one (a finding of the red-flag screen still can be)."""
     age, sex = age_sex(bank, state)
     known = findings_of(bank, state)
-    unsure = {
-        f
-        for a in state.answers
-        if a.value == DONT_KNOW and bank.get(a.question).phase == "adaptive"
-        for f in bank.get(a.question).findings()
-    }
+    unsure: set[str] = set()
+    for a in state.answers:
+        spec = bank.get(a.question)
+        if a.value == DONT_KNOW and spec.phase == "adaptive":
+            unsure.update(spec.findings())
     out = []
     for q in bank.for_mode(state.mode):
         if state.answered(q.id) or (q.ask_if is not None and not q.ask_if.applies(age, sex)):
