@@ -42,17 +42,18 @@ def test_every_urgent_rule_has_a_screened_finding(engine: Engine) -> None:
         assert unscreened_rules(engine.rules, questions, ages) == [], mode
 
 
-def test_a_past_clot_leads_to_the_calf(engine: Engine) -> None:
+def test_the_leg_screen_settles_a_clot_with_calf_pain(engine: Engine) -> None:
+    # Calf pain is on the leg screen, so a past clot needs no follow-up about the calf: left
+    # unticked it is absent, and the adaptive questions come next; ticked with the clot, the
+    # clot rule (calf pain with a Wells risk factor) calls for same-day care at once.
     start = dict(QUIET_START)
     start["screen_leg"] = ["clot_before"]
-    state = answered(engine, start.items())
-    q = next_question(state)
-    # the plain yes/no, though the "also hurts" checklist, earlier in the file, settles it too
-    assert q is not None and q.id == "calf_pain" and q.phase == "screen"
-    assert "blood clot" in q.why.text
-    after = answered(engine, [*start.items(), ("calf_pain", "yes")])
-    result = assessment(after)
+    q = next_question(answered(engine, start.items()))
+    assert q is not None and q.phase == "adaptive"
+    start["screen_leg"] = ["clot_before", "calf_pain"]
+    result = assessment(answered(engine, start.items()))
     assert result.triage is not None and result.triage.level in ("urgent", "emergency")
+    assert "dvt_tender_calf_with_risk" in {r.rule for r in result.triage.reasons}
 
 
 def test_no_follow_up_without_a_reported_finding(engine: Engine) -> None:
