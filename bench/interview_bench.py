@@ -31,8 +31,10 @@ likely answer with the full triage level, before the full assessment is shown).
 "Findings settled" counts what the answers told (a checklist settles up to four findings in one
 question, the red-flag screen many), so a short interview cannot hide a long form.
 
-Run: ``.venv/bin/python bench/interview_bench.py [--model-patients N] [--seed S]
-[--max-present K]``.
+Run: ``.venv/bin/python bench/interview_bench.py [--model-patients N] [--seed S [S ...]]
+[--max-present K] [--no-vignettes] [--strategies adaptive fixed]``. With several seeds, N patients
+are drawn with each and reported together (the sample error of a top-3 rate is about 2 points on
+100 patients, so differences of a point or two need several hundred).
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from kneesource.case import Case
 from kneesource.engine import Engine, default_engine
@@ -170,6 +173,9 @@ def fixed_order(state: State) -> str | None:
     return next(q.id for q in askable(bank, state) if q.phase == "adaptive")
 
 
+STRATEGIES: dict[str, Chooser] = {"adaptive": adaptive, "fixed": fixed_order}
+
+
 def interview(engine: Engine, patient: Patient, choose: Chooser) -> Run:
     bank = question_bank(engine)
     state = start(engine)
@@ -240,7 +246,7 @@ def summary(name: str, runs: Sequence[Run]) -> list[str]:
     qs = [r.questions for r in runs]
     ms = [t for r in runs for t in r.ms_per_question]
     stops = [r.ms_to_stop for r in runs if r.ms_to_stop is not None]
-    pct = lambda xs: f"{100 * sum(xs) / len(xs):.0f}%"  # noqa: E731
+    pct = lambda xs: f"{100 * sum(xs) / len(xs):.1f}%"  # noqa: E731
     settled = [r.findings_settled for r in runs]
     return [
         name,
@@ -259,19 +265,25 @@ def summary(name: str, runs: Sequence[Run]) -> list[str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model-patients", type=int, default=60)
-    parser.add_argument("--seed", type=int, default=20240611)
+    parser.add_argument("--model-patients", type=int, default=60, help="per seed")
+    parser.add_argument("--seed", type=int, nargs="+", default=[20240611])
     parser.add_argument("--max-present", type=int, default=MAX_PRESENT)
+    parser.add_argument("--no-vignettes", action="store_true", help="model patients only")
+    parser.add_argument(
+        "--strategies", nargs="+", choices=STRATEGIES, default=list(STRATEGIES), metavar="NAME"
+    )
     args = parser.parse_args()
     engine = default_engine()
     # One interview first, unmeasured: the compiled kernels load on first use.
-    interview(engine, model_patients(engine, 1, args.seed + 1)[0], adaptive)
-    groups = {
-        f"model patients (n={args.model_patients})": model_patients(
-            engine, args.model_patients, args.seed, args.max_present
-        )
-    }
-    vignettes = vignette_patients(engine)
+    interview(engine, model_patients(engine, 1, args.seed[0] + 1)[0], adaptive)
+    drawn = [
+        p
+        for seed in args.seed
+        for p in model_patients(engine, args.model_patients, seed, args.max_present)
+    ]
+    seeds = " ".join(map(str, args.seed))
+    groups = {f"model patients (n={len(drawn)}, seed {seeds})": drawn}
+    vignettes = [] if args.no_vignettes else vignette_patients(engine)
     if vignettes:
         groups[f"vignettes (n={len(vignettes)})"] = vignettes
         groups[f"vignettes, unlisted findings absent (n={len(vignettes)})"] = vignette_patients(
@@ -290,12 +302,28 @@ def main() -> None:
         "ms per question median / p90",
         "ms to stop median / p90",
     ]
-    for title, patients in groups.items():
-        rows = [
-            summary("adaptive", [interview(engine, p, adaptive) for p in patients]),
-            summary("fixed order", [interview(engine, p, fixed_order) for p in patients]),
-            summary("full information", [full_information(engine, p) for p in patients]),
-        ]
+    tables = []
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        transient=True,
+    ) as progress:
+        for title, patients in groups.items():
+            rows = []
+            for name in args.strategies:
+                task = progress.add_task(f"{title}: {name}", total=len(patients))
+                runs = []
+                for p in patients:
+                    runs.append(interview(engine, p, STRATEGIES[name]))
+                    progress.advance(task)
+                rows.append(summary(name.replace("fixed", "fixed order"), runs))
+            rows.append(
+                summary("full information", [full_information(engine, p) for p in patients])
+            )
+            tables.append((title, rows))
+    for title, rows in tables:
         print(f"\n### {title}\n")
         print("| " + " | ".join(head) + " |")
         print("|" + "---|" * len(head))

@@ -10,10 +10,11 @@ same state always gives the same question, rationale and assessment. Order of qu
 
 Stopping rule (after 1 to 3; ``policy`` numbers from ``questions.yaml``):
 stop when ``max_questions`` have been asked (follow-ups are asked even past it), or no question
-is left, or no answer at least ``answer_floor`` likely to any remaining question would change the
-triage level AND one of: the leading cause is clear (probability >= ``clear_probability`` and
-ahead of the second by >= ``clear_margin``); no answer at least ``top3_answer_floor`` likely
-would change the top three; the best question's expected gain is below ``min_gain_bits``.
+is left, or no answer at least ``answer_floor`` likely to any question of the shortlist scored
+exactly (``shortlist``) would change the triage level AND one of: the leading cause is clear
+(probability >= ``clear_probability`` and ahead of the second by >= ``clear_margin``); no answer
+at least ``top3_answer_floor`` likely would change the top three; the best question's expected
+gain is below ``min_gain_bits``.
 """
 
 from __future__ import annotations

@@ -1,0 +1,43 @@
+"""The interview benchmark runs end to end, pools seeds, and its full-information row agrees
+with itself."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+SMALL = ("--model-patients", "2", "--seed", "3", "4", "--no-vignettes")
+
+
+def _run(*args: str) -> str:
+    bench = str(ROOT / "bench" / "interview_bench.py")
+    done = subprocess.run(
+        [sys.executable, bench, *args], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    return done.stdout
+
+
+def _rows(out: str) -> dict[str, dict[str, str]]:
+    cells = [[c.strip() for c in line.strip("|").split("|")] for line in out.splitlines()]
+    head, *body = [c for c in cells if c[0] and not c[0].startswith(("#", "---"))]
+    return {row[0]: dict(zip(head, row, strict=True)) for row in body}
+
+
+def test_two_seeds_pooled_in_one_table() -> None:
+    out = _run(*SMALL)
+    # two patients from each seed, one table, every strategy
+    assert "### model patients (n=4, seed 3 4)" in out and out.count("### ") == 1
+    rows = _rows(out)
+    assert set(rows) == {"adaptive", "fixed order", "full information"}
+    full = rows["full information"]
+    # full information is its own reference: it agrees with itself and misses nothing
+    assert full["top-1 = full"] == full["triage = full"] == "100.0%"
+    assert full["missed red flags"] == full["below full urgency"] == "0"
+    assert 7 <= int(rows["adaptive"]["median q"]) <= 30  # past the opening and screen, capped
+
+
+def test_strategies_can_be_chosen() -> None:
+    rows = _rows(_run(*SMALL, "--strategies", "adaptive"))
+    assert set(rows) == {"adaptive", "full information"}
