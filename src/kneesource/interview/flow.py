@@ -14,7 +14,7 @@ is left, or no answer at least ``answer_floor`` likely to any question of the sh
 exactly (``shortlist``) would change the triage level AND one of: the leading cause is clear
 (probability >= ``clear_probability`` and ahead of the second by >= ``clear_margin``); no answer
 at least ``top3_answer_floor`` likely would change the top three; the best question's expected
-gain is below ``min_gain_bits``.
+gain is below ``min_gain_bits`` and some cause is at least ``little_gain_leader`` likely.
 """
 
 from __future__ import annotations
@@ -257,7 +257,9 @@ def _stop(baseline: Baseline, best: list[Evaluation], bank: QuestionBank) -> Sto
         return "leader_clear"
     if not any(e.changes_top3 for e in best):
         return "top3_settled"
-    if max(e.gain_conditions + e.gain_source for e in best) < policy.min_gain_bits:
+    if p[0] >= policy.little_gain_leader and (
+        max(e.gain_conditions + e.gain_source for e in best) < policy.min_gain_bits
+    ):
         return "little_to_gain"
     return None
 

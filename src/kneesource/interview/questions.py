@@ -129,6 +129,9 @@ class Policy(_Strict):
     clear_probability: float = Field(gt=0.5, lt=1.0)
     clear_margin: float = Field(gt=0.0, lt=1.0)
     min_gain_bits: float = Field(gt=0.0, lt=1.0)
+    little_gain_leader: float = Field(
+        ge=0.0, lt=1.0, description="the little-to-gain clause waits for a cause this likely"
+    )
     source_weight: float = Field(ge=0.0, le=10.0)
     triage_weight: float = Field(ge=0.0, le=100.0)
     top3_weight: float = Field(ge=0.0, le=100.0, description="bits per cause gained in the top 3")
