@@ -83,14 +83,9 @@ class Run:
 
 
 def answerable(engine: Engine, age: int, sex: str | None) -> frozenset[str]:
-    """The findings some patient-mode question can ask this person (pregnancy is not asked of a
-    man, nor a child's weight of an adult): full information is what the person could tell."""
-    return frozenset(
-        f
-        for q in question_bank(engine).for_mode("patient")
-        if q.ask_if is None or q.ask_if.applies(age, sex)
-        for f in q.findings()
-    )
+    """The findings some patient-mode question can ask this person: full information is what
+    the person could tell."""
+    return question_bank(engine).findings_for("patient", age, sex)
 
 
 def model_patients(
@@ -173,7 +168,11 @@ def fixed_order(state: State) -> str | None:
     return next(q.id for q in askable(bank, state) if q.phase == "adaptive")
 
 
-STRATEGIES: dict[str, Chooser] = {"adaptive": adaptive, "fixed": fixed_order}
+# command-line name: (label in the table, chooser)
+STRATEGIES: dict[str, tuple[str, Chooser]] = {
+    "adaptive": ("adaptive", adaptive),
+    "fixed": ("fixed order", fixed_order),
+}
 
 
 def interview(engine: Engine, patient: Patient, choose: Chooser) -> Run:
@@ -313,12 +312,13 @@ def main() -> None:
         for title, patients in groups.items():
             rows = []
             for name in args.strategies:
-                task = progress.add_task(f"{title}: {name}", total=len(patients))
+                label, choose = STRATEGIES[name]
+                task = progress.add_task(f"{title}: {label}", total=len(patients))
                 runs = []
                 for p in patients:
-                    runs.append(interview(engine, p, STRATEGIES[name]))
+                    runs.append(interview(engine, p, choose))
                     progress.advance(task)
-                rows.append(summary(name.replace("fixed", "fixed order"), runs))
+                rows.append(summary(label, runs))
             rows.append(
                 summary("full information", [full_information(engine, p) for p in patients])
             )

@@ -39,6 +39,13 @@ def _broken(tmp_path: Path, edit: object) -> Path:
     return path
 
 
+def _problems(engine: Engine, tmp_path: Path, edit: object) -> list[str]:
+    """Every problem loading the edited questions file reports (it must fail)."""
+    with pytest.raises(KnowledgeBaseError) as info:
+        load_questions(engine.kb, _broken(tmp_path, edit), red_flag_findings(engine))
+    return info.value.problems
+
+
 def test_every_problem_is_reported_at_once(engine: Engine, tmp_path: Path) -> None:
     def edit(data: dict) -> None:  # type: ignore[type-arg]
         qs = data["questions"]
@@ -49,15 +56,14 @@ def test_every_problem_is_reported_at_once(engine: Engine, tmp_path: Path) -> No
         knee = next(q for q in qs if q["id"] == "no_pain_when_seated")
         knee["finding"] = "no_pain_when_sated"
 
-    with pytest.raises(KnowledgeBaseError) as info:
-        load_questions(engine.kb, _broken(tmp_path, edit), red_flag_findings(engine))
-    text = "\n".join(info.value.problems)
+    problems = _problems(engine, tmp_path, edit)
+    text = "\n".join(problems)
     assert "defined more than once" in text
     assert "unknown finding 'no_such'" in text
     assert "unknown finding 'no_pain_when_sated'" in text
     assert "red-flag finding 'saddle_numbness' is not covered" in text
     assert "finding 'no_pain_when_seated' is asked by no question" in text
-    assert len(info.value.problems) >= 5
+    assert len(problems) >= 5
 
 
 def test_exam_question_must_be_clinician_only(engine: Engine, tmp_path: Path) -> None:
@@ -91,9 +97,7 @@ def test_a_sports_checklist_rates_every_age_band(engine: Engine, tmp_path: Path)
         kind = next(q for q in qs if q["id"] == "pain_kind")
         kind["options"][0]["prevalence"] = sports["options"][1]["prevalence"]
 
-    with pytest.raises(KnowledgeBaseError) as info:
-        load_questions(engine.kb, _broken(tmp_path, edit), red_flag_findings(engine))
-    text = "\n".join(info.value.problems)
+    text = "\n".join(_problems(engine, tmp_path, edit))
     assert "option running: needs a prevalence for every age band; missing ['elderly']" in text
     assert "needs a 'prevalence_source'" in text
     assert "question pain_kind: only an adaptive checklist of context findings takes" in text

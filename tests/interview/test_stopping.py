@@ -220,12 +220,7 @@ def test_spine_referred_pain_is_not_left_while_nothing_stands_out(
     vignette = next(v for v in load_vignettes(engine.kb).vignettes if v.id == vignette_id)
     listed = vignette.case()
     bank = question_bank(engine)
-    can_tell = {
-        f
-        for q in bank.for_mode("patient")
-        if q.ask_if is None or q.ask_if.applies(listed.age, listed.sex)
-        for f in q.findings()
-    }
+    can_tell = bank.findings_for("patient", listed.age, listed.sex)
     person = Case(listed.age, listed.sex, {f: listed.findings.get(f, False) for f in can_tell})
     state, _ = run_interview(start(engine), lambda q: simulated_answer(bank.get(q.id), person))
     ranked = [c.id for c in assessment(state).conditions[:3]]

@@ -169,7 +169,7 @@ def askable(bank: QuestionBank, state: State) -> list[QuestionSpec]:
             unsure.update(spec.findings())
     out = []
     for q in bank.for_mode(state.mode):
-        if state.answered(q.id) or (q.ask_if is not None and not q.ask_if.applies(age, sex)):
+        if state.answered(q.id) or not q.applies(age, sex):
             continue
         if q.phase == "adaptive" and all(f in known or f in unsure for f in q.findings()):
             continue

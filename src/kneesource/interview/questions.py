@@ -31,7 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from kneesource.errors import KnowledgeBaseError, UnknownIdError
 from kneesource.kb.loader import KnowledgeBase, default_knowledge_dir, describe_location, read_yaml
-from kneesource.kb.schema import AGE_BANDS, AgeBand, Id, OpenProbability, Source
+from kneesource.kb.schema import AGE_BANDS, AgeBand, Id, OpenProbability, Source, age_band
 
 AnswerType = Literal["age", "sex", "yes_no", "single", "multi"]
 Phase = Literal["opening", "screen", "adaptive"]
@@ -58,7 +58,7 @@ class OptionSpec(_Strict):
     def prevalence_at(self, age: int) -> float:
         """How common this option is at ``age`` (adaptive context checklists only)."""
         assert self.prevalence is not None
-        return self.prevalence[next(band for band, lo, hi in AGE_BANDS if lo <= age <= hi)]
+        return self.prevalence[age_band(age)]
 
 
 class AskIf(_Strict):
@@ -106,6 +106,10 @@ class QuestionSpec(_Strict):
                 if f not in out:
                     out.append(f)
         return tuple(out)
+
+    def applies(self, age: int | None, sex: str | None) -> bool:
+        """Whether this question is for a person of this age and sex (``ask_if``)."""
+        return self.ask_if is None or self.ask_if.applies(age, sex)
 
     def sets_context(self) -> bool:
         """An adaptive checklist of context findings (validated: each option has prevalences)."""
@@ -166,6 +170,13 @@ class QuestionBank:
 
     def for_mode(self, mode: Mode) -> tuple[QuestionSpec, ...]:
         return tuple(q for q in self.questions if mode == "clinician" or not q.clinician_only)
+
+    def findings_for(self, mode: Mode, age: int, sex: str | None) -> frozenset[str]:
+        """Every finding some question of this mode can ask a person of this age and sex
+        (pregnancy is not asked of a man, nor a child's weight of an adult)."""
+        return frozenset(
+            f for q in self.for_mode(mode) if q.applies(age, sex) for f in q.findings()
+        )
 
 
 def default_questions_path() -> Path:

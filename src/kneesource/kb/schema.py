@@ -26,6 +26,18 @@ AGE_BANDS: tuple[tuple[AgeBand, int, int], ...] = (
     ("older_adult", 55, 69),
     ("elderly", 70, 120),
 )
+
+
+def age_band_index(age: int) -> int:
+    """The position in ``AGE_BANDS`` of the band that holds ``age`` (0 to 120)."""
+    return next(i for i, (_, lo, hi) in enumerate(AGE_BANDS) if lo <= age <= hi)
+
+
+def age_band(age: int) -> AgeBand:
+    """The name of the age band that holds ``age`` (0 to 120)."""
+    return AGE_BANDS[age_band_index(age)][0]
+
+
 Sex = Literal["female", "male"]
 FindingKind = Literal["history", "symptom", "risk_factor", "exam", "context"]
 EvidenceTag = Literal["V", "S", "M"]

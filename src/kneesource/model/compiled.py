@@ -24,6 +24,8 @@ from kneesource.kb.schema import (
     AgeModifier,
     SexModifier,
     SourceGroup,
+    age_band,
+    age_band_index,
 )
 from kneesource.kb.strength import link_weight
 
@@ -49,7 +51,7 @@ class Person:
 
     @property
     def age_band(self) -> str:
-        return next(name for name, lo, hi in AGE_BANDS if lo <= self.age <= hi)
+        return age_band(self.age)
 
 
 def _readonly(array: FloatArray) -> FloatArray:
@@ -100,8 +102,7 @@ class CompiledModel:
 
     def prior_logits(self, person: Person) -> FloatArray:
         """Log-odds of every condition for this person (base odds times the modifiers)."""
-        band = next(i for i, (_, lo, hi) in enumerate(AGE_BANDS) if lo <= person.age <= hi)
-        logit = self.base_logit + self.age_log_odds[:, band]
+        logit = self.base_logit + self.age_log_odds[:, age_band_index(person.age)]
         if person.sex is not None:
             logit = logit + self.sex_log_odds[:, SEXES.index(person.sex)]
         for activity in person.activities:
