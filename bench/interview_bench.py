@@ -47,9 +47,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.console import Console
 
 from kneesource.case import Case
+from kneesource.commands.evaluate import progress_bar
 from kneesource.engine import Engine, default_engine
 from kneesource.inference.exact import posterior
 from kneesource.interview import answer, start
@@ -301,29 +302,18 @@ def main() -> None:
         "ms per question median / p90",
         "ms to stop median / p90",
     ]
-    tables = []
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        transient=True,
-    ) as progress:
-        for title, patients in groups.items():
-            rows = []
-            for name in args.strategies:
-                label, choose = STRATEGIES[name]
-                task = progress.add_task(f"{title}: {label}", total=len(patients))
-                runs = []
+    console = Console(stderr=True)
+    for title, patients in groups.items():
+        rows = []
+        for name in args.strategies:
+            label, choose = STRATEGIES[name]
+            runs = []
+            with progress_bar(console, len(patients), f"{title}: {label}") as advance:
                 for p in patients:
                     runs.append(interview(engine, p, choose))
-                    progress.advance(task)
-                rows.append(summary(label, runs))
-            rows.append(
-                summary("full information", [full_information(engine, p) for p in patients])
-            )
-            tables.append((title, rows))
-    for title, rows in tables:
+                    advance(1)
+            rows.append(summary(label, runs))
+        rows.append(summary("full information", [full_information(engine, p) for p in patients]))
         print(f"\n### {title}\n")
         print("| " + " | ".join(head) + " |")
         print("|" + "---|" * len(head))
