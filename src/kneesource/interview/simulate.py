@@ -1,8 +1,10 @@
 """A simulated patient: answers every question truthfully from a case.
 
-Findings the case leaves out are answered "don't know". A single choice is answered with the
-first option whose findings all agree with the case (and at least one is known); a multiple
-choice ticks the options whose finding is present, unless the case knows none of them.
+Findings the case leaves out are answered "don't know", and nothing is said that the case does
+not say. A single choice is answered with its one option that the case allows (it sets some
+finding the case knows, and none against the case); "don't know" when the case allows several
+or none. A checklist ticks the options whose finding is present; with none present it answers
+"none of these" only when the case says every one is absent, and "don't know" otherwise.
 """
 
 from __future__ import annotations
@@ -27,15 +29,17 @@ def simulated_answer(spec: QuestionSpec, case: Case) -> Value:
             return DONT_KNOW
         return "yes" if known[spec.finding] else "no"
     if spec.type == "single":
-        for option in spec.options:
-            sets = option.sets or {}
-            if any(f in known for f in sets) and all(known.get(f, v) == v for f, v in sets.items()):
-                return option.id
+        allowed = [
+            o for o in spec.options if all(known.get(f, v) == v for f, v in (o.sets or {}).items())
+        ]
+        if len(allowed) == 1 and any(f in known for f in allowed[0].sets or {}):
+            return allowed[0].id
         return DONT_KNOW
-    ticks = [o for o in spec.options if o.finding is not None]
-    if not any(o.finding in known for o in ticks):
-        return DONT_KNOW
-    return tuple(o.id for o in ticks if known.get(str(o.finding), False))
+    findings = [str(o.finding) for o in spec.options]
+    ticked = tuple(o.id for o, f in zip(spec.options, findings, strict=True) if known.get(f))
+    if ticked or all(f in known for f in findings):
+        return ticked
+    return DONT_KNOW
 
 
 def run_interview(
