@@ -21,6 +21,8 @@ from kneesource.interview import (
     start,
 )
 from kneesource.interview.questions import QuestionSpec
+from kneesource.interview.screening import approximate_presence
+from kneesource.interview.selection import Baseline
 from kneesource.interview.state import case_of
 from kneesource.interview.triage_link import question_bank
 from tests.interview.conftest import QUIET_START, answered
@@ -101,15 +103,20 @@ def test_clinician_mode_adds_exam_tests_with_how_to(engine: Engine) -> None:
     assert q.how_to == engine.kb.finding(q.id).how_to
 
 
-def _outcome_evidence(spec: QuestionSpec, value: object, known: dict[str, bool]) -> dict[str, bool]:
+def _outcome_evidence(
+    engine: Engine, spec: QuestionSpec, value: object, known: dict[str, bool], baseline: Baseline
+) -> dict[str, bool]:
     """The findings an outcome stands for: a yes/no answer, or for a checklist "the first
-    option ticked" (the unknown options before it unticked; none ticked: all unticked)."""
+    option ticked" (the unknown options before it unticked; none ticked: all unticked), reading
+    the options rarest first by their approximate chance now."""
     if spec.type == "yes_no":
         assert spec.finding is not None
         return {**known, spec.finding: value == "yes"}
     assert spec.type == "multi" and isinstance(value, tuple)
+    model = engine.model
+    presence = approximate_presence(model, baseline.posterior.conditions)
     out = dict(known)
-    for option in spec.options:
+    for option in sorted(spec.options, key=lambda o: presence[model.finding_index(str(o.finding))]):
         finding = str(option.finding)
         if finding in known:
             continue
@@ -135,17 +142,47 @@ def test_every_scored_outcome_is_the_exact_posterior(engine: Engine) -> None:
         types.add(spec.type)
         assert sum(o.probability for o in evaluation.outcomes) == pytest.approx(1.0, abs=1e-9)
         for o in evaluation.outcomes:
-            exact = posterior(engine.model, person, _outcome_evidence(spec, o.value, known))
+            evidence = _outcome_evidence(engine, spec, o.value, known, plan.baseline)
+            exact = posterior(engine.model, person, evidence)
             assert o.posterior.conditions == pytest.approx(exact.conditions, abs=1e-7)
             p = np.exp(exact.log_evidence - plan.baseline.posterior.log_evidence)
             assert o.probability == pytest.approx(p, abs=1e-9)
     assert types == {"yes_no", "multi"}
 
 
+def test_a_checklist_is_read_rarest_first(engine: Engine) -> None:
+    # A checklist is scored on its first ticked option, reading the options by their chance of
+    # being present, rarest first: the first outcome is the rarest option ticked, and its
+    # probability is that finding's own chance given the answers (exact inference).
+    state = answered(engine, QUIET_START)
+    plan = flow.plan(state)
+    assert plan.baseline is not None
+    case = case_of(question_bank(engine), state)
+    person, known = case.person(engine.model), case.evidence(engine.model)
+    model = engine.model
+    presence = approximate_presence(model, plan.baseline.posterior.conditions)
+    not_file_order = 0
+    checklists = [
+        e for e in plan.evaluations if e.question.type == "multi" and not e.question.sets_context()
+    ]
+    assert checklists
+    for evaluation in checklists:
+        options = [o for o in evaluation.question.options if str(o.finding) not in known]
+        rarest = min(options, key=lambda o: presence[model.finding_index(str(o.finding))])
+        first = evaluation.outcomes[0]
+        assert first.value == (rarest.id,)
+        absent = posterior(model, person, {**known, str(rarest.finding): False})
+        chance = 1.0 - np.exp(absent.log_evidence - plan.baseline.posterior.log_evidence)
+        assert first.probability == pytest.approx(chance, abs=1e-9)
+        not_file_order += rarest is not options[0]
+    assert not_file_order > 0  # the reading order is not the file order here
+
+
 def test_why_numbers_are_the_exact_posteriors(engine: Engine) -> None:
     state = answered(engine, QUIET_START)
+    baseline = flow.plan(state).baseline
     q = next_question(state)
-    assert q is not None and q.why.separates
+    assert q is not None and q.why.separates and baseline is not None
     spec = question_bank(engine).get(q.id)
     case = case_of(question_bank(engine), state)
     ids = engine.model.condition_ids
@@ -156,7 +193,9 @@ def test_why_numbers_are_the_exact_posteriors(engine: Engine) -> None:
         now = posterior(engine.model, case.person(engine.model), case.evidence(engine.model))
         assert shift.now == pytest.approx(now.conditions[i], abs=1e-9)
         for label, p in shift.after:
-            ev = _outcome_evidence(spec, labels[label], case.evidence(engine.model))
+            ev = _outcome_evidence(
+                engine, spec, labels[label], case.evidence(engine.model), baseline
+            )
             exact = posterior(engine.model, case.person(engine.model), ev).conditions[i]
             assert p == pytest.approx(exact, abs=1e-7)
     assert shift.name in q.why.text

@@ -30,7 +30,7 @@ from kneesource.engine import Engine, default_engine
 from kneesource.errors import InputError
 from kneesource.interview.followup import follow_up
 from kneesource.interview.questions import Mode, Policy, QuestionBank, QuestionSpec
-from kneesource.interview.screening import approximate_scores
+from kneesource.interview.screening import approximate_presence, approximate_scores
 from kneesource.interview.selection import Baseline, Evaluation, baseline_of, evaluate, ranked
 from kneesource.interview.state import (
     DONT_KNOW,
@@ -208,6 +208,7 @@ def _plan(engine: Engine, state: State) -> Plan:
         baseline,
         shortlist(engine, baseline, todo, policy),
         quick_level_function(engine),
+        approximate_presence(engine.model, baseline.posterior.conditions),
     )
     if not evaluations:
         return Plan(None, "no_questions_left", baseline, ())

@@ -52,6 +52,19 @@ def _reach(model: CompiledModel) -> tuple[FloatArray, FloatArray]:
     return q, root_leak_part
 
 
+def approximate_presence(model: CompiledModel, conditions: FloatArray) -> FloatArray:
+    """The approximate chance that each finding is present, ``1 - B_f``."""
+    return 1.0 - _absent(model, np.clip(conditions, _TINY, 1.0 - _TINY))[1]
+
+
+def _absent(model: CompiledModel, p: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """(``1 - p_c q_cf`` for each condition and finding, ``B_f``)."""
+    q, root_leak_part = _reach(model)
+    not_fired = 1.0 - p[:, None] * q  # (n, F)
+    absent = (1.0 - model.finding_leak) * (1.0 - root_leak_part) * np.prod(not_fired, axis=0)
+    return not_fired, absent
+
+
 def approximate_scores(
     model: CompiledModel,
     person: Person,
@@ -61,10 +74,9 @@ def approximate_scores(
 ) -> list[tuple[float, float]]:
     """For each candidate: (approximate information gain in bits, expected absolute change in
     the probability of serious conditions)."""
-    q, root_leak_part = _reach(model)
+    q, _ = _reach(model)
     p = np.clip(conditions, _TINY, 1.0 - _TINY)
-    not_fired = 1.0 - p[:, None] * q  # (n, F)
-    absent = (1.0 - model.finding_leak) * (1.0 - root_leak_part) * np.prod(not_fired, axis=0)
+    not_fired, absent = _absent(model, p)
     h_now = entropy_bits(p)
     yes_no = _yes_no_scores(model, p, q, not_fired, absent, serious, h_now)
     out = []

@@ -32,10 +32,13 @@ is what the answers so far say about the outcome of the question.
 
 Any other checklist (multi choice) of k options has 2^k answers, and every ticked option adds a
 present finding, the costly kind of evidence. It is scored on a coarser reading of the answer:
-*which option is the first ticked*, in file order, or none. Its k + 1 outcomes need k rows that only
-add absent findings ("the first j options unticked"), and each "first ticked is j" posterior
-follows from two of them by the same identity. A coarser answer can only carry less
-information, so the gain of a checklist is never overstated.
+*which option is the first ticked*, reading the options rarest first (by the approximate chance
+of each finding, ``screening.approximate_presence``), or none. Its k + 1 outcomes need k rows
+that only add absent findings ("the first j options unticked"), and each "first ticked is j"
+posterior follows from two of them by the same identity. A coarser answer can only carry less
+information, so the gain of a checklist is never overstated. Reading the rare options first
+keeps them apart, and they are the telling ones: "burning pain" is not lost behind a common
+"dull ache".
 """
 
 from __future__ import annotations
@@ -143,8 +146,12 @@ def evaluate(
     baseline: Baseline,
     candidates: Sequence[QuestionSpec],
     level_of: LevelFn,
+    presence: FloatArray | None = None,
 ) -> list[Evaluation]:
-    """An exact :class:`Evaluation` of each candidate, all answers in one inference call."""
+    """An exact :class:`Evaluation` of each candidate, all answers in one inference call.
+
+    ``presence``, the chance that each finding is present (approximate will do), orders the
+    options of a checklist for its coarse reading, rarest first; file order without it."""
     case = baseline.case
     person = case.person(model)
     known = case.evidence(model)
@@ -166,7 +173,10 @@ def evaluate(
             continue
         if spec.type == "multi":
             prefix: dict[str, bool] = {}
-            for option in spec.options:
+            options = list(spec.options)
+            if presence is not None:
+                options.sort(key=lambda o: presence[model.finding_index(str(o.finding))])
+            for option in options:
                 if str(option.finding) in known:
                     continue  # already answered: this checklist only confirms it
                 prefix = {**prefix, str(option.finding): False}
