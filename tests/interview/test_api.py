@@ -187,12 +187,23 @@ def test_why_numbers_are_the_exact_posteriors(engine: Engine) -> None:
     case = case_of(question_bank(engine), state)
     ids = engine.model.condition_ids
     labels: dict[str, object] = {"yes": "yes", "no": "no", "nothing is ticked": ()}
-    labels.update({f"“{o.label}” is ticked": (o.id,) for o in spec.options})
+    ids_of = {o.label: o.id for o in spec.options}
+    # The reading order of a checklist: unanswered options, rarest first.
+    presence = approximate_presence(engine.model, baseline.posterior.conditions)
+    unknown = [o for o in spec.options if str(o.finding) not in case.findings]
+    unknown.sort(key=lambda o: presence[engine.model.finding_index(str(o.finding))])
+    order = [o.id for o in unknown]
     for shift in q.why.separates:
         i = ids.index(shift.condition)
         now = posterior(engine.model, case.person(engine.model), case.evidence(engine.model))
         assert shift.now == pytest.approx(now.conditions[i], abs=1e-9)
         for label, p in shift.after:
+            if label not in labels:  # “X” is ticked [but not “A” or “B”, read before it]
+                ticked, _, rest = label.removeprefix("“").partition("” is ticked")
+                labels[label] = (ids_of[ticked],)
+                read_before = order[: order.index(ids_of[ticked])]
+                named = " or ".join(f"“{o.label}”" for o in spec.options if o.id in read_before)
+                assert rest == (f" but not {named}" if read_before else "")
             ev = _outcome_evidence(
                 engine, spec, labels[label], case.evidence(engine.model), baseline
             )

@@ -8,6 +8,7 @@ could change how urgently care is needed.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -56,12 +57,22 @@ def answer_label(spec: QuestionSpec, value: Value) -> str:
     return ", ".join(spec.option(v).label for v in value) if value else "none of these"
 
 
-def _outcome_label(spec: QuestionSpec, value: Value) -> str:
-    """A scored outcome in words; a checklist is scored on its first ticked option."""
+def _outcome_label(spec: QuestionSpec, outcome: Outcome, known: Mapping[str, bool]) -> str:
+    """A scored outcome in words. A checklist is scored on the first option ticked in its
+    reading order (rarest first), so the options read before it are named as not ticked."""
+    value = outcome.value
     if spec.type != "multi":
         return answer_label(spec, value)
     assert isinstance(value, tuple)
-    return f"“{answer_label(spec, value)}” is ticked" if value else "nothing is ticked"
+    if not value:
+        return "nothing is ticked"
+    unticked = [
+        f"“{o.label}”"
+        for o in spec.options
+        if str(o.finding) not in known and outcome.case.findings.get(str(o.finding)) is False
+    ]
+    label = f"“{answer_label(spec, value)}” is ticked"
+    return f"{label} but not {' or '.join(unticked)}" if unticked else label
 
 
 def fixed_why(spec: QuestionSpec) -> Why:
@@ -77,6 +88,7 @@ def adaptive_why(
     answer_floor: float,
 ) -> Why:
     spec = evaluation.question
+    known = baseline.case.findings
     shown: list[Outcome] = sorted(
         (o for o in evaluation.outcomes if o.probability >= answer_floor),
         key=lambda o: -o.probability,
@@ -93,7 +105,8 @@ def adaptive_why(
                 name=kb.condition(condition_ids[i]).name,
                 now=float(baseline.posterior.conditions[i]),
                 after=tuple(
-                    (_outcome_label(spec, o.value), float(o.posterior.conditions[i])) for o in shown
+                    (_outcome_label(spec, o, known), float(o.posterior.conditions[i]))
+                    for o in shown
                 ),
             )
         )
@@ -105,8 +118,14 @@ def adaptive_why(
         parts.append(f"Of the questions left, this one tells most about {shifts[0].name}.")
     else:
         parts.append("No likely answer would move any cause by more than a point.")
+    # A checklist's answers are long: they are named once, by letter.
+    refs = {}
+    if spec.type == "multi" and shifts:
+        refs = {label: f"({chr(ord('a') + k)})" for k, (label, _) in enumerate(shifts[0].after)}
+        named = "; ".join(f"{ref} {label}" for label, ref in refs.items())
+        parts.append(f"Answers: {named}.")
     for s in shifts:
-        moves = "; ".join(f"{percent(p)} if {label}" for label, p in s.after)
+        moves = "; ".join(f"{percent(p)} if {refs.get(label, label)}" for label, p in s.after)
         parts.append(f"- {s.name}: {percent(s.now)} now; {moves}.")
     total = evaluation.gain_conditions + evaluation.gain_source
     parts.append(f"Expected information from the answer: {total:.2f} bits.")
