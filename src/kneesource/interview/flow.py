@@ -13,8 +13,10 @@ stop when ``max_questions`` have been asked (follow-ups are asked even past it),
 is left, or no answer at least ``answer_floor`` likely to any question of the shortlist scored
 exactly (``shortlist``) would change the triage level AND one of: the leading cause is clear
 (probability >= ``clear_probability`` and ahead of the second by >= ``clear_margin``); no answer
-at least ``top3_answer_floor`` likely would change the top three; the best question's expected
-gain is below ``min_gain_bits`` and some cause is at least ``little_gain_leader`` likely.
+at least ``top3_answer_floor`` likely would change the top three (a cause at least ``top3_floor``
+times as likely as the leader entering or leaving them, ``selection.top3_moves``); the best
+question's expected gain is below ``min_gain_bits`` and some cause is at least
+``little_gain_leader`` likely.
 """
 
 from __future__ import annotations

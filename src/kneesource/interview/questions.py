@@ -130,6 +130,12 @@ class Policy(_Strict):
     top3_answer_floor: float = Field(
         gt=0.0, lt=1.0, description="rarer answers cannot hold it open to change the top three"
     )
+    top3_floor: float = Field(
+        ge=0.0,
+        lt=1.0,
+        description="causes less likely than this share of the leader's chance "
+        "entering or leaving the top 3 do not count",
+    )
     clear_probability: float = Field(gt=0.5, lt=1.0)
     clear_margin: float = Field(gt=0.0, lt=1.0)
     min_gain_bits: float = Field(gt=0.0, lt=1.0)
