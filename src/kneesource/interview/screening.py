@@ -115,6 +115,25 @@ def _yes_no_scores(
     return [(float(g), float(s)) for g, s in zip(gain, shift, strict=True)]
 
 
+# (the model, the question, its findings' columns, its answers table), by their ids
+_TABLES: dict[tuple[int, int], tuple[CompiledModel, QuestionSpec, list[int], FloatArray]] = {}
+
+
+def _answer_table(model: CompiledModel, spec: QuestionSpec) -> tuple[list[int], FloatArray]:
+    """The findings of a choice or checklist (model columns) and its answers as an (answers, 1,
+    findings) array: 1 present, 0 absent, -1 for a finding that answer leaves unknown. Built once
+    per question (a checklist of k options has 2^k answers)."""
+    key = (id(model), id(spec))
+    cached = _TABLES.get(key)
+    if cached is None or cached[0] is not model or cached[1] is not spec:
+        outcomes = [sets for _, sets in outcome_values(spec)]
+        ids = list(dict.fromkeys(f for o in outcomes for f in o))
+        table = np.array([[int(o[f]) if f in o else -1 for f in ids] for o in outcomes])
+        cached = (model, spec, [model.finding_index(f) for f in ids], table[:, None, :])
+        _TABLES[key] = cached
+    return cached[2], cached[3]
+
+
 def _choice_score(
     model: CompiledModel,
     spec: QuestionSpec,
@@ -125,12 +144,8 @@ def _choice_score(
     serious: FloatArray,
     h_now: float,
 ) -> tuple[float, float]:
-    """Every answer of a choice or checklist at once: ``sets`` is (answers, findings) with 1
-    present, 0 absent and -1 for a finding that answer leaves unknown."""
-    outcomes = [sets for _, sets in outcome_values(spec)]
-    ids = list(dict.fromkeys(f for o in outcomes for f in o))
-    idx = [model.finding_index(f) for f in ids]
-    sets = np.array([[int(o[f]) if f in o else -1 for f in ids] for o in outcomes])[:, None, :]
+    """Every answer of a choice or checklist at once (``_answer_table``)."""
+    idx, sets = _answer_table(model, spec)
     b = absent[idx]
     a_given_on = ((1.0 - q[:, idx]) * b / not_fired[:, idx])[None]  # (1, n, k)
     a_given_off = (b / not_fired[:, idx])[None]

@@ -236,10 +236,14 @@ def evaluate(
             mass0 = top3_mass(mixture)
         else:
             h_c0, h_s0, mass0 = h_cond, h_src, mass_now
-        gain_c = h_c0 - sum(o.probability * entropy_bits(o.posterior.conditions) for o in outcomes)
-        gain_s = h_s0 - sum(o.probability * entropy_bits(_sources(o.posterior)) for o in outcomes)
+        # Over all outcomes at once: (outcomes, conditions) and (outcomes, sources).
+        probs = np.array([o.probability for o in outcomes])
+        conds = np.array([o.posterior.conditions for o in outcomes])
+        srcs = np.array([_sources(o.posterior) for o in outcomes])
+        gain_c = h_c0 - float(probs @ binary_entropy(conds).sum(axis=1))
+        gain_s = h_s0 - float(probs @ binary_entropy(srcs).sum(axis=1))
         change = sum(o.probability * abs(o.level - level_now) for o in outcomes)
-        gain_3 = sum(o.probability * top3_mass(o.posterior.conditions) for o in outcomes) - mass0
+        gain_3 = float(probs @ np.sort(conds, axis=1)[:, -3:].sum(axis=1)) - mass0
         likely = [o for o in outcomes if o.probability >= policy.answer_floor]
         top3_likely = [o for o in outcomes if o.probability >= policy.top3_answer_floor]
         evaluations.append(
