@@ -12,7 +12,10 @@ Patients answer every question truthfully ("don't know" for what their case leav
   16 present findings, 30-140 ms at 17-18, seconds at 20-22, and runs out of memory beyond about
   23; and the leak noise of the model makes most draws report many findings (69% of draws have
   more than 12 present, 34% more than 16). The cap keeps the benchmark minutes long; it makes the
-  population easier than the model's own, so ``--max-present 16`` is worth running too;
+  population easier than the model's own, so ``--max-present 16`` is worth running too.
+  With ``--dont-know F`` each of them does not know each finding with chance F (drawn apart, so
+  the same seed gives the same people) and answers "don't know" to it; full information is then
+  what they know;
 * vignettes: the project's written cases (``kneesource.evaluation``), when that package exists;
   their people answer "don't know" to what a vignette leaves out, and, as a second group, "no".
 
@@ -32,9 +35,9 @@ likely answer with the full triage level, before the full assessment is shown).
 question, the red-flag screen many), so a short interview cannot hide a long form.
 
 Run: ``.venv/bin/python bench/interview_bench.py [--model-patients N] [--seed S [S ...]]
-[--max-present K] [--no-vignettes] [--strategies adaptive fixed]``. With several seeds, N patients
-are drawn with each and reported together (the sample error of a top-3 rate is about 2 points on
-100 patients, so differences of a point or two need several hundred).
+[--max-present K] [--dont-know F] [--no-vignettes] [--strategies adaptive fixed]``. With several
+seeds, N patients are drawn with each and reported together (the sample error of a top-3 rate
+is about 2 points on 100 patients, so differences of a point or two need several hundred).
 """
 
 from __future__ import annotations
@@ -90,11 +93,13 @@ def answerable(engine: Engine, age: int, sex: str | None) -> frozenset[str]:
 
 
 def model_patients(
-    engine: Engine, n: int, seed: int, max_present: int = MAX_PRESENT
+    engine: Engine, n: int, seed: int, max_present: int = MAX_PRESENT, dont_know: float = 0.0
 ) -> list[Patient]:
-    """People drawn from the network; at least one condition present (rejection sampling)."""
+    """People drawn from the network; at least one condition present (rejection sampling).
+    Each finding is unknown to them with chance ``dont_know`` (their sports are always known)."""
     model = engine.model
     rng = np.random.default_rng(seed)
+    forget = np.random.default_rng([seed, 1])
     prevalence = {
         str(o.finding): o.prevalence_at
         for q in question_bank(engine).questions
@@ -126,6 +131,8 @@ def model_patients(
         }
         if sum(findings.values()) > max_present:
             continue  # see the module docstring
+        if dont_know > 0.0:
+            findings = {f: v for f, v in findings.items() if forget.random() >= dont_know}
         findings.update(acts)
         ids = frozenset(c for c, v in zip(model.condition_ids, cond, strict=True) if v)
         out.append(Patient(Case(age, sex, findings, f"model-{len(out)}"), ids))
@@ -268,21 +275,31 @@ def main() -> None:
     parser.add_argument("--model-patients", type=int, default=60, help="per seed")
     parser.add_argument("--seed", type=int, nargs="+", default=[20240611])
     parser.add_argument("--max-present", type=int, default=MAX_PRESENT)
+    parser.add_argument(
+        "--dont-know",
+        type=float,
+        default=0.0,
+        metavar="F",
+        help="model patients do not know each finding with this chance (0 to 1)",
+    )
     parser.add_argument("--no-vignettes", action="store_true", help="model patients only")
     parser.add_argument(
         "--strategies", nargs="+", choices=STRATEGIES, default=list(STRATEGIES), metavar="NAME"
     )
     args = parser.parse_args()
+    if not 0.0 <= args.dont_know < 1.0:
+        parser.error(f"--dont-know must be at least 0 and below 1, got {args.dont_know}")
     engine = default_engine()
     # One interview first, unmeasured: the compiled kernels load on first use.
     interview(engine, model_patients(engine, 1, args.seed[0] + 1)[0], adaptive)
     drawn = [
         p
         for seed in args.seed
-        for p in model_patients(engine, args.model_patients, seed, args.max_present)
+        for p in model_patients(engine, args.model_patients, seed, args.max_present, args.dont_know)
     ]
     seeds = " ".join(map(str, args.seed))
-    groups = {f"model patients (n={len(drawn)}, seed {seeds})": drawn}
+    unsure = f", each finding unknown with chance {args.dont_know}" if args.dont_know else ""
+    groups = {f"model patients (n={len(drawn)}, seed {seeds}{unsure})": drawn}
     vignettes = [] if args.no_vignettes else vignette_patients(engine)
     if vignettes:
         groups[f"vignettes (n={len(vignettes)})"] = vignettes

@@ -41,3 +41,23 @@ def test_two_seeds_pooled_in_one_table() -> None:
 def test_strategies_can_be_chosen() -> None:
     rows = _rows(_run(*SMALL, "--strategies", "adaptive"))
     assert set(rows) == {"adaptive", "full information"}
+
+
+def test_people_who_do_not_know_every_answer() -> None:
+    # The same people (same seed), each finding unknown with chance 1/2: they can tell less,
+    # so the answers settle fewer findings.
+    sure = _rows(_run(*SMALL, "--strategies", "adaptive"))
+    out = _run(*SMALL, "--strategies", "adaptive", "--dont-know", "0.5")
+    assert "### model patients (n=4, seed 3 4, each finding unknown with chance 0.5)" in out
+    unsure = _rows(out)
+    column = "findings settled (median)"
+    assert int(unsure["adaptive"][column]) < int(sure["adaptive"][column])
+
+
+def test_a_chance_outside_0_to_1_is_a_usage_error() -> None:
+    bench = str(ROOT / "bench" / "interview_bench.py")
+    done = subprocess.run(
+        [sys.executable, bench, "--dont-know", "1.5"], capture_output=True, text=True, cwd=ROOT
+    )
+    assert done.returncode == 2
+    assert "--dont-know must be at least 0 and below 1, got 1.5" in done.stderr
