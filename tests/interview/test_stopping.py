@@ -15,7 +15,7 @@ from kneesource.interview import answer, assessment, next_question, start, stop_
 from kneesource.interview.flow import _stop, askable, shortlist
 from kneesource.interview.selection import Baseline, Evaluation, baseline_of
 from kneesource.interview.simulate import run_interview, simulated_answer
-from kneesource.interview.state import DONT_KNOW
+from kneesource.interview.state import DONT_KNOW, case_of
 from kneesource.interview.triage_link import (
     level_function,
     question_bank,
@@ -185,6 +185,55 @@ def test_a_likely_answer_that_changes_only_the_full_level_holds_the_interview_op
     assert _full_level_changes(engine, at_full, [likely], policy) is None
     rare = evaluation(policy.answer_floor / 2)
     assert _full_level_changes(engine, at_quick, [rare], policy) is None
+
+
+# A 40-year-old woman with a swollen, warm knee and a lump behind it, found by the benchmark
+# (seed 1): after these answers every stopping clause holds and no single likely answer would
+# change the triage level, yet "no" to everything still asked would make a clot likely enough
+# for urgent care.
+LUMP_BEHIND_KNEE = (
+    ("age", 40),
+    ("sex", "female"),
+    ("where", ["back", "all_over"]),
+    ("screen_nerves", []),
+    ("screen_knee", ["swollen", "warm"]),
+    ("screen_leg", ["lump_back"]),
+    ("onset", ["blow", "gradual"]),
+    ("infection_risk", []),
+    ("pain_on_knee_movement", "no"),
+    ("stiffness", []),
+    ("other_joints_swollen", "no"),
+    ("swelling_timing", "none"),
+    ("limp", "yes"),
+    ("pain_kind", ["dull", "tight"]),
+    ("pain_constant_not_eased_by_rest", "no"),
+)
+
+
+def test_nothing_more_to_report_that_would_raise_the_level_holds_the_interview_open() -> None:
+    from kneesource.interview.flow import _full_level_changes, nothing_more_to_report, plan
+
+    engine = default_engine()
+    bank = question_bank(engine)
+    state = start(engine)
+    for question, value in LUMP_BEHIND_KNEE:
+        state = answer(state, question, value)
+    p = plan(state)
+    assert p.baseline is not None and p.evaluations
+    # Every clause would stop here, and no likely answer to one question changes the level ...
+    assert _stop(p.baseline, list(p.evaluations), bank) is not None
+    assert _full_level_changes(engine, p.baseline, list(p.evaluations), bank.policy) is None
+    # ... but the full assessment (not the interview's own levels) of the same answers with
+    # "no" to every finding still askable is more urgent: so a question is asked.
+    case = case_of(bank, state)
+    completed = nothing_more_to_report(case, askable(bank, state))
+    assert {f for f in completed.findings if f not in case.findings}
+    assert not any(v for f, v in completed.findings.items() if f not in case.findings)
+    now = engine.assess(case).triage
+    then = engine.assess(completed).triage
+    assert now is not None and then is not None
+    assert (now.level, then.level) == ("self_care", "urgent")
+    assert p.question is not None and p.question.id == p.evaluations[0].question.id
 
 
 def test_the_shortlist_halves_with_each_present_finding_past_its_limit() -> None:

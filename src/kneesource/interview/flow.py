@@ -16,7 +16,9 @@ exactly (``shortlist``) would change the triage level AND one of: the leading ca
 at least ``top3_answer_floor`` likely would change the top three (a cause at least ``top3_floor``
 times as likely as the leader entering or leaving them, ``selection.top3_moves``); the best
 question's expected gain is below ``min_gain_bits`` and some cause is at least
-``little_gain_leader`` likely.
+``little_gain_leader`` likely. Before stopping, the likely answers of the shortlist are checked
+with the full triage level, and the answers as they would stand with "no" to everything still
+askable (``nothing_more_to_report``); if either would change the level, the interview goes on.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from typing import Literal
 import numpy as np
 
 from kneesource.assessment import Assessment
+from kneesource.case import Case
 from kneesource.engine import Engine, default_engine
 from kneesource.errors import InputError
 from kneesource.interview.followup import follow_up
@@ -218,6 +221,8 @@ def _plan(engine: Engine, state: State) -> Plan:
     reason = _stop(baseline, best, bank)
     if reason is not None:
         held = _full_level_changes(engine, baseline, best, policy)
+        if held is None and nothing_more_raises_level(engine, baseline, todo):
+            held = best[0]
         if held is None:
             return Plan(None, reason, baseline, tuple(best))
         best = [held, *(e for e in best if e is not held)]
@@ -291,6 +296,24 @@ def _full_level_changes(
         if (next(checked) if signs else outcome.level) != baseline.level:
             return evaluation
     return None
+
+
+def nothing_more_to_report(case: Case, todo: list[QuestionSpec]) -> Case:
+    """The case as it would stand if the person answered "no" to every finding still asked
+    about: for most findings the likeliest answer, and together they can matter where none does
+    alone (each "no" takes a little from the other explanations)."""
+    rest = {f: False for q in todo for f in q.findings() if f not in case.findings}
+    return Case(case.age, case.sex, {**case.findings, **rest}, case.case_id)
+
+
+def nothing_more_raises_level(engine: Engine, baseline: Baseline, todo: list[QuestionSpec]) -> bool:
+    """Whether ``nothing_more_to_report`` would make care more urgent than it is now (full
+    triage level). Checked once the interview would stop: answers that each barely move a
+    serious cause can together lift it over its threshold."""
+    level_of = level_function(engine)
+    return baseline_of(
+        engine.model, nothing_more_to_report(baseline.case, todo), level_of
+    ).level > (baseline.level)
 
 
 def _question(
