@@ -310,10 +310,8 @@ def nothing_more_raises_level(engine: Engine, baseline: Baseline, todo: list[Que
     """Whether ``nothing_more_to_report`` would make care more urgent than it is now (full
     triage level). Checked once the interview would stop: answers that each barely move a
     serious cause can together lift it over its threshold."""
-    level_of = level_function(engine)
-    return baseline_of(
-        engine.model, nothing_more_to_report(baseline.case, todo), level_of
-    ).level > (baseline.level)
+    completed = nothing_more_to_report(baseline.case, todo)
+    return baseline_of(engine.model, completed, level_function(engine)).level > baseline.level
 
 
 def _question(
