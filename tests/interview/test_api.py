@@ -22,7 +22,7 @@ from kneesource.interview import (
 )
 from kneesource.interview.questions import QuestionSpec
 from kneesource.interview.screening import approximate_presence
-from kneesource.interview.selection import Baseline
+from kneesource.interview.selection import Baseline, reading_order
 from kneesource.interview.state import case_of
 from kneesource.interview.triage_link import question_bank
 from tests.interview.conftest import QUIET_START, answered
@@ -113,10 +113,9 @@ def _outcome_evidence(
         assert spec.finding is not None
         return {**known, spec.finding: value == "yes"}
     assert spec.type == "multi" and isinstance(value, tuple)
-    model = engine.model
-    presence = approximate_presence(model, baseline.posterior.conditions)
+    presence = approximate_presence(engine.model, baseline.posterior.conditions)
     out = dict(known)
-    for option in sorted(spec.options, key=lambda o: presence[model.finding_index(str(o.finding))]):
+    for option in reading_order(engine.model, spec, presence):
         finding = str(option.finding)
         if finding in known:
             continue
@@ -190,9 +189,11 @@ def test_why_numbers_are_the_exact_posteriors(engine: Engine) -> None:
     ids_of = {o.label: o.id for o in spec.options}
     # The reading order of a checklist: unanswered options, rarest first.
     presence = approximate_presence(engine.model, baseline.posterior.conditions)
-    unknown = [o for o in spec.options if str(o.finding) not in case.findings]
-    unknown.sort(key=lambda o: presence[engine.model.finding_index(str(o.finding))])
-    order = [o.id for o in unknown]
+    order = [
+        o.id
+        for o in reading_order(engine.model, spec, presence)
+        if str(o.finding) not in case.findings
+    ]
     for shift in q.why.separates:
         i = ids.index(shift.condition)
         now = posterior(engine.model, case.person(engine.model), case.evidence(engine.model))

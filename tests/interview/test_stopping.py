@@ -22,6 +22,8 @@ from kneesource.interview.triage_link import (
     quick_level_function,
 )
 
+from .conftest import answered
+
 
 def _baseline(probs: list[float]) -> Baseline:
     post = Posterior(np.array(probs), np.zeros(5), {}, 0.0)
@@ -210,14 +212,13 @@ LUMP_BEHIND_KNEE = (
 )
 
 
-def test_nothing_more_to_report_that_would_raise_the_level_holds_the_interview_open() -> None:
+def test_nothing_more_to_report_that_would_raise_the_level_holds_the_interview_open(
+    engine: Engine,
+) -> None:
     from kneesource.interview.flow import _full_level_changes, nothing_more_to_report, plan
 
-    engine = default_engine()
     bank = question_bank(engine)
-    state = start(engine)
-    for question, value in LUMP_BEHIND_KNEE:
-        state = answer(state, question, value)
+    state = answered(engine, LUMP_BEHIND_KNEE)
     p = plan(state)
     assert p.baseline is not None and p.evaluations
     # Every clause would stop here, and no likely answer to one question changes the level ...

@@ -52,7 +52,7 @@ import numpy as np
 
 from kneesource.case import Case
 from kneesource.inference.exact import Posterior, posterior, posterior_batch
-from kneesource.interview.questions import Policy, QuestionSpec
+from kneesource.interview.questions import OptionSpec, Policy, QuestionSpec
 from kneesource.interview.state import Value
 from kneesource.kb.schema import SOURCE_GROUPS
 from kneesource.model.compiled import CompiledModel, FloatArray, Person
@@ -128,6 +128,17 @@ def top3_moves(before: FloatArray, after: FloatArray, floor: float) -> bool:
     )
 
 
+def reading_order(
+    model: CompiledModel, spec: QuestionSpec, presence: FloatArray | None
+) -> list[OptionSpec]:
+    """The options of a checklist in the order its coarse reading takes them: rarest first by
+    ``presence`` (the chance of each finding), file order without it."""
+    options = list(spec.options)
+    if presence is not None:
+        options.sort(key=lambda o: presence[model.finding_index(str(o.finding))])
+    return options
+
+
 def _sources(post: Posterior) -> FloatArray:
     return np.array([post.sources[g] for g in SOURCE_GROUPS])
 
@@ -184,10 +195,7 @@ def evaluate(
             continue
         if spec.type == "multi":
             prefix: dict[str, bool] = {}
-            options = list(spec.options)
-            if presence is not None:
-                options.sort(key=lambda o: presence[model.finding_index(str(o.finding))])
-            for option in options:
+            for option in reading_order(model, spec, presence):
                 if str(option.finding) in known:
                     continue  # already answered: this checklist only confirms it
                 prefix = {**prefix, str(option.finding): False}
