@@ -33,7 +33,8 @@ class Case:
         return Person(age=self.age, sex=self.sex, activities=activities)
 
     def evidence(self, model: CompiledModel) -> dict[str, bool]:
-        return {f: v for f, v in self.findings.items() if f not in model.context_ids}
+        skip = model.evidence_skipped
+        return {f: v for f, v in self.findings.items() if f not in skip}
 
     def without(self, finding_id: str) -> Case:
         rest = {f: v for f, v in self.findings.items() if f != finding_id}

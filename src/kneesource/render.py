@@ -10,6 +10,7 @@ from rich.text import Text
 
 from kneesource.assessment import NOTICE, Assessment
 from kneesource.kb.loader import KnowledgeBase
+from kneesource.kb.schema import Condition
 from kneesource.triage import Triage
 
 # Colours of the triage panel, most urgent first (presentation only).
@@ -35,9 +36,16 @@ def bar(p: float, width: int = BAR_WIDTH) -> Text:
     return Text("█" * filled, style="cyan") + Text("░" * (width - filled), style="grey35")
 
 
+# Shown probabilities stop short of certainty: the model cannot examine anyone, and "100%" or
+# "99.8%" reads as a diagnosis. The JSON output keeps the exact values.
+SHOWN_MAX = 0.95
+
+
 def pct(p: float) -> str:
     if p < 0.001:
         return "<0.1%"
+    if p > SHOWN_MAX:
+        return f">{100 * SHOWN_MAX:.0f}%"
     return f"{100 * p:.1f}%"
 
 
@@ -46,9 +54,31 @@ def _sentence_start(text: str) -> str:
     return text[:1].lower() + text[1:] if text[1:2].islower() else text
 
 
-def _evidence(kb: KnowledgeBase, finding: str, value: bool) -> str:
-    words = kb.finding(finding).clinician
-    return words if value else f"no {_sentence_start(words)}"
+def evidence_words(kb: KnowledgeBase, finding: str, value: bool, clinician: bool = False) -> str:
+    """One answer as it is shown among the reasons for a cause: the person's own words in
+    patient mode ("you said no to: ..."), the clinical term for a clinician."""
+    f = kb.finding(finding)
+    if clinician:
+        return f.clinician if value else f"no {_sentence_start(f.clinician)}"
+    words = _sentence_start(f.patient)
+    return f"you said: “{words}”" if value else f"you said no to: “{words}”"
+
+
+# The leading causes whose own advice is shown: at most this many, each at least this likely.
+ADVICE_CAUSES = 2
+ADVICE_MIN_PROBABILITY = 0.3
+
+
+def condition_advice(a: Assessment, kb: KnowledgeBase) -> list[Condition]:
+    """The leading causes whose own advice helps: likely ones, shown only at self-care and soon
+    (at urgent and emergency the triage advice and its while-you-wait nets say what to do)."""
+    if a.triage is None or a.triage.level not in ("self_care", "soon"):
+        return []
+    return [
+        kb.condition(c.id)
+        for c in a.conditions[:ADVICE_CAUSES]
+        if c.probability >= ADVICE_MIN_PROBABILITY
+    ]
 
 
 def triage_view(t: Triage, kb: KnowledgeBase) -> Panel:
@@ -67,7 +97,9 @@ def triage_view(t: Triage, kb: KnowledgeBase) -> Panel:
     return Panel(body, title=title, title_align="left", border_style=LEVEL_STYLES[t.level])
 
 
-def assessment_view(a: Assessment, kb: KnowledgeBase, top: int = 8, explain: int = 3) -> Group:
+def assessment_view(
+    a: Assessment, kb: KnowledgeBase, top: int = 8, explain: int = 3, clinician: bool = False
+) -> Group:
     title = f"Assessment{f' of {a.case.case_id}' if a.case.case_id else ''}"
     sex = a.case.sex or "sex not given"
     head = Text(f"{title}: age {a.case.age}, {sex}, {len(a.case.findings)} answers given")
@@ -88,11 +120,20 @@ def assessment_view(a: Assessment, kb: KnowledgeBase, top: int = 8, explain: int
             style="bold",
         )
         if c.supporting:
-            raised = "; ".join(_evidence(kb, e.finding, e.value) for e in c.supporting[:4])
+            raised = "; ".join(
+                evidence_words(kb, e.finding, e.value, clinician) for e in c.supporting[:4]
+            )
             why.append(f"   made more likely by: {raised}\n")
         if c.conflicting:
-            lowered = "; ".join(_evidence(kb, e.finding, e.value) for e in c.conflicting[:3])
+            lowered = "; ".join(
+                evidence_words(kb, e.finding, e.value, clinician) for e in c.conflicting[:3]
+            )
             why.append(f"   made less likely by: {lowered}\n")
+
+    helps = Text()
+    for cond in condition_advice(a, kb):
+        helps.append(f"{cond.name}: ", style="bold")
+        helps.append(" ".join(cond.advice.split()) + "\n")
 
     source = Table(title="Where the pain comes from", title_justify="left")
     source.add_column("Source")
@@ -118,9 +159,14 @@ def assessment_view(a: Assessment, kb: KnowledgeBase, top: int = 8, explain: int
     parts: list[RenderableType] = [head]
     if a.triage is not None:
         parts.append(triage_view(a.triage, kb))
-    parts += [notice, conds, why, Columns([source, roots]), foot]
+    parts += [notice, conds, why]
+    if helps:
+        parts.append(Panel(helps, title="About the leading causes", title_align="left"))
+    parts += [Columns([source, roots]), foot]
     return Group(*parts)
 
 
-def print_assessment(console: Console, a: Assessment, kb: KnowledgeBase) -> None:
-    console.print(assessment_view(a, kb))
+def print_assessment(
+    console: Console, a: Assessment, kb: KnowledgeBase, clinician: bool = False
+) -> None:
+    console.print(assessment_view(a, kb, clinician=clinician))

@@ -30,6 +30,7 @@ def test_answers_file(tmp_path: Path) -> None:
                 "screen_knee": [],
                 "screen_leg": [],
                 "onset": "gradual",
+                "screen_self_check": [],
                 "pain_after_jumping": "yes",
             }
         ),
@@ -39,7 +40,7 @@ def test_answers_file(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     body = json.loads(done.stdout)
     ids = [q["id"] for q in body["questions"]]
-    assert ids[:7] == [
+    assert ids[:8] == [
         "age",
         "sex",
         "where",
@@ -47,6 +48,7 @@ def test_answers_file(tmp_path: Path) -> None:
         "screen_knee",
         "screen_leg",
         "onset",
+        "screen_self_check",
     ]
     # Every answer given is either asked or reported as unused.
     assert set(body["unused_answers"]) == {"sports", "pain_after_jumping"} - set(ids)

@@ -70,7 +70,12 @@ def test_a_warm_knee_asks_its_risk_factors_on_one_checklist(engine: Engine) -> N
     q = next_question(answered(engine, start.items()))
     assert q is not None and q.id == "infection_risk" and q.phase == "screen"
     none = answered(engine, [*start.items(), ("infection_risk", [])])
-    after_none = next_question(none)
+    # A swollen knee also half-meets the bleeding-on-a-blood-thinner rule: asked next.
+    thinner = next_question(none)
+    assert thinner is not None and thinner.id == "anticoagulant_use" and thinner.phase == "screen"
+    after_none = next_question(
+        answered(engine, [*start.items(), ("infection_risk", []), ("anticoagulant_use", "no")])
+    )
     assert after_none is not None and after_none.phase == "adaptive"
     warm_only = next_question(answered(engine, [*start.items(), ("screen_knee", ["warm"])]))
     assert warm_only is not None and warm_only.phase == "adaptive"

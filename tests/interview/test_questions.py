@@ -18,9 +18,17 @@ def test_shipped_questions_validate(engine: Engine) -> None:
     assert [q.id for q in bank.questions[:3]] == ["age", "sex", "where"]
     sports = bank.get("sports")
     assert sports.phase == "adaptive" and sports.sets_context()
-    exam = {f.id for f in engine.kb.findings if f.kind == "exam"}
+    # Exam tests only a clinician can do are clinician-only; those a person can check on
+    # themselves (a knee out of shape, a sore calf) are asked in patient mode too.
+    exam = {f.id for f in engine.kb.findings if f.kind == "exam" and not f.self_check}
+    examined = {f.id for f in engine.kb.findings if f.kind == "exam"}
     for q in bank.questions:
-        assert q.clinician_only == any(f in exam for f in q.findings()), q.id
+        if any(f in exam for f in q.findings()):
+            assert q.clinician_only, q.id
+        if q.clinician_only:
+            assert any(f in examined for f in q.findings()), q.id
+    self_check = {f.id for f in engine.kb.findings if f.self_check}
+    assert self_check <= set(bank.get("screen_self_check").findings())
 
 
 def test_red_flags_come_from_the_rules(engine: Engine) -> None:

@@ -121,6 +121,18 @@ BREAKS: list[tuple[str, str, Callable[[dict], None], str]] = [
         "finding knee_swelling: no condition or root links to it",
     ),
     (
+        "triage-only finding with a link",
+        "findings.yaml",
+        lambda d: d["findings"][1].update(triage_only=True),
+        "finding knee_swelling: triage_only, so no condition or root links to it",
+    ),
+    (
+        "self_check on a symptom",
+        "findings.yaml",
+        lambda d: d["findings"][1].update(self_check=True),
+        "only an exam finding is marked self_check",
+    ),
+    (
         "unknown field",
         "findings.yaml",
         lambda d: d["findings"][1].update(colour="red"),

@@ -34,6 +34,14 @@ def _rule(data: dict[str, Any], rule_id: str) -> dict[str, Any]:
     return next(r for r in data["rules"] if r["id"] == rule_id)
 
 
+def _tip(data: dict[str, Any], tip_id: str) -> dict[str, Any]:
+    return next(t for t in data["advice"]["tips"] if t["id"] == tip_id)
+
+
+def _net(data: dict[str, Any], net_id: str) -> dict[str, Any]:
+    return next(n for n in data["advice"]["safety_nets"] if n["id"] == net_id)
+
+
 def test_shipped_rules_are_valid() -> None:
     kb = load_knowledge_base()
     rules = load_rules(kb)
@@ -88,6 +96,34 @@ def test_shipped_rules_are_valid() -> None:
         (
             lambda d: d["uncertainties"][0].update(benign="cyst"),
             "unknown condition 'cyst'",
+        ),
+        (
+            lambda d: _tip(d, "cramp_stretch").update(avoid_if_suspected=["dvtt"]),
+            "advice cramp_stretch: unknown condition 'dvtt'",
+        ),
+        (
+            lambda d: _tip(d, "cramp_stretch").update(avoid_when="pregnant"),
+            "advice cramp_stretch: unknown finding 'pregnant'",
+        ),
+        (
+            lambda d: _net(d, "clot_while_waiting").update(reasons_for=["clot"]),
+            "advice clot_while_waiting: unknown condition 'clot'",
+        ),
+        (
+            lambda d: d["advice"]["medicines"].reverse(),
+            "must have no 'when' and no 'age'",
+        ),
+        (
+            lambda d: d["advice"]["medicines"][0].update(when="pregnancyy"),
+            "medicine note medicines_pregnancy: unknown finding 'pregnancyy'",
+        ),
+        (
+            lambda d: d["advice"].update(
+                medicines=[
+                    m for m in d["advice"]["medicines"] if m["id"] != "medicines_caution_condition"
+                ]
+            ),
+            "finding nsaid_caution_condition: triage_only, yet no rule, threshold or advice",
         ),
     ],
 )

@@ -141,7 +141,8 @@ def test_the_documented_tables_match_the_rules() -> None:
 
 def test_nerve_root_foot_drop_without_a_circulation_sign_is_not_limb_ischaemia() -> None:
     # Tingling with a weak foot is the L5 root picture (evidence brief 1.1); acute limb ischaemia
-    # needs a circulation sign (brief 1.20). Expected: a pinched nerve seen within days.
+    # needs a circulation sign (brief 1.20). Expected: a badly pinched nerve seen the same day
+    # (acute foot drop, NHS Lothian lumbar red flags), not an emergency for the circulation.
     case = Case(
         45,
         "male",
@@ -156,8 +157,22 @@ def test_nerve_root_foot_drop_without_a_circulation_sign_is_not_limb_ischaemia()
     result = ENGINE.assess(case).triage
     assert result is not None
     assert "limb_ischaemia_signs" not in {r.rule for r in result.reasons}
-    assert result.level == "soon"
+    assert result.level == "urgent"
+    assert "foot_drop" in {r.rule for r in result.reasons}
     with_pulses_gone = Case(45, "male", {**case.findings, "absent_foot_pulses": True})
     emergency = ENGINE.assess(with_pulses_gone).triage
     assert emergency is not None
     assert emergency.level == "emergency"
+
+
+def test_triage_only_findings_change_no_probability() -> None:
+    # A triage-only finding has no link in the model (kb.schema.Finding.triage_only), so the
+    # posteriors with it reported present or absent equal those without it, exactly.
+    only = [f.id for f in ENGINE.kb.findings if f.triage_only]
+    assert "anticoagulant_use" in only
+    base = ENGINE.assess(Case(50, "female", {"calf_pain": True})).posterior
+    for f in only:
+        for value in (True, False):
+            post = ENGINE.assess(Case(50, "female", {"calf_pain": True, f: value})).posterior
+            assert (post.conditions == base.conditions).all(), f
+            assert post.sources == base.sources, f

@@ -194,5 +194,5 @@ def _report(
             f"Not asked, so not used: {', '.join(unused)} (the interview stopped without "
             "needing these answers)."
         )
-    print_assessment(out, result, engine.kb)
+    print_assessment(out, result, engine.kb, clinician=state.mode == "clinician")
     return EXIT_OK

@@ -207,12 +207,17 @@ def load_questions(
     return QuestionBank(tuple(parsed.questions), parsed.policy)
 
 
+# The kind given, in these checks, to an exam finding a person can check on themselves.
+SELF_CHECK = "exam_self_check"
+
+
 def check_questions(
     questions: list[QuestionSpec], kb: KnowledgeBase, red_flag_findings: Collection[str]
 ) -> list[str]:
     """Every cross-check between the questions and the knowledge base, as a list of problems."""
     problems: list[str] = []
-    kinds = {f.id: f.kind for f in kb.findings}
+    # An exam finding a person can check on themselves may be asked in patient mode.
+    kinds = {f.id: SELF_CHECK if f.self_check else f.kind for f in kb.findings}
     for dup in sorted(i for i, n in Counter(q.id for q in questions).items() if n > 1):
         problems.append(f"question id {dup!r} is defined more than once")
     for q in questions:
@@ -266,17 +271,19 @@ def _shape_problems(q: QuestionSpec, kinds: Mapping[str, str]) -> list[str]:
             out.append(
                 f"an adaptive multi question has at most {MAX_ADAPTIVE_MULTI_OPTIONS} options"
             )
-    exam = False
+    exam = examined = False
     for f in q.findings():
         kind = kinds.get(f)
         if kind is None:
             out.append(f"unknown finding {f!r}")
         elif kind == "exam":
-            exam = True
+            exam = examined = True
+        elif kind == SELF_CHECK:
+            examined = True
     out.extend(_context_problems(q, kinds))
     if exam and not q.clinician_only:
         out.append("asks an exam finding, so it must be clinician_only")
-    if q.text is None and not (exam and q.type == "yes_no"):
+    if q.text is None and not (examined and q.type == "yes_no"):
         out.append("needs 'text' (only a yes_no exam question may use the clinician wording)")
     if q.phase != "adaptive" and q.why is None:
         out.append(f"a {q.phase} question needs 'why' (its reason cannot be computed)")

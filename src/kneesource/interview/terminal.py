@@ -77,7 +77,12 @@ def run_terminal(
         console.print(
             f"[bold]Done after {len(state.answers)} questions:[/bold] {STOP_REASONS[reason]}."
         )
-    print_assessment(console, assessment(state, case_id=f"interview {session_id}"), engine.kb)
+    print_assessment(
+        console,
+        assessment(state, case_id=f"interview {session_id}"),
+        engine.kb,
+        clinician=state.mode == "clinician",
+    )
     return 0
 
 

@@ -324,7 +324,9 @@ def _cross_file_problems(kb: KnowledgeBase, references: list[Reference]) -> list
     parents_of = Counter(link.child for link in kb.links)
     children_of = Counter(link.parent for link in kb.links)
     for f in kb.findings:
-        if f.kind != "context" and parents_of[f.id] == 0:
+        if f.triage_only and parents_of[f.id]:
+            problems.append(f"finding {f.id}: triage_only, so no condition or root links to it")
+        elif f.kind != "context" and not f.triage_only and parents_of[f.id] == 0:
             problems.append(f"finding {f.id}: no condition or root links to it")
     for c in kb.conditions:
         if children_of[c.id] == 0:

@@ -174,6 +174,17 @@ class Finding(_Strict):
         description="chance of the finding in knee pain with none of its modelled causes",
     )
     leak_source: Source | None = None
+    self_check: bool = Field(
+        default=False,
+        description="an exam finding a person can check on themselves, so it may be asked in "
+        "patient mode (a knee out of shape, a leg that cannot be lifted straight)",
+    )
+    triage_only: bool = Field(
+        default=False,
+        description="read by the triage and advice only (pregnancy after birth, a blood "
+        "thinner): no condition of the model causes it, so it takes no links and does not "
+        "change any probability",
+    )
 
     @model_validator(mode="after")
     def _leak_rules(self) -> Finding:
@@ -184,6 +195,10 @@ class Finding(_Strict):
             raise ValueError("a finding needs a leak and a leak_source")
         if self.kind == "exam" and not self.how_to:
             raise ValueError("an exam finding needs how_to instructions")
+        if self.self_check and self.kind != "exam":
+            raise ValueError("only an exam finding is marked self_check")
+        if self.triage_only and self.kind == "context":
+            raise ValueError("a context finding sets priors, so it cannot be triage_only")
         return self
 
 

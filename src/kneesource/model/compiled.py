@@ -78,6 +78,9 @@ class CompiledModel:
     root_finding: FloatArray  # (R, F)
     finding_leak: FloatArray  # (F,)
     knowledge_base_version: str
+    # Findings only the triage reads (no links: their columns are zero). They are valid in a
+    # case but never part of the evidence, so they cannot change a probability.
+    triage_ids: tuple[str, ...] = ()
 
     @property
     def n_conditions(self) -> int:
@@ -98,6 +101,16 @@ class CompiledModel:
         if cache is None:
             cache = {f: i for i, f in enumerate(self.finding_ids)}
             object.__setattr__(self, "_fi", cache)
+        return cache
+
+    @property
+    def evidence_skipped(self) -> frozenset[str]:
+        """Findings a case may hold that are not evidence: context (it sets priors) and
+        triage-only findings."""
+        cache: frozenset[str] | None = self.__dict__.get("_skip")
+        if cache is None:
+            cache = frozenset(self.context_ids) | frozenset(self.triage_ids)
+            object.__setattr__(self, "_skip", cache)
         return cache
 
     def prior_logits(self, person: Person) -> FloatArray:
@@ -178,6 +191,7 @@ def compile_model(kb: KnowledgeBase) -> CompiledModel:
         root_finding=_readonly(root_find),
         finding_leak=_readonly(finding_leak),
         knowledge_base_version=kb.version,
+        triage_ids=tuple(f.id for f in findings if f.triage_only),
     )
     check_model(model)
     return model
@@ -224,6 +238,8 @@ def check_model(model: CompiledModel) -> None:
             problems.append(f"{name} must hold probabilities in [0, 1)")
     if len(model.groups) != n or any(g not in SOURCE_GROUPS for g in model.groups):
         problems.append("every condition needs a source group")
+    if not set(model.triage_ids) <= set(model.finding_ids):
+        problems.append("triage-only findings must be findings of the model")
     if len(set(model.condition_ids + model.finding_ids + model.context_ids)) != (
         n + nf + len(model.context_ids)
     ):

@@ -1,14 +1,36 @@
 """Put the advice text together from the pieces in ``redflags.yaml``.
 
-Only selection and ordering happen here; every sentence is data. Self-care and "soon" answers
-always carry at least one safety net (what should make the person seek care sooner).
+Only selection and ordering happen here; every sentence is data. Every level carries its
+safety nets: what to do while waiting and what makes it more urgent, for the serious causes
+this person's answers raised. Self-care tips and what to say about painkillers are chosen by
+what the person said, and a tip that could harm a serious cause still in question is left out.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 
-from kneesource.triage.schema import Advice, Level, SafetyNet, Tip
+from kneesource.triage.rules import RuleSet
+from kneesource.triage.schema import (
+    AgeRange,
+    Expr,
+    Level,
+    MedicineNote,
+    SafetyNet,
+    Tip,
+    level_rank,
+)
+
+
+@dataclass(frozen=True)
+class Person:
+    """What the advice is chosen by: age, the findings reported present, and the conditions
+    that some reason of the triage names (rules and thresholds that fired)."""
+
+    age: int
+    present: frozenset[str]
+    suspected: frozenset[str]
 
 
 def _strength(
@@ -20,51 +42,92 @@ def _strength(
     return max(values, default=0.0)
 
 
-def _age_fits(item: Tip | SafetyNet, age: int) -> bool:
-    r = item.age
+def _age_fits(r: AgeRange | None, age: int) -> bool:
     return r is None or ((r.min is None or age >= r.min) and (r.max is None or age <= r.max))
 
 
+def _holds(rules: RuleSet, expr: Expr | None, person: Person) -> bool:
+    return expr is not None and rules.matches(expr, person.present, person.age) is not None
+
+
 def select_tips(
-    advice: Advice, age: int, conditions: Mapping[str, float], sources: Mapping[str, float]
+    rules: RuleSet,
+    person: Person,
+    conditions: Mapping[str, float],
+    sources: Mapping[str, float],
 ) -> list[Tip]:
-    """Tips whose conditions or sources reach their minimum, most relevant first."""
+    """Tips whose conditions or sources reach their minimum and that are safe for this
+    person, most relevant first."""
+    advice = rules.advice
     scored = [
         (_strength(t, conditions, sources), i, t)
         for i, t in enumerate(advice.tips)
-        if _age_fits(t, age)
+        if _age_fits(t.age, person.age)
+        and not _holds(rules, t.avoid_when, person)
+        and person.suspected.isdisjoint(t.avoid_if_suspected)
     ]
     chosen = [(s, i, t) for s, i, t in scored if s >= t.min_probability and s > 0.0]
     chosen.sort(key=lambda x: (-x[0], x[1]))
     return [t for _, _, t in chosen[: advice.max_tips]]
 
 
+def select_medicine(rules: RuleSet, person: Person) -> MedicineNote:
+    """The first medicine note that fits what the person said (the last fits everyone)."""
+    return next(
+        m
+        for m in rules.advice.medicines
+        if _age_fits(m.age, person.age) and (m.when is None or _holds(rules, m.when, person))
+    )
+
+
 def select_safety_nets(
-    advice: Advice, age: int, conditions: Mapping[str, float], sources: Mapping[str, float]
+    rules: RuleSet,
+    level: Level,
+    person: Person,
+    conditions: Mapping[str, float],
+    sources: Mapping[str, float],
 ) -> list[SafetyNet]:
-    """Nets that are always given, then those made relevant by this case, in file order."""
+    """Nets for this person at this level, in file order: those always given, those whose
+    causes a reason names or whose findings are present, and those made plausible."""
     return [
         n
-        for n in advice.safety_nets
-        if _age_fits(n, age)
-        and (n.always or _strength(n, conditions, sources) >= max(n.min_probability, 1e-12))
+        for n in rules.advice.safety_nets
+        if _age_fits(n.age, person.age)
+        and level_rank(level) <= level_rank(n.up_to)
+        and (
+            n.always
+            or not person.suspected.isdisjoint(n.reasons_for)
+            or _holds(rules, n.when, person)
+            or (
+                bool(n.conditions or n.sources)
+                and _strength(n, conditions, sources) >= max(n.min_probability, 1e-12)
+            )
+        )
     ]
 
 
 def compose(
-    advice: Advice,
+    rules: RuleSet,
     level: Level,
-    age: int,
+    person: Person,
     uncertainty_lines: Sequence[str],
     conditions: Mapping[str, float],
     sources: Mapping[str, float],
 ) -> str:
     """The advice as paragraphs separated by blank lines: what to do now, what the answers
-    cannot settle, then (for self-care and soon) what helps and when to seek care sooner."""
+    cannot settle, (for self-care and soon) what helps and what to know about painkillers,
+    then what to do while waiting and what makes it more urgent."""
+    advice = rules.advice
     what = advice.levels[level]
     parts = [f"{what.title}. {what.action}", *uncertainty_lines]
     if level in ("self_care", "soon"):
-        tips = select_tips(advice, age, conditions, sources)
+        tips = select_tips(rules, person, conditions, sources)
         parts += [t.text for t in tips] if tips else [advice.default_tip]
-        parts += [n.text for n in select_safety_nets(advice, age, conditions, sources)]
+        parts.append(select_medicine(rules, person).text)
+    parts += [n.text for n in select_safety_nets(rules, level, person, conditions, sources)]
     return "\n\n".join(parts)
+
+
+def suspected_conditions(conditions: Iterable[str | None]) -> frozenset[str]:
+    """The condition ids among the conditions reasons name (some rules name none)."""
+    return frozenset(c for c in conditions if c is not None)

@@ -20,6 +20,7 @@ Findings the person answered "no" to, and findings no rule reads, are used as gi
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -30,7 +31,7 @@ from kneesource.case import Case
 from kneesource.inference.exact import Posterior, posterior_batch
 from kneesource.kb.loader import KnowledgeBase
 from kneesource.model.compiled import CompiledModel, compile_model
-from kneesource.triage.advice import compose
+from kneesource.triage.advice import Person, compose, suspected_conditions
 from kneesource.triage.rules import RuleSet
 from kneesource.triage.schema import LEVELS, Level, Threshold, level_rank
 
@@ -190,23 +191,49 @@ def _decide(
     full = pending.full
     level = LEVELS[_rank(reasons)]
     reasons.sort(key=lambda r: (-level_rank(r.level), r.probability is not None))
+    # A reason below the level keeps its own time frame ("within days") only with a word that
+    # the advice above covers it, so nobody acts on the softer line.
+    reasons = [
+        r
+        if r.level == level
+        else dataclasses.replace(r, message=f"{rules.advice.outranked} {r.message}")
+        for r in reasons
+    ]
     fired_rules = {r.rule for r in reasons}
-    suspected = {r.condition for r in reasons}
+    suspected = suspected_conditions(r.condition for r in reasons)
     uncertainties = []
     for pair in rules.uncertainties:
+        if pair.age is not None and not (
+            (pair.age.min is None or case.age >= pair.age.min)
+            and (pair.age.max is None or case.age <= pair.age.max)
+        ):
+            continue
         plausible = pair.dangerous in suspected and full[pair.benign] >= pair.benign_min
         if plausible or fired_rules.intersection(pair.rules):
             uncertainties.append(Uncertainty(pair.dangerous, pair.benign, pair.test))
+    template = (
+        rules.advice.uncertainty
+        if level_rank(level) >= level_rank("urgent")
+        else rules.advice.uncertainty_later
+    )
     lines = [
-        rules.advice.uncertainty.format(
-            dangerous=kb.condition(u.dangerous).name.lower(),
-            benign=kb.condition(u.benign).name.lower(),
+        template.format(
+            dangerous=mid_sentence(kb.condition(u.dangerous).name),
+            benign=mid_sentence(kb.condition(u.benign).name),
             test=u.test,
         )
         for u in uncertainties
     ]
-    text = compose(rules.advice, level, case.age, lines, full, assessment.pain_source)
+    present = frozenset(f for f, v in case.findings.items() if v)
+    person = Person(case.age, present, suspected)
+    text = compose(rules, level, person, lines, full, assessment.pain_source)
     return Triage(level, tuple(reasons), text, tuple(uncertainties))
+
+
+def mid_sentence(name: str) -> str:
+    """A condition name inside a sentence: only its first letter is lowered, and only when the
+    next is lower case, so "(DVT)", "Baker's" and "L3" keep their capitals."""
+    return name[:1].lower() + name[1:] if name[1:2].islower() else name
 
 
 def quick_level(rules: RuleSet, model: CompiledModel, case: Case, post: Posterior) -> int:

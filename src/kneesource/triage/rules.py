@@ -245,6 +245,8 @@ def _sources(parsed: RedFlagsFile) -> Iterator[tuple[str, Source]]:
         yield f"tip {tip.id}", tip.source
     for net in parsed.advice.safety_nets:
         yield f"safety net {net.id}", net.source
+    for note in parsed.advice.medicines:
+        yield f"medicine note {note.id}", note.source
 
 
 def _problems(kb: KnowledgeBase, parsed: RedFlagsFile, signs: dict[str, Sign]) -> list[str]:
@@ -294,13 +296,40 @@ def _problems(kb: KnowledgeBase, parsed: RedFlagsFile, signs: dict[str, Sign]) -
                 problems.append(f"{name}: unknown rule {rid!r}")
     advice_items: list[Tip | SafetyNet] = [*parsed.advice.tips, *parsed.advice.safety_nets]
     for item in advice_items:
-        for cond in item.conditions:
+        named = [*item.conditions]
+        named += item.avoid_if_suspected if isinstance(item, Tip) else item.reasons_for
+        for cond in named:
             if cond not in conditions:
                 problems.append(f"advice {item.id}: unknown condition {cond!r}")
+        gate = item.avoid_when if isinstance(item, Tip) else item.when
+        if gate is not None:
+            check_expr(f"advice {item.id}", gate)
+    for note in parsed.advice.medicines:
+        if note.when is not None:
+            check_expr(f"medicine note {note.id}", note.when)
+    read = _read_by(parsed, signs)
+    for f in kb.findings:
+        if f.triage_only and f.id not in read:
+            problems.append(
+                f"finding {f.id}: triage_only, yet no rule, threshold or advice reads it"
+            )
     for what, source in _sources(parsed):
         if isinstance(source, Citation) and source.ref not in kb.references:
             problems.append(f"{what}: cites unknown reference {source.ref!r}")
     return problems
+
+
+def _read_by(parsed: RedFlagsFile, signs: dict[str, Sign]) -> set[str]:
+    """Every finding the rules, thresholds and advice of the file read."""
+    exprs: list[Expr] = [r.when for r in parsed.rules]
+    exprs += [t.requires for t in parsed.thresholds if t.requires is not None]
+    exprs += [t.avoid_when for t in parsed.advice.tips if t.avoid_when is not None]
+    exprs += [n.when for n in parsed.advice.safety_nets if n.when is not None]
+    exprs += [m.when for m in parsed.advice.medicines if m.when is not None]
+    out: set[str] = set()
+    for expr in exprs:
+        out |= _finding_ids(expr, signs, set())
+    return out
 
 
 def _duplicate_ids(parsed: RedFlagsFile) -> list[str]:
@@ -310,6 +339,7 @@ def _duplicate_ids(parsed: RedFlagsFile) -> list[str]:
         ("sign", [s.id for s in parsed.signs]),
         ("tip", [t.id for t in parsed.advice.tips]),
         ("safety net", [n.id for n in parsed.advice.safety_nets]),
+        ("medicine note", [m.id for m in parsed.advice.medicines]),
     ):
         problems += [
             f"{what} id {d!r} is defined more than once" for d, n in Counter(ids).items() if n > 1

@@ -127,6 +127,7 @@ class UncertainPair(_Strict):
     test: str = Field(min_length=10)
     benign_min: Probability
     rules: list[Id] = Field(default_factory=list)
+    age: AgeRange | None = Field(default=None, description="only for people of these ages")
     source: Source
 
 
@@ -137,7 +138,9 @@ class LevelAdvice(_Strict):
 
 class Tip(_Strict):
     """Self-care advice offered when one of ``conditions`` (or a pain source in ``sources``)
-    is at least ``min_probability`` likely."""
+    is at least ``min_probability`` likely, unless the person's answers make it unsafe:
+    ``avoid_when`` holds on the present findings, or a reason of the triage names a condition
+    in ``avoid_if_suspected`` (no calf massage while a clot is in question)."""
 
     id: Id
     text: str = Field(min_length=20)
@@ -145,6 +148,8 @@ class Tip(_Strict):
     sources: list[SourceGroup] = Field(default_factory=list)
     min_probability: Probability
     age: AgeRange | None = None
+    avoid_when: Expr | None = None
+    avoid_if_suspected: list[Id] = Field(default_factory=list)
     source: Source
 
     @model_validator(mode="after")
@@ -155,8 +160,11 @@ class Tip(_Strict):
 
 
 class SafetyNet(_Strict):
-    """What should make the person seek care. ``always`` nets are given with every self-care
-    or soon answer; the others when their conditions or pain sources are plausible."""
+    """What to do while waiting and what should make the person seek care sooner, given at
+    every level. ``always`` nets are given to everyone of their ages; the others when their
+    conditions or pain sources are plausible, when a reason of the triage names one of
+    ``reasons_for`` (a suspected clot gets the clot's net whatever its probability), or when
+    ``when`` holds on the present findings."""
 
     id: Id
     text: str = Field(min_length=20)
@@ -164,14 +172,32 @@ class SafetyNet(_Strict):
     conditions: list[Id] = Field(default_factory=list)
     sources: list[SourceGroup] = Field(default_factory=list)
     min_probability: Probability = 0.0
+    reasons_for: list[Id] = Field(default_factory=list)
+    when: Expr | None = None
     age: AgeRange | None = Field(default=None, description="only for people of these ages")
+    up_to: Level = Field(default="emergency", description="not given above this level")
     source: Source
 
     @model_validator(mode="after")
     def _has_target(self) -> SafetyNet:
-        if not self.always and not self.conditions and not self.sources:
-            raise ValueError("a safety net is either always given or has conditions or sources")
+        if not (self.always or self.conditions or self.sources or self.reasons_for or self.when):
+            raise ValueError(
+                "a safety net is either always given or has conditions, sources, reasons_for "
+                "or when"
+            )
         return self
+
+
+class MedicineNote(_Strict):
+    """What to say about painkillers, chosen by what the person said: the first note whose
+    ``when`` holds on the present findings and whose ``age`` fits is given (the last note
+    has neither, so everyone gets one)."""
+
+    id: Id
+    text: str = Field(min_length=20)
+    when: Expr | None = None
+    age: AgeRange | None = None
+    source: Source
 
 
 class Advice(_Strict):
@@ -179,8 +205,19 @@ class Advice(_Strict):
     default_tip: str = Field(min_length=20)
     max_tips: int = Field(ge=1, le=10)
     tips: list[Tip]
+    medicines: list[MedicineNote] = Field(min_length=1)
     safety_nets: list[SafetyNet] = Field(min_length=1)
-    uncertainty: str = Field(min_length=10, description="template with {dangerous} {benign} {test}")
+    uncertainty: str = Field(
+        min_length=10,
+        description="at urgent and emergency: template with {dangerous} {benign} {test}",
+    )
+    uncertainty_later: str = Field(
+        min_length=10,
+        description="at soon and self-care: template with {dangerous} {benign} {test}",
+    )
+    outranked: str = Field(
+        min_length=10, description="said before reasons whose own level is below the advice's"
+    )
     warning_sign_kept: str = Field(
         min_length=20, description="said when a probability is kept up despite a warning sign"
     )
@@ -192,6 +229,9 @@ class Advice(_Strict):
             raise ValueError(f"advice is missing for level(s) {missing}")
         if not any(n.always and n.age is None for n in self.safety_nets):
             raise ValueError("at least one safety net must be always given, at every age")
+        last = self.medicines[-1]
+        if last.when is not None or last.age is not None:
+            raise ValueError(f"the last medicine note ({last.id}) must have no 'when' and no 'age'")
         return self
 
 
