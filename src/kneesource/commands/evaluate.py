@@ -15,6 +15,15 @@ from rich.table import Table
 
 from kneesource.commands.base import EXIT_OK
 from kneesource.engine import Engine, default_engine
+from kneesource.evaluation.external import coverage, load_external
+from kneesource.evaluation.external_report import COLUMN_TITLES as EXTERNAL_TITLES
+from kneesource.evaluation.external_report import (
+    NOTE,
+    coverage_rows,
+    external_rows,
+    write_external_report,
+)
+from kneesource.evaluation.external_run import interview_external, run_external, summarise_external
 from kneesource.evaluation.report import COLUMN_TITLES, SimulationRow, summary_rows, write_report
 from kneesource.evaluation.runner import (
     Outcome,
@@ -38,6 +47,19 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         description="Score kneesource on the clinical vignettes shipped with it (top-1/top-3 "
         "accuracy, pain source, nerve root, triage, calibration) and write report.md with PNG "
         "figures. Held-out vignettes are for scoring only, never for tuning.",
+    )
+    p.add_argument(
+        "--set",
+        dest="case_set",
+        choices=("own", "external"),
+        default="own",
+        help="own: the vignettes written with the knowledge base; external: published case "
+        "reports extracted blind (default: own)",
+    )
+    p.add_argument(
+        "--no-interview",
+        action="store_true",
+        help="with --set external, skip running the interview on each case",
     )
     p.add_argument(
         "--split",
@@ -111,6 +133,8 @@ def _simulation_rows(
 
 
 def evaluate(args: argparse.Namespace, out: Console) -> int:
+    if args.case_set == "external":
+        return evaluate_external(args, out)
     started = time.perf_counter()
     engine = default_engine()
     vignettes: Sequence[Vignette] = load_vignettes(engine.kb, args.vignettes).split(
@@ -143,5 +167,52 @@ def evaluate(args: argparse.Namespace, out: Console) -> int:
             f"top-1 {row.summary.top1:.1%}, top-3 {row.summary.top3:.1%}, "
             f"pain source {row.summary.source_accuracy:.1%} (n={row.summary.n})"
         )
+    out.print(f"wrote {', '.join(str(f) for f in files)}")
+    return EXIT_OK
+
+
+def evaluate_external(args: argparse.Namespace, out: Console) -> int:
+    """Score the published case reports: tune and held-out side by side, coverage, interview."""
+    started = time.perf_counter()
+    engine = default_engine()
+    wanted = SPLIT_CHOICES[args.split]
+    cases = [c for c in load_external(engine.kb) if wanted is None or c.split == wanted]
+    scorable = [c for c in cases if c.scorable]
+    with progress_bar(out, len(scorable), "published cases") as advance:
+        outcomes = run_external(engine, cases, advance)
+    runs = []
+    if not args.no_interview:
+        with progress_bar(out, len(scorable), "interviews") as advance:
+            runs = interview_external(engine, cases, outcomes, advance)
+    labels = [s for s in ("tune", "held_out") if any(c.split == s for c in cases)]
+    groups: dict[str, list[str]] = {s: [c.id for c in cases if c.split == s] for s in labels}
+    if len(labels) > 1:
+        groups["all"] = [c.id for c in cases]
+    summaries = {}
+    cov = {}
+    for key, ids in groups.items():
+        keep = set(ids)
+        summaries[key] = summarise_external(
+            [o for o in outcomes if o.case_id in keep], [r for r in runs if r.case_id in keep]
+        )
+        cov[key] = coverage([c for c in cases if c.id in keep])
+    seconds = time.perf_counter() - started
+    unscored = [c.id for c in cases if not c.scorable]
+    files = write_external_report(args.out, summaries, cov, engine.kb.version, unscored)
+    for title, rows in (
+        (
+            f"kneesource on {len(outcomes)} published cases ({seconds:.1f} s)",
+            external_rows(summaries),
+        ),
+        ("What the sources say that kneesource can hear", coverage_rows(cov)),
+    ):
+        table = Table(title=title)
+        table.add_column("metric")
+        for key in summaries:
+            table.add_column(EXTERNAL_TITLES.get(key, key), justify="right")
+        for name, cells in rows:
+            table.add_row(name, *cells)
+        out.print(table)
+    out.print(NOTE)
     out.print(f"wrote {', '.join(str(f) for f in files)}")
     return EXIT_OK
