@@ -18,6 +18,7 @@ QUIET_START: tuple[tuple[str, object], ...] = (
     ("screen_knee", []),
     ("screen_leg", []),
     ("onset", "gradual"),
+    ("how_long", []),
     ("screen_self_check", []),
 )
 

@@ -30,6 +30,7 @@ def test_answers_file(tmp_path: Path) -> None:
                 "screen_knee": [],
                 "screen_leg": [],
                 "onset": "gradual",
+                "how_long": [],
                 "screen_self_check": [],
                 "pain_after_jumping": "yes",
             }
@@ -40,7 +41,7 @@ def test_answers_file(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     body = json.loads(done.stdout)
     ids = [q["id"] for q in body["questions"]]
-    assert ids[:8] == [
+    assert ids[:9] == [
         "age",
         "sex",
         "where",
@@ -48,6 +49,7 @@ def test_answers_file(tmp_path: Path) -> None:
         "screen_knee",
         "screen_leg",
         "onset",
+        "how_long",
         "screen_self_check",
     ]
     # Every answer given is either asked or reported as unused.

@@ -63,6 +63,7 @@ RUNNER = (
     ("screen_knee", []),
     ("screen_leg", []),
     ("onset", []),
+    ("how_long", []),
     ("screen_self_check", []),
     ("worse_with", ["sitting_bent"]),
     ("sport_pain", ["downhill"]),

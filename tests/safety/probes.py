@@ -14,12 +14,13 @@ import yaml
 
 from kneesource.assessment import Assessment
 from kneesource.case import Case
-from kneesource.engine import Engine
+from kneesource.engine import Engine, default_engine
 from kneesource.triage import RuleSet, level_rank, triage
 from kneesource.triage.schema import Level
 
 HERE = Path(__file__).resolve().parent
 PROBES: list[dict[str, Any]] = yaml.safe_load((HERE / "probes.yaml").read_text())["probes"]
+ENGINE_CONDITIONS = default_engine().model.condition_ids
 
 
 def probe_case(engine: Engine, probe: dict[str, Any]) -> Case:
@@ -101,6 +102,12 @@ def without(rules: RuleSet, kind: str, ident: str) -> RuleSet:
         notes = [m for m in advice.medicines if m.id != ident]
         assert len(notes) < len(advice.medicines), ident
         return dataclasses.replace(rules, advice=advice.model_copy(update={"medicines": notes}))
+    if kind == "self_care":
+        # Without the gate every cause may be managed at home whatever its probability.
+        everything = rules.self_care.model_copy(
+            update={"causes": list(ENGINE_CONDITIONS), "min_probability": 0.0}
+        )
+        return dataclasses.replace(rules, self_care=everything)
     if kind == "uncertainty_age":
         pairs = tuple(
             u.model_copy(update={"age": None}) if f"{u.dangerous}/{u.benign}" == ident else u

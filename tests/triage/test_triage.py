@@ -46,10 +46,12 @@ def test_age_gated_findings_are_warning_signs_only_at_those_ages() -> None:
 
 
 def test_a_case_with_no_findings_gets_a_safe_answer_with_a_safety_net() -> None:
+    # Nothing said, so no cause that settles with self-care is clear: a GP within days
+    # (redflags.yaml self_care; self-care is a conclusion, not a default).
     result = ENGINE.assess(Case(age=45)).triage
     assert result is not None
-    assert result.level == "self_care"
-    assert result.reasons == ()
+    assert result.level == "soon"
+    assert [r.rule for r in result.reasons] == ["self_care_not_clear"]
     net = next(n for n in ENGINE.rules.advice.safety_nets if n.id == "general")
     assert net.text in result.advice
 

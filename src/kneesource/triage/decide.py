@@ -30,7 +30,7 @@ from kneesource.assessment import Assessment
 from kneesource.case import Case
 from kneesource.inference.exact import Posterior, posterior_batch
 from kneesource.kb.loader import KnowledgeBase
-from kneesource.model.compiled import CompiledModel, compile_model
+from kneesource.model.compiled import CompiledModel, FloatArray, compile_model
 from kneesource.triage.advice import Person, compose, suspected_conditions
 from kneesource.triage.rules import RuleSet
 from kneesource.triage.schema import LEVELS, Level, Threshold, level_rank
@@ -40,6 +40,11 @@ from kneesource.triage.schema import LEVELS, Level, Threshold, level_rank
 # exact posteriors, a few milliseconds in one batch). Past it, subsets of up to this size are
 # scored, and the rules carry the case: every such warning sign already sets a floor of its own.
 MAX_COMBINED = 6
+# Past this many warning signs no combination is computed (the work would grow without bound:
+# 2^w subsets): every open threshold above the rules' level fires at its own level instead. That
+# is the most any combination could give, so the level stays monotone, at the cost of more
+# urgent advice for a person with very many warning signs (who already has rule reasons).
+MAX_SCORED = 8
 
 
 @dataclass(frozen=True)
@@ -142,6 +147,7 @@ class _Pending:
     relevant: list[str]  # conditions with a threshold above the rules' level
     rows: list[dict[str, bool]]  # the combinations to compute (none if nothing is relevant)
     with_full: bool  # the case's own evidence counts among the combinations
+    too_many: bool  # over MAX_SCORED warning signs: open thresholds fire without scoring
 
 
 def _batched(
@@ -160,11 +166,52 @@ def _batched(
     posts = posterior_batch(model, rows) if rows else []
     out = []
     start = 0
-    for p in pending:
+    for case, post, p in zip(cases, posteriors, pending, strict=True):
         best = _highest(model, p, posts[start : start + len(p.rows)])
         start += len(p.rows)
-        out.append((p, p.reasons + _posterior_reasons(rules, p.thresholds, best, p.full)))
+        if p.too_many:
+            reasons = p.reasons + _unscored_reasons(rules, p)
+        else:
+            reasons = p.reasons + _posterior_reasons(rules, p.thresholds, best, p.full)
+        if not reasons and not self_care_holds(rules, model, case, post.conditions):
+            reasons.append(_not_clear(rules))
+        out.append((p, reasons))
     return out
+
+
+def self_care_holds(
+    rules: RuleSet, model: CompiledModel, case: Case, conditions: FloatArray
+) -> bool:
+    """Whether self-care may be advised (``redflags.yaml`` ``self_care``): no warning sign is
+    present, and a self-limiting cause leads with at least its minimum probability. It reads
+    warning signs only to refuse self-care, so more warning signs can never lower the level."""
+    policy = rules.self_care
+    present = {f for f, v in case.findings.items() if v}
+    if not present.isdisjoint(rules.warning_findings_at(case.age)):
+        return False
+    top = max(range(model.n_conditions), key=lambda i: conditions[i])
+    return model.condition_ids[top] in policy.causes and conditions[top] >= policy.min_probability
+
+
+def _unscored_reasons(rules: RuleSet, pending: _Pending) -> list[Reason]:
+    """With too many warning signs to score their combinations, the most urgent open threshold
+    of each condition that could raise the level, as a reason without a probability."""
+    floor = _rank(pending.reasons)
+    top: dict[str, Threshold] = {}
+    for t in pending.thresholds:
+        if level_rank(t.level) > floor and (
+            t.condition not in top or level_rank(t.level) > level_rank(top[t.condition].level)
+        ):
+            top[t.condition] = t
+    note = rules.advice.many_warning_signs
+    return [
+        Reason(f"posterior:{c}", t.level, f"{t.message} {note}", (), c, None)
+        for c, t in top.items()
+    ]
+
+
+def _not_clear(rules: RuleSet) -> Reason:
+    return Reason("self_care_not_clear", "soon", rules.self_care.message, (), None, None)
 
 
 def _prepare(rules: RuleSet, model: CompiledModel, case: Case, post: Posterior) -> _Pending:
@@ -176,8 +223,14 @@ def _prepare(rules: RuleSet, model: CompiledModel, case: Case, post: Posterior) 
     # Conditions whose thresholds cannot raise the level are left out (their full-answer
     # probability is used for reporting only).
     relevant = sorted({t.condition for t in thresholds if level_rank(t.level) > floor})
-    rows, with_full = _combinations(rules, model, case) if relevant else ([], True)
-    return _Pending(reasons, full, thresholds, relevant, rows, with_full)
+    watched = rules.warning_findings_at(case.age)
+    too_many = sum(1 for f in present if f in watched) > MAX_SCORED
+    rows: list[dict[str, bool]]
+    if too_many or not relevant:
+        rows, with_full = [], True
+    else:
+        rows, with_full = _combinations(rules, model, case)
+    return _Pending(reasons, full, thresholds, relevant, rows, with_full, too_many)
 
 
 def _decide(
@@ -257,6 +310,7 @@ class QuickLevel:
 
     def __init__(self, rules: RuleSet, model: CompiledModel) -> None:
         self._rules = rules
+        self._model = model
         self._index = {c: i for i, c in enumerate(model.condition_ids)}
         self._parts: dict[tuple[frozenset[str], int], tuple[int, list[tuple[int, float, int]]]]
         self._parts = {}
@@ -271,7 +325,10 @@ class QuickLevel:
             parts = self._parts[key] = self._work_out(present, case.age)
         floor, thresholds = parts
         above = (rank for i, p, rank in thresholds if post.conditions[i] >= p)
-        return max(floor, max(above, default=0))
+        rank = max(floor, max(above, default=0))
+        if rank == 0 and not self_care_holds(self._rules, self._model, case, post.conditions):
+            return level_rank("soon")
+        return rank
 
     def _work_out(
         self, present: frozenset[str], age: int

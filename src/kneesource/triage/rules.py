@@ -29,6 +29,7 @@ from kneesource.triage.schema import (
     RedFlagsFile,
     Rule,
     SafetyNet,
+    SelfCare,
     Sign,
     SignRef,
     Threshold,
@@ -47,6 +48,7 @@ class RuleSet:
     signs: dict[str, Sign]
     thresholds: tuple[Threshold, ...]
     uncertainties: tuple[UncertainPair, ...]
+    self_care: SelfCare
     advice: Advice
     warning_findings: frozenset[str]
     digest: str
@@ -146,6 +148,7 @@ def load_rules(kb: KnowledgeBase, directory: Path | None = None) -> RuleSet:
         signs=signs,
         thresholds=tuple(parsed.thresholds),
         uncertainties=tuple(parsed.uncertainties),
+        self_care=parsed.self_care,
         advice=parsed.advice,
         warning_findings=frozenset(watched),
         digest=hashlib.sha256(text.encode()).hexdigest(),
@@ -247,6 +250,7 @@ def _sources(parsed: RedFlagsFile) -> Iterator[tuple[str, Source]]:
         yield f"safety net {net.id}", net.source
     for note in parsed.advice.medicines:
         yield f"medicine note {note.id}", note.source
+    yield "self_care", parsed.self_care.source
 
 
 def _problems(kb: KnowledgeBase, parsed: RedFlagsFile, signs: dict[str, Sign]) -> list[str]:
@@ -304,6 +308,9 @@ def _problems(kb: KnowledgeBase, parsed: RedFlagsFile, signs: dict[str, Sign]) -
         gate = item.avoid_when if isinstance(item, Tip) else item.when
         if gate is not None:
             check_expr(f"advice {item.id}", gate)
+    for cond in parsed.self_care.causes:
+        if cond not in conditions:
+            problems.append(f"self_care: unknown condition {cond!r}")
     for note in parsed.advice.medicines:
         if note.when is not None:
             check_expr(f"medicine note {note.id}", note.when)

@@ -218,6 +218,9 @@ class Advice(_Strict):
     outranked: str = Field(
         min_length=10, description="said before reasons whose own level is below the advice's"
     )
+    many_warning_signs: str = Field(
+        min_length=20, description="said after a threshold raised without scoring (MAX_SCORED)"
+    )
     warning_sign_kept: str = Field(
         min_length=20, description="said when a probability is kept up despite a warning sign"
     )
@@ -235,9 +238,22 @@ class Advice(_Strict):
         return self
 
 
+class SelfCare(_Strict):
+    """When self-care may be advised: only when one of ``causes`` (self-limiting, managed at
+    home) leads the differential with at least ``min_probability``, and no warning sign is
+    present. Otherwise a person with no other reason is advised ``soon`` with ``message``:
+    self-care is a conclusion, not a default."""
+
+    causes: list[Id] = Field(min_length=1)
+    min_probability: Probability
+    message: str = Field(min_length=20)
+    source: Source
+
+
 class RedFlagsFile(_Strict):
     signs: list[Sign] = Field(default_factory=list)
     rules: list[Rule] = Field(min_length=1)
     thresholds: list[Threshold]
     uncertainties: list[UncertainPair] = Field(default_factory=list)
+    self_care: SelfCare
     advice: Advice
