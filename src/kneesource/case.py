@@ -99,31 +99,56 @@ def read_cases(path: Path, model: CompiledModel) -> Iterator[Case]:
     Every line is validated before the first case is returned, so a bad line stops the whole
     file with an error naming the line, and no partial output is produced.
     """
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise CaseFormatError(f"cannot read {path}: {exc.strerror or exc}") from None
+    text = read_text(path)
     cases: list[Case] = []
     if path.suffix == ".jsonl":
         for number, line in enumerate(text.splitlines(), start=1):
             if not line.strip():
                 continue
-            cases.append(
-                parse_case(
-                    _decode(line, f"{path.name} line {number}"), model, f"{path.name} line {number}"
-                )
-            )
+            where = f"{path.name} line {number}"
+            cases.append(parse_case(decode_json(line, where), model, where))
     else:
-        cases.append(parse_case(_decode(text, path.name), model, path.name))
+        cases.append(parse_case(decode_json(text, path.name), model, path.name))
     if not cases:
         raise CaseFormatError(f"{path.name}: holds no case")
     yield from cases
 
 
-def _decode(text: str, where: str) -> object:
+def read_text(path: Path) -> str:
+    """A text file as people save them: UTF-8, with or without a byte-order mark (as Notepad
+    writes it). Anything else is refused with a message saying what was expected."""
     try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise CaseFormatError(f"cannot read {path}: {exc.strerror or exc}") from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
         raise CaseFormatError(
-            f"{where}: not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})"
+            f"{path.name}: not UTF-8 text (is it a binary file, or saved in another encoding?); "
+            "save it as UTF-8 JSON"
+        ) from None
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise CaseFormatError(f"the key {key!r} is given twice; give each key once")
+        out[key] = value
+    return out
+
+
+def decode_json(text: str, where: str) -> object:
+    """Parse JSON, refusing duplicate keys, with a hint for several cases in one ``.json``."""
+    try:
+        return json.loads(text, object_pairs_hook=_no_duplicates)
+    except CaseFormatError as exc:
+        raise CaseFormatError(f"{where}: {exc}") from None
+    except json.JSONDecodeError as exc:
+        hint = ""
+        if exc.msg == "Extra data":
+            hint = "; several cases go one per line in a .jsonl file"
+        raise CaseFormatError(
+            f"{where}: not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno}){hint}"
         ) from None

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 
 from rich.console import Console
 
+from kneesource import __version__
 from kneesource.commands import core, evaluate, interview, simulate
 from kneesource.commands.base import EXIT_BROKEN, EXIT_USAGE, Parser
 from kneesource.errors import InputError, KneesourceError, KnowledgeBaseError, ModelError
@@ -24,6 +25,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser = Parser(
         prog="kneesource",
         description="Where does this knee pain come from? Decision support, not a diagnosis.",
+    )
+    parser.add_argument(
+        "--version",
+        action="version",
+        version=f"kneesource {__version__}",
+        help="print the version and exit",
     )
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
     for module in COMMAND_MODULES:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -130,3 +131,69 @@ def test_kb_check_fails_on_a_broken_directory(tmp_path: Path) -> None:
     result = run("kb", "check", "--dir", tmp_path)
     assert result.returncode == 1
     assert "problem" in result.stderr
+
+
+def test_files_people_actually_have_are_read_or_refused_clearly(tmp_path: Path) -> None:
+    case = json.loads((EXAMPLES / "back_and_knee_68f.json").read_text(encoding="utf-8"))
+    # Saved by Notepad: UTF-8 with a byte-order mark.
+    bom = tmp_path / "bom.json"
+    bom.write_bytes(b"\xef\xbb\xbf" + json.dumps(case).encode("utf-8"))
+    assert run("assess", bom, "--json").returncode == 0
+    # A binary file, or another encoding: exit 2, a message, no traceback.
+    binary = tmp_path / "photo.json"
+    binary.write_bytes(bytes(range(256)))
+    done = run("assess", binary)
+    assert done.returncode == 2 and "not UTF-8" in done.stderr
+    assert "Traceback" not in done.stderr
+    # Several cases in a .json: a hint to use .jsonl.
+    several = write_case(tmp_path, json.dumps(case) + "\n" + json.dumps(case))
+    done = run("assess", several)
+    assert done.returncode == 2 and ".jsonl" in done.stderr
+    # A key given twice is an error naming the key, not a silent choice.
+    twice = write_case(tmp_path, '{"age": 40, "age": 50, "findings": {}}', "twice.json")
+    done = run("assess", twice)
+    assert done.returncode == 2 and "'age' is given twice" in done.stderr
+
+
+def test_version_and_answers_files_read_the_same_way(tmp_path: Path) -> None:
+    done = run("--version")
+    assert done.returncode == 0 and done.stdout.startswith("kneesource ")
+    answers = tmp_path / "answers.json"
+    answers.write_bytes(b"\xef\xbb\xbf" + b'{"age": 30, "age": 31}')
+    done = run("interview", "--answers", answers)
+    assert done.returncode == 2 and "'age' is given twice" in done.stderr
+
+
+def test_vocabulary_lists_print_whole_ids_at_80_columns() -> None:
+    # The ids are what a case file needs (issue seen: 91 of 164 finding ids cut with "...").
+    env = {**os.environ, "COLUMNS": "80"}
+    for command in ("findings", "conditions"):
+        done = subprocess.run(
+            [sys.executable, "-m", "kneesource", command],
+            capture_output=True,
+            text=True,
+            check=False,
+            env=env,
+        )
+        assert done.returncode == 0
+        assert "…" not in done.stdout
+    assert "hip_internal_rotation_reduced_or_painful" in run("findings").stdout
+
+
+def test_questions_lists_every_id_an_answers_file_can_use() -> None:
+    done = run("questions", "--json")
+    assert done.returncode == 0
+    rows = json.loads(done.stdout)
+    ids = {r["id"] for r in rows}
+    assert {"age", "where", "screen_self_check", "how_long"} <= ids
+    where = next(r for r in rows if r["id"] == "where")
+    assert "front" in where["options"]
+    # The shipped answers file uses only listed question and option ids.
+    answers = json.loads((EXAMPLES / "answers_runner_31f.json").read_text(encoding="utf-8"))
+    options = {r["id"]: set(r["options"]) for r in rows}
+    for qid, value in answers.items():
+        assert qid in ids, qid
+        if isinstance(value, list):
+            assert set(value) <= options[qid], qid
+    done = run("interview", "--answers", EXAMPLES / "answers_runner_31f.json", "--json")
+    assert done.returncode == 0, done.stderr

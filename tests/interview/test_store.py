@@ -14,7 +14,7 @@ from tests.interview.conftest import QUIET_START, answered
 
 
 def test_round_trip_and_latest_first(engine: Engine, tmp_path: Path) -> None:
-    store = SessionStore(tmp_path / "nested" / "s.sqlite3")
+    store = SessionStore(tmp_path / "nested" / "s.sqlite3", create_folder=True)
     a = store.create(answered(engine, QUIET_START[:2]))
     b = store.create(answered(engine, QUIET_START[:3]))
     state = answered(engine, QUIET_START)
@@ -24,6 +24,19 @@ def test_round_trip_and_latest_first(engine: Engine, tmp_path: Path) -> None:
     store.save(a, state, finished=True)
     assert [s.id for s in store.unfinished()] == [b]
     assert store.load(a).finished
+
+
+def test_the_store_is_private_and_never_makes_a_folder_it_was_not_asked_to(
+    tmp_path: Path,
+) -> None:
+    # Health answers: the file is the owner's alone (600), a created folder too (700).
+    store = SessionStore(tmp_path / "made" / "s.sqlite3", create_folder=True)
+    assert store.path.stat().st_mode & 0o777 == 0o600
+    assert store.path.parent.stat().st_mode & 0o777 == 0o700
+    missing = tmp_path / "no" / "such" / "s.sqlite3"
+    with pytest.raises(InputError, match="does not exist"):
+        SessionStore(missing)
+    assert not missing.parent.exists()
 
 
 def test_unknown_session_names_the_unfinished(engine: Engine, tmp_path: Path) -> None:

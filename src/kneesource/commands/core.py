@@ -92,8 +92,12 @@ def list_findings(args: argparse.Namespace, out: Console) -> int:
         sys.stdout.write(json.dumps(rows, indent=1) + "\n")
         return EXIT_OK
     table = Table(title=f"{len(engine.kb.findings)} findings")
-    for col in ("id", "kind", "patient wording", "clinician wording"):
-        table.add_column(col)
+    # The id is what a case file needs, so it is never cut: the wording columns wrap instead.
+    table.add_column(
+        "id", no_wrap=True, overflow="fold", min_width=max(len(f.id) for f in engine.kb.findings)
+    )
+    for col in ("kind", "patient wording", "clinician wording"):
+        table.add_column(col, overflow="fold")
     for f in engine.kb.findings:
         table.add_row(f.id, f.kind, f.patient, f.clinician)
     out.print(table)
@@ -120,8 +124,11 @@ def list_conditions(args: argparse.Namespace, out: Console) -> int:
         sys.stdout.write(json.dumps(rows, indent=1) + "\n")
         return EXIT_OK
     table = Table(title=f"{len(engine.kb.conditions)} conditions")
-    for col in ("id", "name", "source", "ICD-10-CM"):
-        table.add_column(col)
+    table.add_column(
+        "id", no_wrap=True, overflow="fold", min_width=max(len(c.id) for c in engine.kb.conditions)
+    )
+    for col in ("name", "source", "ICD-10-CM"):
+        table.add_column(col, overflow="fold")
     for c in engine.kb.conditions:
         table.add_row(c.id, c.name, c.source_group, ", ".join(c.codes.icd10cm))
     out.print(table)

@@ -19,14 +19,14 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from kneesource.case import read_cases
+from kneesource.case import decode_json, read_cases, read_text
 from kneesource.commands.base import EXIT_OK
 from kneesource.engine import default_engine
 from kneesource.errors import CaseFormatError, InputError
 from kneesource.interview import STOP_REASONS, Question, State, assessment, start, stop_reason
 from kneesource.interview.simulate import run_interview, simulated_answer
 from kneesource.interview.state import DONT_KNOW, Value, normalise
-from kneesource.interview.store import SessionStore, resolve_location
+from kneesource.interview.store import SessionStore, default_location, resolve_location
 from kneesource.interview.terminal import run_terminal
 from kneesource.interview.triage_link import question_bank
 from kneesource.interview.why import answer_label
@@ -73,6 +73,58 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
     )
     p.add_argument("--json", action="store_true", help="with --answers/--patient: print JSON")
     p.set_defaults(handler=interview)
+    q = sub.add_parser(
+        "questions",
+        help="list the interview's questions with their ids, types and option ids",
+        description="The questions an answers file (interview --answers) can answer: each "
+        "question id, its type and phase, who is asked, and for checklists and single choices "
+        "the option ids.",
+    )
+    q.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    q.set_defaults(handler=list_questions)
+
+
+def list_questions(args: argparse.Namespace, out: Console) -> int:
+    bank = question_bank(default_engine())
+    if args.json:
+        rows = [
+            {
+                "id": spec.id,
+                "type": spec.type,
+                "phase": spec.phase,
+                "clinician_only": spec.clinician_only,
+                "text": spec.text,
+                "options": [o.id for o in spec.options],
+            }
+            for spec in bank.questions
+        ]
+        sys.stdout.write(json.dumps(rows, indent=1) + "\n")
+        return EXIT_OK
+    table = Table(
+        title=f"{len(bank.questions)} questions (answers: a number for age, yes/no/dont_know, "
+        "an option id or a list of option ids)"
+    )
+    width = max(len(spec.id) for spec in bank.questions)
+    table.add_column("id", no_wrap=True, overflow="fold", min_width=width)
+    for col in ("type", "asked", "options"):
+        table.add_column(col, overflow="fold")
+    for spec in bank.questions:
+        asked = "clinician" if spec.clinician_only else "everyone"
+        table.add_row(spec.id, spec.type, asked, ", ".join(o.id for o in spec.options))
+    out.print(table)
+    return EXIT_OK
+    table = Table(
+        title=f"{len(rows)} questions (answers: a number for age, yes/no/dont_know, "
+        "an option id or a list of option ids)"
+    )
+    table.add_column("id", no_wrap=True, overflow="fold", min_width=max(len(r["id"]) for r in rows))
+    for col in ("type", "asked", "options"):
+        table.add_column(col, overflow="fold")
+    for r in rows:
+        asked = "clinician" if r["clinician_only"] else "everyone"
+        table.add_row(r["id"], str(r["type"]), asked, ", ".join(r["options"]))
+    out.print(table)
+    return EXIT_OK
 
 
 def interview(args: argparse.Namespace, out: Console) -> int:
@@ -92,7 +144,8 @@ def interview(args: argparse.Namespace, out: Console) -> int:
         state = start(engine, mode=args.mode)
         final, asked = run_interview(state, lambda q: simulated_answer(bank.get(q.id), case))
         return _report(out, final, asked, args.json, case_id=case.case_id or args.patient.stem)
-    store = SessionStore(resolve_location(args.db))
+    location = resolve_location(args.db)
+    store = SessionStore(location, create_folder=location == default_location())
     session_id, state = _open_session(out, store, args)
     return run_terminal(out, engine, store, session_id, state)
 
@@ -135,14 +188,7 @@ def _confirm(out: Console, prompt: str) -> bool:
 
 
 def _read_answers(path: Path) -> dict[str, object]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise CaseFormatError(f"cannot read {path}: {exc.strerror or exc}") from None
-    except json.JSONDecodeError as exc:
-        raise CaseFormatError(
-            f"{path.name}: not valid JSON ({exc.msg} at line {exc.lineno})"
-        ) from None
+    data = decode_json(read_text(path), path.name)
     if not isinstance(data, dict):
         raise CaseFormatError(f"{path.name}: must be a JSON object of question id -> answer")
     if "age" not in data:

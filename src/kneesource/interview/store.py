@@ -59,12 +59,23 @@ def resolve_location(given: str | None) -> Path:
 
 
 class SessionStore:
-    """Sessions in one SQLite file (created with its folder on first use)."""
+    """Sessions in one SQLite file. The file holds health answers, so it is created readable by
+    its owner only (mode 600); the default data folder is created (mode 700) on first use, but a
+    folder named with ``--db`` or ``$KNEESOURCE_DB`` must already exist."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, create_folder: bool = False) -> None:
         self.path = path
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            if create_folder:
+                path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            elif not path.parent.is_dir():
+                raise InputError(
+                    f"cannot open the session database {path}: the folder {path.parent} does "
+                    "not exist (create it first, or leave out --db to use the default)"
+                )
+            if not path.exists():
+                path.touch(mode=0o600)
+            os.chmod(path, 0o600)
             with closing(self._connect()) as conn, conn:
                 conn.execute(_SCHEMA)
         except (OSError, sqlite3.Error) as exc:
