@@ -22,7 +22,7 @@ from collections import Counter
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -43,16 +43,7 @@ Category = Literal[
     "demographic",
     "other",
 ]
-CATEGORIES: tuple[Category, ...] = (
-    "time_course",
-    "past_history",
-    "treatment_response",
-    "prior_results",
-    "general_symptom",
-    "exam_other",
-    "demographic",
-    "other",
-)
+CATEGORIES: tuple[Category, ...] = get_args(Category)
 
 
 class _Strict(BaseModel):

@@ -42,7 +42,8 @@ def _strength(
     return max(values, default=0.0)
 
 
-def _age_fits(r: AgeRange | None, age: int) -> bool:
+def age_fits(r: AgeRange | None, age: int) -> bool:
+    """Whether ``age`` is inside the range (no range: every age)."""
     return r is None or ((r.min is None or age >= r.min) and (r.max is None or age <= r.max))
 
 
@@ -62,7 +63,7 @@ def select_tips(
     scored = [
         (_strength(t, conditions, sources), i, t)
         for i, t in enumerate(advice.tips)
-        if _age_fits(t.age, person.age)
+        if age_fits(t.age, person.age)
         and not _holds(rules, t.avoid_when, person)
         and person.suspected.isdisjoint(t.avoid_if_suspected)
     ]
@@ -76,7 +77,7 @@ def select_medicine(rules: RuleSet, person: Person) -> MedicineNote:
     return next(
         m
         for m in rules.advice.medicines
-        if _age_fits(m.age, person.age) and (m.when is None or _holds(rules, m.when, person))
+        if age_fits(m.age, person.age) and (m.when is None or _holds(rules, m.when, person))
     )
 
 
@@ -92,7 +93,7 @@ def select_safety_nets(
     return [
         n
         for n in rules.advice.safety_nets
-        if _age_fits(n.age, person.age)
+        if age_fits(n.age, person.age)
         and level_rank(level) <= level_rank(n.up_to)
         and (
             n.always

@@ -15,6 +15,12 @@ The level is the highest of two parts:
    removes combinations, so it cannot rise. With ``MAX_COMBINED`` or fewer warning signs present,
    the combinations include all the answers together.
 
+   Past ``MAX_SCORED`` warning signs nothing is scored: every open threshold above the rules'
+   level fires, the most any combination could give, so the work stays bounded.
+3. **Self-care is a conclusion**: with no reason from 1 or 2, self-care needs a self-limiting
+   cause leading clearly and no warning sign present (``redflags.yaml`` ``self_care``);
+   otherwise the level is "soon".
+
 Findings the person answered "no" to, and findings no rule reads, are used as given.
 """
 
@@ -31,7 +37,7 @@ from kneesource.case import Case
 from kneesource.inference.exact import Posterior, posterior_batch
 from kneesource.kb.loader import KnowledgeBase
 from kneesource.model.compiled import CompiledModel, FloatArray, compile_model
-from kneesource.triage.advice import Person, compose, suspected_conditions
+from kneesource.triage.advice import Person, age_fits, compose, suspected_conditions
 from kneesource.triage.rules import RuleSet
 from kneesource.triage.schema import LEVELS, Level, Threshold, level_rank
 
@@ -256,10 +262,7 @@ def _decide(
     suspected = suspected_conditions(r.condition for r in reasons)
     uncertainties = []
     for pair in rules.uncertainties:
-        if pair.age is not None and not (
-            (pair.age.min is None or case.age >= pair.age.min)
-            and (pair.age.max is None or case.age <= pair.age.max)
-        ):
+        if not age_fits(pair.age, case.age):
             continue
         plausible = pair.dangerous in suspected and full[pair.benign] >= pair.benign_min
         if plausible or fired_rules.intersection(pair.rules):
