@@ -163,7 +163,32 @@ def assessment_view(
     if helps:
         parts.append(Panel(helps, title="About the leading causes", title_align="left"))
     parts += [Columns([source, roots]), foot]
+    if a.triage is not None:
+        parts.append(summary_view(a, kb))
     return Group(*parts)
+
+
+def summary_view(a: Assessment, kb: KnowledgeBase) -> Panel:
+    """The last thing on the screen, so the urgency never scrolls away: the level and what to
+    do, the three leading causes and where the pain most likely comes from."""
+    assert a.triage is not None
+    body = Text()
+    body.append(what_to_do(a.triage) + "\n", style=LEVEL_STYLES[a.triage.level])
+    if a.triage.reasons:
+        body.append(f"Why: {a.triage.reasons[0].message}\n")
+    top = "; ".join(f"{c.name} {pct(c.probability)}" for c in a.conditions[:3])
+    body.append(f"Most likely: {top}\n")
+    group, p = max(a.pain_source.items(), key=lambda kv: kv[1])
+    body.append(f"Where the pain most likely comes from: {SOURCE_LABELS[group]} ({pct(p)})")
+    title = Text(f" IN SHORT: {a.triage.level.replace('_', ' ').upper()} ")
+    return Panel(body, title=title, title_align="left", border_style=LEVEL_STYLES[a.triage.level])
+
+
+def what_to_do(t: Triage) -> str:
+    """The level's title and the first sentence of its action (the advice's first paragraph
+    begins with them)."""
+    sentences = t.advice.split("\n\n", 1)[0].split(". ")
+    return ". ".join(sentences[:2]).rstrip(".") + "."
 
 
 def print_assessment(

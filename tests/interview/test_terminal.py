@@ -121,3 +121,16 @@ def test_ctrl_d_saves_and_quits(tmp_path: Path) -> None:
     child.sendeof()
     child.expect("Saved")
     child.expect(pexpect.EOF)
+
+
+def test_quitting_before_any_answer_saves_nothing(tmp_path: Path) -> None:
+    from kneesource.interview.store import SessionStore
+
+    db = tmp_path / "s.db"
+    child = _spawn(db)
+    child.expect("Question 1")
+    child.expect("> ")
+    child.sendline("q")
+    child.expect("nothing is saved")
+    child.expect(pexpect.EOF)
+    assert SessionStore(db).all() == []

@@ -178,3 +178,18 @@ def test_triage_only_findings_change_no_probability() -> None:
             post = ENGINE.assess(Case(50, "female", {"calf_pain": True, f: value})).posterior
             assert (post.conditions == base.conditions).all(), f
             assert post.sources == base.sources, f
+
+
+def test_the_result_ends_with_the_urgency_so_it_never_scrolls_away() -> None:
+    # A person reads the last screen: the level, what to do, why, the leading causes and the
+    # source must be there, after every table.
+    case = Case(24, "male", {"injury_twist": True, "swelling_within_hours": True})
+    result = ENGINE.assess(case)
+    assert result.triage is not None
+    console = Console(record=True, width=100)
+    print_assessment(console, result, ENGINE.kb)
+    text = console.export_text()
+    tail = text[text.rindex("IN SHORT") :]
+    assert result.triage.level.replace("_", " ").upper() in tail
+    assert "Why:" in tail and "Most likely:" in tail and "Where the pain" in tail
+    assert result.conditions[0].name.split()[0] in tail

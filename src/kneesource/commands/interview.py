@@ -21,7 +21,7 @@ from rich.table import Table
 
 from kneesource.case import decode_json, read_cases, read_text
 from kneesource.commands.base import EXIT_OK
-from kneesource.engine import default_engine
+from kneesource.engine import Engine, default_engine
 from kneesource.errors import CaseFormatError, InputError
 from kneesource.interview import STOP_REASONS, Question, State, assessment, start, stop_reason
 from kneesource.interview.simulate import run_interview, simulated_answer
@@ -59,6 +59,12 @@ def register(sub: argparse._SubParsersAction[Any]) -> None:
         help="resume a saved interview (the latest unfinished one by default)",
     )
     source.add_argument("--new", action="store_true", help="start afresh without asking")
+    source.add_argument("--list", action="store_true", help="list the saved interviews")
+    source.add_argument("--show", metavar="ID", help="show the assessment of a saved interview")
+    source.add_argument("--delete", metavar="ID", help="delete one saved interview")
+    source.add_argument(
+        "--delete-all", action="store_true", help="delete every saved interview in the store"
+    )
     source.add_argument(
         "--answers",
         type=Path,
@@ -113,18 +119,6 @@ def list_questions(args: argparse.Namespace, out: Console) -> int:
         table.add_row(spec.id, spec.type, asked, ", ".join(o.id for o in spec.options))
     out.print(table)
     return EXIT_OK
-    table = Table(
-        title=f"{len(rows)} questions (answers: a number for age, yes/no/dont_know, "
-        "an option id or a list of option ids)"
-    )
-    table.add_column("id", no_wrap=True, overflow="fold", min_width=max(len(r["id"]) for r in rows))
-    for col in ("type", "asked", "options"):
-        table.add_column(col, overflow="fold")
-    for r in rows:
-        asked = "clinician" if r["clinician_only"] else "everyone"
-        table.add_row(r["id"], str(r["type"]), asked, ", ".join(r["options"]))
-    out.print(table)
-    return EXIT_OK
 
 
 def interview(args: argparse.Namespace, out: Console) -> int:
@@ -146,11 +140,48 @@ def interview(args: argparse.Namespace, out: Console) -> int:
         return _report(out, final, asked, args.json, case_id=case.case_id or args.patient.stem)
     location = resolve_location(args.db)
     store = SessionStore(location, create_folder=location == default_location())
+    if args.list or args.show or args.delete or args.delete_all:
+        return _manage(out, engine, store, args)
+    if not sys.stdin.isatty():
+        raise InputError(
+            "there is no terminal to ask the questions on; run it in a terminal, or answer "
+            "from a file with --answers FILE (question ids: kneesource questions) or "
+            "--patient CASE.json"
+        )
     session_id, state = _open_session(out, store, args)
     return run_terminal(out, engine, store, session_id, state)
 
 
-def _open_session(out: Console, store: SessionStore, args: argparse.Namespace) -> tuple[str, State]:
+def _manage(out: Console, engine: Engine, store: SessionStore, args: argparse.Namespace) -> int:
+    """--list, --show ID, --delete ID, --delete-all: the saved interviews."""
+    if args.list:
+        sessions = store.all()
+        table = Table(title=f"{len(sessions)} saved interviews in {store.path}")
+        for col in ("id", "saved (UTC)", "answers", "finished"):
+            table.add_column(col)
+        for sess in sessions:
+            table.add_row(
+                sess.id,
+                sess.updated[:16].replace("T", " "),
+                str(len(sess.state.answers)),
+                "yes" if sess.finished else "no",
+            )
+        out.print(table)
+    elif args.show:
+        sess = store.load(args.show)
+        result = assessment(sess.state, case_id=f"interview {sess.id}")
+        print_assessment(out, result, engine.kb, clinician=sess.state.mode == "clinician")
+    elif args.delete:
+        store.delete(args.delete)
+        out.print(f"Deleted interview {args.delete}.")
+    else:
+        out.print(f"Deleted {store.delete_all()} saved interviews from {store.path}.")
+    return EXIT_OK
+
+
+def _open_session(
+    out: Console, store: SessionStore, args: argparse.Namespace
+) -> tuple[str | None, State]:
     if args.resume is not None and args.resume != "latest":
         session = store.load(args.resume)
         if session.finished:
@@ -170,13 +201,11 @@ def _open_session(out: Console, store: SessionStore, args: argparse.Namespace) -
     elif args.resume == "latest":
         out.print("No unfinished interview found; starting a new one.")
     state = start(mode=args.mode)
-    session_id = store.create(state)
     out.print(
         "[bold]kneesource interview[/bold]: a few plain questions about your knee pain. "
         "Decision support, not a diagnosis."
     )
-    out.print(f"[dim]Your answers are saved as you go (interview {session_id}).[/dim]")
-    return session_id, state
+    return None, state
 
 
 def _confirm(out: Console, prompt: str) -> bool:

@@ -123,6 +123,28 @@ class SessionStore:
             ).fetchall()
         return [_session(r) for r in rows]
 
+    def all(self) -> list[Session]:
+        """Every saved session, most recently updated first."""
+        with closing(self._connect()) as conn:
+            rows = conn.execute(
+                "SELECT id, state, finished, updated FROM sessions ORDER BY updated DESC, id"
+            ).fetchall()
+        return [_session(r) for r in rows]
+
+    def delete(self, session_id: str) -> None:
+        with closing(self._connect()) as conn, conn:
+            cur = conn.execute("DELETE FROM sessions WHERE id = ?", (session_id,))
+        if cur.rowcount != 1:
+            known = ", ".join(s.id for s in self.all()) or "none"
+            raise InputError(
+                f"no saved interview with id {session_id!r} in {self.path}; saved: {known}"
+            )
+
+    def delete_all(self) -> int:
+        with closing(self._connect()) as conn, conn:
+            cur = conn.execute("DELETE FROM sessions")
+        return int(cur.rowcount)
+
 
 def _session(row: tuple[str, str, int, str]) -> Session:
     return Session(row[0], State.from_dict(json.loads(row[1])), bool(row[2]), row[3])

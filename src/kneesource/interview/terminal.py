@@ -31,9 +31,21 @@ HELP = "? why this question · b back · q save and quit"
 
 
 def run_terminal(
-    console: Console, engine: Engine, store: SessionStore, session_id: str, state: State
+    console: Console, engine: Engine, store: SessionStore, session_id: str | None, state: State
 ) -> int:
-    """Ask until the stopping rule holds, then show the assessment. Returns an exit code."""
+    """Ask until the stopping rule holds, then show the assessment. Returns an exit code.
+
+    A new interview (``session_id`` None) is saved from its first answer on, so quitting before
+    answering anything leaves nothing behind."""
+
+    def save(finished: bool = False) -> str:
+        nonlocal session_id
+        if session_id is None:
+            session_id = store.create(state)
+            console.print(f"[dim]Your answers are saved as you go (interview {session_id}).[/dim]")
+        store.save(session_id, state, finished=finished)
+        return session_id
+
     while True:
         question = next_question(state)
         if question is None:
@@ -49,8 +61,12 @@ def run_terminal(
                 console.print(Panel(Text(question.why.text), title="Why this question"))
                 continue
             if low in ("q", "quit", "exit"):
+                if session_id is None:
+                    console.print("Nothing was answered, so nothing is saved.")
+                    return 0
                 console.print(
-                    f"Saved. Resume any time with: kneesource interview --resume {session_id}"
+                    f"Saved. Resume any time with: kneesource interview --resume {session_id} "
+                    f"(from the project folder: scripts/start interview --resume {session_id})"
                 )
                 return 0
             if low in ("b", "back"):
@@ -58,7 +74,7 @@ def run_terminal(
                     console.print("[yellow]This is the first question.[/yellow]")
                     continue
                 state = back(state)
-                store.save(session_id, state)
+                save()
                 console.print("[dim]Going back to the previous question.[/dim]")
                 break
             try:
@@ -68,9 +84,9 @@ def run_terminal(
                     Text(f"Sorry, I did not understand {reply!r}. {_hint(question)}", style="red")
                 )
                 continue
-            store.save(session_id, state)
+            save()
             break
-    store.save(session_id, state, finished=True)
+    session_id = save(finished=True)
     reason = stop_reason(state)
     console.print()
     if reason is not None:
