@@ -164,11 +164,11 @@ def assessment_view(
         parts.append(Panel(helps, title="About the leading causes", title_align="left"))
     parts += [Columns([source, roots]), foot]
     if a.triage is not None:
-        parts.append(summary_view(a, kb))
+        parts.append(summary_view(a))
     return Group(*parts)
 
 
-def summary_view(a: Assessment, kb: KnowledgeBase) -> Panel:
+def summary_view(a: Assessment) -> Panel:
     """The last thing on the screen, so the urgency never scrolls away: the level and what to
     do, the three leading causes and where the pain most likely comes from."""
     assert a.triage is not None

@@ -74,6 +74,16 @@ def test_a_broken_mapping_is_refused_naming_the_case(
         load_external(ENGINE.kb, folder)
 
 
+def test_a_case_mapped_twice_is_refused(tmp_path: Path) -> None:
+    folder = _copy(tmp_path)
+    path = folder / "mapping" / "spine.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data["mappings"].append(data["mappings"][0])
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    with pytest.raises(VignetteError, match="ext-spine-001 is mapped twice"):
+        load_external(ENGINE.kb, folder)
+
+
 def test_a_case_without_a_mapping_is_refused(tmp_path: Path) -> None:
     folder = _copy(tmp_path)
     (folder / "mapping" / "vascular.yaml").unlink()

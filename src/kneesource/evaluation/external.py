@@ -22,7 +22,7 @@ from collections import Counter
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Literal, get_args
+from typing import Literal, TypeVar, get_args
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -33,6 +33,7 @@ from kneesource.kb.loader import KnowledgeBase
 from kneesource.kb.schema import SourceGroup
 
 Split = Literal["tune", "held_out"]
+_M = TypeVar("_M", bound=BaseModel)
 Category = Literal[
     "time_course",
     "past_history",
@@ -148,24 +149,14 @@ def load_external(kb: KnowledgeBase, directory: Path | None = None) -> tuple[Ext
     problems: list[str] = []
     sources: dict[str, SourceCase] = {}
     mappings: dict[str, CaseMapping] = {}
-    for path in sorted((directory / "cases").glob("*.yaml")):
-        for i, item in enumerate(_items(path, "cases", problems)):
-            try:
-                case = SourceCase.model_validate(item)
-            except ValidationError as exc:
-                problems += _errors(path, i, item, exc)
-                continue
-            if case.id in sources:
-                problems.append(f"{path.name}: case id {case.id} is used twice")
-            sources[case.id] = case
-    for path in sorted((directory / "mapping").glob("*.yaml")):
-        for i, item in enumerate(_items(path, "mappings", problems)):
-            try:
-                mapping = CaseMapping.model_validate(item)
-            except ValidationError as exc:
-                problems += _errors(path, i, item, exc)
-                continue
-            mappings[mapping.case] = mapping
+    for path, case in _parse_all(directory / "cases", "cases", SourceCase, problems):
+        if case.id in sources:
+            problems.append(f"{path.name}: case id {case.id} is used twice")
+        sources[case.id] = case
+    for path, mapping in _parse_all(directory / "mapping", "mappings", CaseMapping, problems):
+        if mapping.case in mappings:
+            problems.append(f"{path.name}: case {mapping.case} is mapped twice")
+        mappings[mapping.case] = mapping
     held = {str(i) for i in _items(directory / "split.yaml", "held_out", problems)}
     findings = {f.id for f in kb.findings}
     conditions = {c.id for c in kb.conditions}
@@ -190,6 +181,21 @@ def load_external(kb: KnowledgeBase, directory: Path | None = None) -> tuple[Ext
     if problems:
         raise VignetteError(problems)
     return tuple(out)
+
+
+def _parse_all(
+    folder: Path, key: str, model: type[_M], problems: list[str]
+) -> list[tuple[Path, _M]]:
+    """Every item of the list ``key`` in every YAML file of ``folder`` that validates as
+    ``model``, with its file; the others are reported in ``problems``."""
+    out = []
+    for path in sorted(folder.glob("*.yaml")):
+        for i, item in enumerate(_items(path, key, problems)):
+            try:
+                out.append((path, model.model_validate(item)))
+            except ValidationError as exc:
+                problems += _errors(path, i, item, exc)
+    return out
 
 
 def _items(path: Path, key: str, problems: list[str]) -> list[object]:
