@@ -197,3 +197,31 @@ def test_questions_lists_every_id_an_answers_file_can_use() -> None:
             assert set(value) <= options[qid], qid
     done = run("interview", "--answers", EXAMPLES / "answers_runner_31f.json", "--json")
     assert done.returncode == 0, done.stderr
+
+
+def test_scripts_start_works_from_any_folder_and_with_interview_options(tmp_path: Path) -> None:
+    # Paths are read from the caller's folder, and interview options work without the word
+    # "interview" (as a person types them after reading the README).
+    start = ROOT / "scripts" / "start"
+    case = tmp_path / "mycase.json"
+    case.write_text((EXAMPLES / "back_and_knee_68f.json").read_text(encoding="utf-8"))
+    done = subprocess.run(
+        [str(start), "assess", "mycase.json", "--json"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["case_id"] == "back-and-knee-68f"
+    for options in (["--resume"], ["--mode", "clinician"]):
+        done = subprocess.run(
+            [str(start), *options],
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            stdin=subprocess.DEVNULL,
+            env={**os.environ, "KNEESOURCE_DB": str(tmp_path / "s.sqlite3")},
+            check=False,
+        )
+        assert done.returncode == 2 and "no terminal" in done.stderr, done.stderr
