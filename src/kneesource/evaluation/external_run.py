@@ -54,7 +54,7 @@ def truth(case: ExternalCase) -> Truth:
 class InterviewResult:
     case_id: str
     questions: int
-    rank: int  # of the diagnosis, len + 1 if none
+    rank: int | None  # of the diagnosis (len + 1 if unranked); None: not a condition of the model
     source_correct: bool
     level: str
     level_assess: str  # the level `assess` gives on everything the case says
@@ -77,7 +77,7 @@ class ExternalSummary:
 
     @property
     def interview_top3(self) -> float:
-        ranks = [r.rank for r in self.interview if r.rank > 0]
+        ranks = [r.rank for r in self.interview if r.rank is not None]
         return top_k_accuracy(ranks, 3) if ranks else math.nan
 
     @property
@@ -118,7 +118,6 @@ def summarise_external(
     for o in diagnosed:
         probs.extend(o.probabilities)
         labels.extend(c == o.truth.conditions[0] for c in o.ranking)
-    wanted = {o.case_id for o in diagnosed}
     return ExternalSummary(
         n=len(outcomes),
         diagnosed=len(diagnosed),
@@ -131,15 +130,8 @@ def summarise_external(
         over_to_urgent=sum(needed_less) / len(needed_less) if needed_less else math.nan,
         ece=expected_calibration_error(probs, labels, 10),
         reliability=tuple(reliability_bins(probs, labels, 10)),
-        interview=tuple(
-            r if r.case_id in wanted else InterviewResult(r.case_id, r.questions, 0, *_rest(r))
-            for r in interview
-        ),
+        interview=tuple(interview),
     )
-
-
-def _rest(r: InterviewResult) -> tuple[bool, str, str]:
-    return r.source_correct, r.level, r.level_assess
 
 
 def run_external(
@@ -172,7 +164,7 @@ def interview_external(
         result = assessment(state, case_id=c.id)
         ranking = [x.id for x in result.conditions]
         dx = c.mapping.diagnosis
-        rank = ranking.index(dx) + 1 if dx in ranking else len(ranking) + 1
+        rank = None if dx is None else ranking.index(dx) + 1
         source = max(result.pain_source.items(), key=lambda kv: kv[1])[0]
         assert result.triage is not None
         out.append(

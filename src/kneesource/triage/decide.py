@@ -154,6 +154,7 @@ class _Pending:
     rows: list[dict[str, bool]]  # the combinations to compute (none if nothing is relevant)
     with_full: bool  # the case's own evidence counts among the combinations
     too_many: bool  # over MAX_SCORED warning signs: open thresholds fire without scoring
+    quiet: bool  # no warning sign present (self-care is possible)
 
 
 def _batched(
@@ -172,29 +173,25 @@ def _batched(
     posts = posterior_batch(model, rows) if rows else []
     out = []
     start = 0
-    for case, post, p in zip(cases, posteriors, pending, strict=True):
+    for post, p in zip(posteriors, pending, strict=True):
         best = _highest(model, p, posts[start : start + len(p.rows)])
         start += len(p.rows)
         if p.too_many:
             reasons = p.reasons + _unscored_reasons(rules, p)
         else:
             reasons = p.reasons + _posterior_reasons(rules, p.thresholds, best, p.full)
-        if not reasons and not self_care_holds(rules, model, case, post.conditions):
+        if not reasons and not (p.quiet and _self_limiting_leads(rules, model, post.conditions)):
             reasons.append(_not_clear(rules))
         out.append((p, reasons))
     return out
 
 
-def self_care_holds(
-    rules: RuleSet, model: CompiledModel, case: Case, conditions: FloatArray
-) -> bool:
-    """Whether self-care may be advised (``redflags.yaml`` ``self_care``): no warning sign is
-    present, and a self-limiting cause leads with at least its minimum probability. It reads
-    warning signs only to refuse self-care, so more warning signs can never lower the level."""
+def _self_limiting_leads(rules: RuleSet, model: CompiledModel, conditions: FloatArray) -> bool:
+    """The second half of the self-care test (``redflags.yaml`` ``self_care``): a self-limiting
+    cause leads with at least its minimum probability. The first half, no warning sign present,
+    is worked out with the rules; it only refuses self-care, so more warning signs can never
+    lower the level."""
     policy = rules.self_care
-    present = {f for f, v in case.findings.items() if v}
-    if not present.isdisjoint(rules.warning_findings_at(case.age)):
-        return False
     top = max(range(model.n_conditions), key=lambda i: conditions[i])
     return model.condition_ids[top] in policy.causes and conditions[top] >= policy.min_probability
 
@@ -229,14 +226,14 @@ def _prepare(rules: RuleSet, model: CompiledModel, case: Case, post: Posterior) 
     # Conditions whose thresholds cannot raise the level are left out (their full-answer
     # probability is used for reporting only).
     relevant = sorted({t.condition for t in thresholds if level_rank(t.level) > floor})
-    watched = rules.warning_findings_at(case.age)
-    too_many = sum(1 for f in present if f in watched) > MAX_SCORED
+    warnings = len(present & rules.warning_findings_at(case.age))
+    too_many = warnings > MAX_SCORED
     rows: list[dict[str, bool]]
     if too_many or not relevant:
         rows, with_full = [], True
     else:
         rows, with_full = _combinations(rules, model, case)
-    return _Pending(reasons, full, thresholds, relevant, rows, with_full, too_many)
+    return _Pending(reasons, full, thresholds, relevant, rows, with_full, too_many, warnings == 0)
 
 
 def _decide(
@@ -315,8 +312,9 @@ class QuickLevel:
         self._rules = rules
         self._model = model
         self._index = {c: i for i, c in enumerate(model.condition_ids)}
-        self._parts: dict[tuple[frozenset[str], int], tuple[int, list[tuple[int, float, int]]]]
-        self._parts = {}
+        self._parts: dict[
+            tuple[frozenset[str], int], tuple[int, list[tuple[int, float, int]], bool]
+        ] = {}
 
     def __call__(self, case: Case, post: Posterior) -> int:
         present = frozenset(f for f, v in case.findings.items() if v)
@@ -326,18 +324,20 @@ class QuickLevel:
             if len(self._parts) >= self.MAX_KEPT:
                 self._parts.clear()
             parts = self._parts[key] = self._work_out(present, case.age)
-        floor, thresholds = parts
+        floor, thresholds, quiet = parts
         above = (rank for i, p, rank in thresholds if post.conditions[i] >= p)
         rank = max(floor, max(above, default=0))
-        if rank == 0 and not self_care_holds(self._rules, self._model, case, post.conditions):
+        if rank == 0 and not (
+            quiet and _self_limiting_leads(self._rules, self._model, post.conditions)
+        ):
             return level_rank("soon")
         return rank
 
     def _work_out(
         self, present: frozenset[str], age: int
-    ) -> tuple[int, list[tuple[int, float, int]]]:
-        """The rank the rules give, and (condition index, probability, rank) of each open
-        threshold that could raise it."""
+    ) -> tuple[int, list[tuple[int, float, int]], bool]:
+        """The rank the rules give, (condition index, probability, rank) of each open
+        threshold that could raise it, and whether no warning sign is present."""
         rules = self._rules
         floor = _rank(_rule_reasons(rules, present, age))
         thresholds = [
@@ -345,7 +345,7 @@ class QuickLevel:
             for t in _open_thresholds(rules, present, age)
             if level_rank(t.level) > floor
         ]
-        return floor, thresholds
+        return floor, thresholds, present.isdisjoint(rules.warning_findings_at(age))
 
 
 def _rank(reasons: Sequence[Reason]) -> int:
