@@ -7,6 +7,7 @@ raised the probability supports the condition; one that lowered it conflicts wit
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -14,7 +15,15 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from kneesource.case import Case
-from kneesource.inference.exact import Posterior, posterior_batch
+from kneesource.inference.exact import (
+    EXPLAIN_BUDGET,
+    Posterior,
+    explanation_cost,
+    fits_kernel,
+    posterior_batch,
+    posterior_wide,
+)
+from kneesource.inference.junction import FloatArray
 from kneesource.kb.loader import KnowledgeBase
 from kneesource.kb.schema import SOURCE_GROUPS
 from kneesource.model.compiled import CompiledModel
@@ -79,6 +88,9 @@ class Assessment:
     knowledge_base_version: str
     posterior: Posterior
     triage: Triage | None = None  # filled by ``Engine.assess`` / ``assess_many``
+    # False when the case was too wide to re-run once per finding within ``EXPLAIN_BUDGET``:
+    # the probabilities are exact, the supporting and conflicting lists are left empty.
+    explained: bool = True
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -91,26 +103,53 @@ class Assessment:
         out["pain_source"] = {k: round(v, 6) for k, v in self.pain_source.items()}
         out["nerve_roots"] = {k: round(v, 6) for k, v in self.nerve_roots.items()}
         out["knowledge_base_version"] = self.knowledge_base_version
+        out["explained"] = self.explained
         return out
 
 
 def assess_cases(
     kb: KnowledgeBase, model: CompiledModel, cases: Sequence[Case]
 ) -> list[Assessment]:
-    """Assess many cases; every leave-one-finding-out variant runs in the same batch."""
+    """Assess many cases. Every leave-one-finding-out variant of a case the compiled kernel can
+    hold runs in one batch; a wider case runs by bucket elimination, its variants as rows of the
+    same pass (or without them, beyond the explanation budget)."""
     queries: list[Case] = []
     spans: list[tuple[int, list[str]]] = []
-    for case in cases:
+    wide: dict[int, Assessment] = {}
+    for k, case in enumerate(cases):
+        evidence = case.evidence(model)
+        if not fits_kernel(model, evidence):
+            wide[k] = _assess_wide(kb, model, case)
+            continue
         observed = list(case.findings)
         spans.append((len(queries), observed))
         queries.append(case)
         queries.extend(case.without(f) for f in observed)
     posts = posterior_batch(model, [(q.person(model), q.evidence(model)) for q in queries])
+    narrow = iter(spans)
     out = []
-    for case, (start, observed) in zip(cases, spans, strict=True):
-        without = {f: posts[start + 1 + i] for i, f in enumerate(observed)}
+    for k, case in enumerate(cases):
+        if k in wide:
+            out.append(wide[k])
+            continue
+        start, observed = next(narrow)
+        without = {f: posts[start + 1 + i].conditions for i, f in enumerate(observed)}
         out.append(_build(kb, model, case, posts[start], without))
     return out
+
+
+def _assess_wide(kb: KnowledgeBase, model: CompiledModel, case: Case) -> Assessment:
+    person, evidence = case.person(model), case.evidence(model)
+    observed = list(case.findings)
+    explain = explanation_cost(model, person, evidence) <= EXPLAIN_BUDGET
+    # Case findings and evidence share their ids (triage-only findings are not evidence and
+    # change no probability, so leaving one out changes nothing).
+    leave_out = [f for f in observed if f in evidence] if explain else []
+    post, without = posterior_wide(model, person, evidence, leave_out)
+    by_finding = {f: without[i] for i, f in enumerate(leave_out)}
+    if explain:
+        by_finding.update({f: post.conditions for f in observed if f not in evidence})
+    return dataclasses.replace(_build(kb, model, case, post, by_finding), explained=explain)
 
 
 def _build(
@@ -118,16 +157,14 @@ def _build(
     model: CompiledModel,
     case: Case,
     post: Posterior,
-    without: dict[str, Posterior],
+    without: dict[str, FloatArray],
 ) -> Assessment:
     priors = model.priors(case.person(model))
     ranked = []
     for i in np.argsort(-post.conditions, kind="stable"):
         cond = kb.condition(model.condition_ids[i])
         p = float(post.conditions[i])
-        effects = [
-            EvidenceItem(f, case.findings[f], float(w.conditions[i])) for f, w in without.items()
-        ]
+        effects = [EvidenceItem(f, case.findings[f], float(w[i])) for f, w in without.items()]
         supporting = sorted(
             (e for e in effects if p - e.probability_without >= MIN_EFFECT),
             key=lambda e: e.probability_without - p,

@@ -8,7 +8,8 @@ exit code 2 for bad input, 1 for a broken knowledge base).
     ├── ModelError                a compiled model failed its checks, so inference refuses it
     └── InputError                a case, an option or a file given by the user is not acceptable
         ├── UnknownIdError        an id that is not in the vocabulary (carries close matches)
-        └── CaseFormatError       a case file or record that is malformed or out of range
+        ├── CaseFormatError       a case file or record that is malformed or out of range
+        └── TooComplexError       evidence beyond the stated bound of exact inference
 
 Messages name the bad value and say what would be accepted.
 """
@@ -42,6 +43,10 @@ class InputError(KneesourceError):
 
 class CaseFormatError(InputError):
     """A case is malformed: wrong type, missing field, value out of range, bad JSON."""
+
+
+class TooComplexError(InputError):
+    """Evidence whose exact inference would exceed the stated bound (found before any work)."""
 
 
 class UnknownIdError(InputError):

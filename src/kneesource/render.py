@@ -114,6 +114,12 @@ def assessment_view(
         conds.add_row(str(rank), name, pct(c.probability), bar(c.probability, 16))
 
     why = Text()
+    if not a.explained:
+        why.append(
+            "What raised or lowered each cause is not worked out for this case: so many of the "
+            "answers point to the same causes that testing each answer on its own would take "
+            "too long. The probabilities above are exact.\n"
+        )
     for rank, c in enumerate(a.conditions[:explain], start=1):
         why.append(
             f"{rank}. {c.name} ({pct(c.probability)}; before your answers {pct(c.prior)})\n",

@@ -7,10 +7,14 @@ import dataclasses
 import numpy as np
 import pytest
 
-from kneesource.inference.exact import posterior, posterior_batch, posterior_frontier
+from kneesource.inference.exact import posterior, posterior_batch, posterior_wide
 from kneesource.inference.kernel import MAX_BITS
 from kneesource.model.compiled import Person
 from tests.random_models import brute_force, random_model
+
+
+def posterior_wide_one(model, person, evidence):
+    return posterior_wide(model, person, evidence)[0]
 
 
 def _random_evidence(model, rng, k):
@@ -28,7 +32,7 @@ def _assert_enumerated(post, model, person, evidence) -> None:
     assert post.log_evidence == pytest.approx(log_z, abs=1e-9)
 
 
-@pytest.mark.parametrize("infer", [posterior, posterior_frontier], ids=["kernel", "frontier"])
+@pytest.mark.parametrize("infer", [posterior, posterior_wide_one], ids=["kernel", "buckets"])
 @pytest.mark.parametrize("seed", range(12))
 def test_single_case_matches_enumeration(seed: int, infer) -> None:
     model = random_model(seed)
@@ -58,7 +62,7 @@ def test_batch_matches_single_cases() -> None:
             assert got.sources[g] == pytest.approx(one.sources[g], abs=1e-10)
 
 
-def test_evidence_too_wide_for_the_kernel_uses_the_frontier_and_stays_exact() -> None:
+def test_evidence_too_wide_for_the_kernel_uses_bucket_elimination_and_stays_exact() -> None:
     # 22 present findings + involved roots exceed the kernel's full state of MAX_BITS bits.
     model = random_model(21, n=6, n_findings=22, density=0.25)
     person = Person(age=60)

@@ -1,9 +1,10 @@
 """Exact posterior marginals of every condition, nerve root and pain source.
 
 ``posterior`` and ``posterior_batch`` run the compiled kernel of :mod:`kneesource.inference.kernel`
-(cases in parallel); evidence too wide for its full state goes to ``posterior_frontier``, the numpy
-frontier algorithm of :mod:`kneesource.inference.subset_dp`. Both prune the network to what the
-evidence touches and are checked against each other and against brute-force enumeration.
+(cases in parallel); evidence too wide for its full state (more than ``MAX_BITS`` present findings
+and involved roots) goes to ``posterior_wide``, bucket elimination in
+:mod:`kneesource.inference.junction`, whose cost follows the treewidth of the evidence. Both are
+checked against each other, against brute-force enumeration and against pyAgrum.
 
 Definitions (also in ``docs/model.md``):
 
@@ -12,10 +13,11 @@ Definitions (also in ``docs/model.md``):
 * pain source probability for group g: P(at least one condition of group g present | findings,
   person). Several causes can coexist, so the five sources need not sum to one.
 
-Sources and roots outside the pruned network come from *variants* of the same computation: a row
-in which every condition of a group may only be absent gives P(no cause in the group, evidence); a
-row in which every link into root r counts as an absent finding gives P(root r off, evidence) up to
-the root's leak.
+In the kernel, sources and roots outside the pruned network come from *variants* of the same
+computation: a row in which every condition of a group may only be absent gives P(no cause in the
+group, evidence); a row in which every link into root r counts as an absent finding gives P(root r
+off, evidence) up to the root's leak. Bucket elimination holds the roots as variables and each
+source group as a deterministic OR of its conditions, so their marginals come out directly.
 """
 
 from __future__ import annotations
@@ -25,8 +27,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from kneesource.inference.kernel import batch_kernel
-from kneesource.inference.subset_dp import FloatArray, Layout, Rows, run
+from kneesource.errors import TooComplexError
+from kneesource.inference import junction
+from kneesource.inference.junction import FloatArray
+from kneesource.inference.kernel import MAX_BITS, batch_kernel
 from kneesource.kb.schema import SOURCE_GROUPS, SourceGroup
 from kneesource.model.compiled import CompiledModel, Person, check_model
 
@@ -84,82 +88,123 @@ def _prepare(model: CompiledModel, person: Person, findings: Mapping[str, bool])
     return _Case(model.priors(person), present, log_w, log_u, log_const, relevant)
 
 
-def _rows(
-    model: CompiledModel, case: _Case, conds: IntArray, roots: IntArray, variants: FloatArray
-) -> Rows:
-    """One row per variant of the case; ``variants`` is (V, n) weight multipliers."""
-    n_var = len(variants)
-    pri = case.priors[conds]
-    on = (pri * np.exp(case.log_w[conds]))[None, :] * variants[:, conds]
-    act = np.concatenate(
-        [
-            model.condition_finding[np.ix_(conds, case.present)],
-            model.condition_root[np.ix_(conds, roots)],
-        ],
-        axis=1,
-    )
-    leak = np.concatenate([model.finding_leak[case.present], model.root_leak[roots]])
-    emit = model.root_finding[np.ix_(roots, case.present)]
-    emit_w = np.exp(case.log_u[roots])
-
-    def repeat(a: FloatArray) -> FloatArray:
-        return np.repeat(a[None], n_var, axis=0)
-
-    return Rows(
-        off=repeat(1.0 - pri),
-        on=on,
-        act=repeat(act),
-        leak=repeat(leak),
-        emit=repeat(emit),
-        emit_weight=repeat(emit_w),
-    )
-
-
 def posterior(model: CompiledModel, person: Person, findings: Mapping[str, bool]) -> Posterior:
     """Exact posterior marginals for one person and their findings (missing ids are unknown)."""
     return posterior_batch(model, [(person, findings)])[0]
 
 
-def posterior_frontier(
-    model: CompiledModel, person: Person, findings: Mapping[str, bool]
-) -> Posterior:
-    """The same posteriors by the frontier algorithm of ``subset_dp`` (numpy), whose cost follows
-    the widest frontier: used for evidence too wide for the compiled kernel's full state."""
-    check_model(model)
+def case_network(
+    model: CompiledModel,
+    person: Person,
+    findings: Mapping[str, bool],
+    leave_out: Sequence[str] = (),
+) -> junction.Network:
+    """The case as a network for :mod:`kneesource.inference.junction`, one row per query: the
+    case itself, then one per finding of ``leave_out`` with that finding left unobserved.
+
+    Variables: the conditions, the nerve roots, then one per source group that is present when
+    any of the group's conditions is (a deterministic OR, whose marginal is the pain source)."""
+    n, n_roots = model.n_conditions, len(model.root_ids)
     case = _prepare(model, person, findings)
-    variants = _variant_weights(model)
-    roots = case.relevant_roots
-    touches = model.condition_finding[:, case.present].any(axis=1) | model.condition_root[
-        :, roots
-    ].any(axis=1)
-    conds, local = np.flatnonzero(touches), np.flatnonzero(~touches)
+    rows = 1 + len(leave_out)
+    log_w = np.repeat(case.log_w[None], rows, axis=0)
+    log_u = np.repeat(case.log_u[None], rows, axis=0)
+    log_const = np.full(rows, case.log_const)
+    removed = np.zeros((rows, len(case.present)), dtype=np.bool_)
+    where = {int(f): j for j, f in enumerate(case.present)}
+    for i, fid in enumerate(leave_out):
+        row, f = 1 + i, model.finding_index(fid)
+        if f in where:
+            removed[row, where[f]] = True
+        elif fid in findings:  # absent: its factor leaves the weights and the constant
+            log_w[row] -= np.log1p(-model.condition_finding[:, f])
+            log_u[row] -= np.log1p(-model.root_finding[:, f])
+            log_const[row] -= np.log1p(-model.finding_leak[f])
+    named = n + n_roots + N_GROUPS
+    net = junction.Network(n_vars=named, n_named=named, rows=rows, log_const=log_const)
+    pri = case.priors
+    for c in range(n):
+        on = pri[c] * np.exp(log_w[:, c])
+        net.add((c,), np.stack([np.full(rows, 1.0 - pri[c]), on], axis=1))
+    for r in range(n_roots):
+        net.add((n + r,), np.stack([np.ones(rows), np.exp(log_u[:, r])], axis=1))
+        causes = np.flatnonzero(model.condition_root[:, r])
+        net.add_noisy_or(
+            junction.NoisyOr(
+                parents=tuple(int(c) for c in causes),
+                weights=tuple(float(w) for w in model.condition_root[causes, r]),
+                leak=float(model.root_leak[r]),
+                child=n + r,
+            )
+        )
+    for g in range(N_GROUPS):
+        members = tuple(int(c) for c in np.flatnonzero(_group_index(model) == g))
+        net.add_noisy_or(junction.NoisyOr(members, (1.0,) * len(members), 0.0, n + n_roots + g))
+    for j, f in enumerate(case.present):
+        conds = np.flatnonzero(model.condition_finding[:, f])
+        roots = np.flatnonzero(model.root_finding[:, f])
+        net.add_noisy_or(
+            junction.NoisyOr(
+                parents=tuple(int(c) for c in conds) + tuple(n + int(r) for r in roots),
+                weights=tuple(float(w) for w in model.condition_finding[conds, f])
+                + tuple(float(w) for w in model.root_finding[roots, f]),
+                leak=float(model.finding_leak[f]),
+                child=None,
+            ),
+            removed=removed[:, j],
+        )
+    return net
 
-    dp = run(
-        _rows(model, case, conds, roots, variants),
-        Layout(n_findings=len(case.present), n_roots=len(roots)),
-        posteriors=True,
-    )
-    # Conditions outside the DP are independent of it given the evidence: closed form.
-    pri, weight = case.priors[local], np.exp(case.log_w[local])
-    local_log = np.log1p(pri * (weight * variants[:, local] - 1.0)).sum(axis=1)
-    log_total = dp.log_z + local_log  # (V,) log mass of each variant, up to the shared constant
 
-    conditions = np.empty(model.n_conditions)
-    conditions[local] = pri * weight / (1.0 - pri + pri * weight)
-    assert dp.condition_on is not None
-    conditions[conds] = dp.condition_on[0]
-    sources: dict[SourceGroup, float] = {
-        g: float(-np.expm1(log_total[1 + i] - log_total[0])) for i, g in enumerate(SOURCE_GROUPS)
-    }
-    root_off = np.log1p(-model.root_leak) + log_total[1 + N_GROUPS :] - log_total[0]
-    root_p = -np.expm1(root_off)
-    root_p[roots] = dp.root_on[0]
-    return Posterior(
-        conditions=np.clip(conditions, 0.0, 1.0),
-        roots=np.clip(root_p, 0.0, 1.0),
-        sources={g: min(1.0, max(0.0, p)) for g, p in sources.items()},
-        log_evidence=float(log_total[0]) + case.log_const,
+# Explanations re-run the case once per observed finding; beyond this many table entries in all
+# (a few seconds on two cores) a wide case is given its posteriors without them.
+EXPLAIN_BUDGET = 1 << 31
+
+
+def fits_kernel(model: CompiledModel, findings: Mapping[str, bool]) -> bool:
+    """Whether the compiled kernel's full state (present findings and the roots any observed
+    finding involves) stays within its ``MAX_BITS``; otherwise ``posterior_wide`` is used."""
+    present = [model.finding_index(f) for f, v in findings.items() if v]
+    observed = [model.finding_index(f) for f in findings]
+    roots = int(model.root_finding[:, observed].any(axis=1).sum()) if observed else 0
+    return len(present) + roots <= MAX_BITS
+
+
+def explanation_cost(model: CompiledModel, person: Person, findings: Mapping[str, bool]) -> int:
+    """Table entries that ``posterior_wide`` with every observed finding left out would touch."""
+    net = case_network(model, person, findings)
+    return junction.plan(net).entries_per_row * (1 + len(findings))
+
+
+def posterior_wide(
+    model: CompiledModel,
+    person: Person,
+    findings: Mapping[str, bool],
+    leave_out: Sequence[str] = (),
+) -> tuple[Posterior, FloatArray]:
+    """Exact posteriors by bucket elimination (:mod:`kneesource.inference.junction`), whose cost
+    follows the treewidth of the evidence rather than the number of present findings: the case
+    first, then the case without each finding of ``leave_out``. Raises ``TooComplexError`` for
+    evidence whose largest cluster would exceed the stated bound (checked before any work)."""
+    check_model(model)
+    net = case_network(model, person, findings, leave_out)
+    the_plan = junction.plan(net)
+    if not the_plan.feasible:
+        raise TooComplexError(
+            f"this case's present findings share their possible causes so widely that exact "
+            f"inference would need tables of 2^{the_plan.max_cluster_bits} entries (the bound is "
+            f"2^{junction.MAX_CLUSTER_BITS}); leave out findings that are not really present"
+        )
+    result = junction.run(net, the_plan)
+    n, n_roots = model.n_conditions, len(model.root_ids)
+    marg = result.marginals.clip(0.0, 1.0)
+    base = Posterior(
+        conditions=marg[0, :n],
+        roots=marg[0, n : n + n_roots],
+        sources={g: float(marg[0, n + n_roots + i]) for i, g in enumerate(SOURCE_GROUPS)},
+        log_evidence=float(result.log_z[0]),
     )
+    return base, marg[1:, :n]
 
 
 def _group_index(model: CompiledModel) -> IntArray:
@@ -194,7 +239,7 @@ def posterior_batch(
     model: CompiledModel, cases: Sequence[tuple[Person, Mapping[str, bool]]]
 ) -> list[Posterior]:
     """Exact posteriors for many cases: the compiled kernel, spread over the machine's cores,
-    with the frontier algorithm for any case whose evidence is too wide for the kernel."""
+    with bucket elimination for any case whose evidence is too wide for the kernel."""
     check_model(model)
     priors, evidence = encode_evidence(model, cases)
     b, n, r = len(cases), model.n_conditions, len(model.root_ids)
@@ -224,6 +269,6 @@ def posterior_batch(
             conds[i], roots[i], dict(zip(SOURCE_GROUPS, sources[i], strict=True)), evidence_log[i]
         )
         if ok[i]
-        else posterior_frontier(model, *cases[i])
+        else posterior_wide(model, *cases[i])[0]
         for i in range(b)
     ]

@@ -1,6 +1,6 @@
 """Compiled exact inference for one case at a time (numba), used for single cases and batches.
 
-The same mathematics as :mod:`kneesource.inference.subset_dp`, written as loops for a compiler:
+Exact posteriors by a state over the subsets of present findings, written as loops for a compiler:
 absent findings fold into the conditions' and roots' weights; present findings and the roots the
 evidence involves become bits of a full state vector of 2^K entries; conditions outside the pruned
 network are updated in closed form; a forward-backward pass gives every posterior as a local
@@ -14,8 +14,8 @@ findings' bits alone, 2^roots times fewer states.
 Query variants (a source group's conditions cleared; a root's links counted as absent) change a
 few conditions' weights: each reruns the forward pass over just those conditions, starting from
 the stored forward state and finishing against the stored backward message. Cases whose state
-would exceed ``MAX_BITS`` bits are not computed here (``ok`` is False) and go to the frontier
-algorithm in ``subset_dp``, whose cost follows the widest frontier instead.
+would exceed ``MAX_BITS`` bits are not computed here (``ok`` is False) and go to bucket
+elimination in ``junction``, whose cost follows the treewidth of the evidence instead.
 """
 
 from __future__ import annotations
@@ -351,7 +351,7 @@ def _case_py(
     return log_total[0] + log_const, True
 
 
-def _batch_py(
+def _batch_parallel_py(
     prior: Any,
     cf: Any,
     cr: Any,
@@ -374,18 +374,44 @@ def _batch_py(
         out_ok[i] = ok
 
 
+def _batch_serial_py(
+    prior: Any,
+    cf: Any,
+    cr: Any,
+    rf: Any,
+    fleak: Any,
+    rleak: Any,
+    group: Any,
+    ev: Any,
+    out_cond: Any,
+    out_root: Any,
+    out_src: Any,
+    out_log: Any,
+    out_ok: Any,
+) -> None:
+    for i in range(ev.shape[0]):
+        log_z, ok = _case_jit(
+            prior[i], cf, cr, rf, fleak, rleak, group, ev[i], out_cond[i], out_root[i], out_src[i]
+        )
+        out_log[i] = log_z
+        out_ok[i] = ok
+
+
 # Compiled once per machine and cached beside this file; the functions above call each other
 # through these module-level names, which is how the compiler links them.
-_activate = njit(cache=True)(_activate_py)
-_emit = njit(cache=True)(_emit_py)
-_moved = njit(cache=True)(_moved_py)
-_step = njit(cache=True)(_step_py)
-_back_step = njit(cache=True)(_back_step_py)
-_to_findings = njit(cache=True)(_to_findings_py)
-_case_jit = njit(cache=True)(_case_py)
-# One loop, compiled twice: without ``parallel`` the compiler runs ``prange`` as ``range``.
-parallel_kernel = cast(Callable[..., None], njit(cache=True, parallel=True)(_batch_py))
-serial_kernel = cast(Callable[..., None], njit(cache=True)(_batch_py))
+_activate = njit(cache=True, nogil=True)(_activate_py)
+_emit = njit(cache=True, nogil=True)(_emit_py)
+_moved = njit(cache=True, nogil=True)(_moved_py)
+_step = njit(cache=True, nogil=True)(_step_py)
+_back_step = njit(cache=True, nogil=True)(_back_step_py)
+_to_findings = njit(cache=True, nogil=True)(_to_findings_py)
+_case_jit = njit(cache=True, nogil=True)(_case_py)
+# Two functions, not one compiled twice: the on-disk cache keys entries by function, so one
+# function compiled with and without ``parallel`` would serve whichever was cached first to both.
+parallel_kernel = cast(
+    Callable[..., None], njit(cache=True, parallel=True, nogil=True)(_batch_parallel_py)
+)
+serial_kernel = cast(Callable[..., None], njit(cache=True, nogil=True)(_batch_serial_py))
 # Below this many cases, starting worker threads costs more than it saves (and competes with any
 # other threaded library in the process).
 PARALLEL_FROM = 256

@@ -1,0 +1,377 @@
+"""Exact posteriors by bucket elimination on the noisy-OR network, for evidence of any width.
+
+Why this algorithm: the compiled kernel keeps one state entry per subset of the present findings,
+so its cost doubles with every present finding (2^16 entries is its limit). Here the cost follows
+the *treewidth* of the evidence instead. Every node stays binary:
+
+* a condition is a variable with a unary factor (its prior, times the weight of every absent
+  finding it would have caused: absent findings factorise and cost nothing);
+* a nerve root is a variable with its noisy-OR table over the conditions that reach it, and the
+  weight of its absent findings;
+* a present finding with few causes is one factor over them, P(finding | causes); one with many
+  causes is *divorced* into a chain of binary "activated so far" variables, one link per cause,
+  so that no factor holds more than three variables and the elimination order decides how much of
+  the chain and how many causes are held at once.
+
+Variables are eliminated in a greedy min-fill order; the upward pass leaves, for every variable,
+a cluster (its bucket) and a message to the bucket of the next variable it shares; a downward pass
+sends the messages back, and each variable's marginal is read from its own cluster. All numbers
+are non-negative products and sums (no cancellation), and messages are rescaled as they go (the
+log scale is kept, which gives the evidence probability).
+
+Every row of a batch shares the structure and differs only in numbers, so one pass answers a case
+and all its query variants together: a source group's conditions held absent (for the pain
+source), an observed finding left out (for the explanations). ``plan`` works out the cost before
+anything is allocated: the largest cluster and the number of table entries of a whole pass, so an
+input beyond the stated bound is refused with a clear message instead of exhausting the machine.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+import numpy as np
+from numba import njit
+from numpy.typing import NDArray
+
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int64]
+# The low bits of a cluster index whose table positions are looked up in a small array.
+LOW_BITS = 10
+
+# A present finding with more causes than this is divorced into a chain of binary variables.
+DIRECT_PARENTS = 3
+# The bound: no cluster above 2^MAX_CLUSTER_BITS entries per row, and a batch is cut into chunks
+# of rows so that the largest cluster of a chunk stays under CHUNK_ENTRIES entries (128 MB).
+MAX_CLUSTER_BITS = 24
+CHUNK_ENTRIES = 1 << 24
+
+
+@dataclass(frozen=True)
+class NoisyOr:
+    """A noisy-OR child: ``parents`` are variable ids, ``weights`` the activation by each, and
+    ``child`` the child's variable (None when the child is a finding observed present)."""
+
+    parents: tuple[int, ...]
+    weights: tuple[float, ...]
+    leak: float
+    child: int | None
+
+
+@dataclass
+class _Factor:
+    scope: tuple[int, ...]
+    table: FloatArray  # (B,) + (2,) * len(scope)
+
+
+@dataclass
+class Network:
+    """A case's network: ``n_vars`` binary variables, the first ``n_named`` of which are the ones
+    whose marginals are wanted; factors carry a leading axis of ``rows``."""
+
+    n_vars: int
+    n_named: int
+    rows: int
+    factors: list[_Factor] = field(default_factory=list)
+    log_const: FloatArray | None = None  # (B,) constant factors, as logs
+
+    def new_var(self) -> int:
+        self.n_vars += 1
+        return self.n_vars - 1
+
+    def add(self, scope: Sequence[int], table: FloatArray) -> None:
+        table = np.asarray(table, dtype=np.float64)
+        if table.ndim == len(scope):
+            table = np.broadcast_to(table, (self.rows, *table.shape))
+        self.factors.append(_Factor(tuple(scope), table))
+
+    def add_noisy_or(self, node: NoisyOr, removed: NDArray[np.bool_] | None = None) -> None:
+        """The child's table over its parents, as one factor or a divorced chain. ``removed``
+        marks rows in which an observed child is left out (its factor becomes 1)."""
+        parents, weights, leak = node.parents, node.weights, node.leak
+        k = len(parents)
+        if k == 0:
+            if node.child is None:
+                const = np.full(self.rows, math.log(leak))
+                if removed is not None:
+                    const[removed] = 0.0
+                self.log_const = const if self.log_const is None else self.log_const + const
+            else:
+                self.add((node.child,), np.array([1.0 - leak, leak]))
+            return
+        if k <= DIRECT_PARENTS:
+            off = np.full((2,) * k, 1.0 - leak)
+            for i, w in enumerate(weights):
+                shape = [1] * k
+                shape[i] = 2
+                off = off * np.array([1.0, 1.0 - w]).reshape(shape)
+            if node.child is None:
+                table = np.broadcast_to(1.0 - off, (self.rows, *off.shape)).copy()
+                if removed is not None:
+                    table[removed] = 1.0
+                self.add(parents, table)
+            else:
+                self.add((*parents, node.child), np.stack([off, 1.0 - off], axis=-1))
+            return
+        # Chain: a1 = leak or parent 1 fires; a_i = a_(i-1) or parent i fires; the last link
+        # gives the child itself (or, observed present, only the mass in which it fired).
+        first = self.new_var()
+        w0 = weights[0]
+        start = np.array(
+            [[1.0 - leak, leak], [(1.0 - leak) * (1.0 - w0), 1.0 - (1.0 - leak) * (1.0 - w0)]]
+        )
+        table = np.broadcast_to(start, (self.rows, 2, 2)).copy()
+        if removed is not None:
+            table[removed] = np.array([[0.0, 1.0], [0.0, 1.0]])
+        self.add((parents[0], first), table)
+        prev = first
+        for i in range(1, k):
+            w = weights[i]
+            # link[a_prev, parent, a_next]
+            link = np.zeros((2, 2, 2))
+            link[0, 0] = [1.0, 0.0]
+            link[0, 1] = [1.0 - w, w]
+            link[1, :, 1] = 1.0
+            last = i == k - 1
+            if last and node.child is None:
+                self.add((prev, parents[i]), link[..., 1])
+                return
+            nxt = node.child if last and node.child is not None else self.new_var()
+            self.add((prev, parents[i], nxt), link)
+            prev = nxt
+
+
+@dataclass(frozen=True)
+class Bucket:
+    var: int
+    scope: tuple[int, ...]  # the cluster: var first, then the separator
+    factors: tuple[int, ...]  # indices of the network's factors placed here
+    children: tuple[int, ...]  # buckets whose message comes here
+    parent: int  # bucket the message goes to, -1 for none (the separator is empty)
+
+
+@dataclass(frozen=True)
+class Plan:
+    buckets: tuple[Bucket, ...]
+    position: dict[int, int]  # of each variable in the elimination order
+    max_cluster_bits: int
+    entries_per_row: int  # table entries one row's pass touches (upward and downward)
+
+    @property
+    def feasible(self) -> bool:
+        return self.max_cluster_bits <= MAX_CLUSTER_BITS
+
+
+def elimination_order(n_vars: int, scopes: Sequence[Sequence[int]]) -> list[int]:
+    """Greedy min-fill (ties: fewest neighbours, then lowest id); only the neighbourhood of an
+    eliminated variable is rescored."""
+    adj: list[set[int]] = [set() for _ in range(n_vars)]
+    for scope in scopes:
+        for a in scope:
+            adj[a].update(scope)
+    for v in range(n_vars):
+        adj[v].discard(v)
+
+    def score(v: int) -> tuple[int, int, int]:
+        nb = list(adj[v])
+        fill = sum(1 for i, a in enumerate(nb) for b in nb[i + 1 :] if b not in adj[a])
+        return (fill, len(nb), v)
+
+    scores = {v: score(v) for v in range(n_vars)}
+    order: list[int] = []
+    while scores:
+        v = min(scores, key=scores.__getitem__)
+        nb = adj[v]
+        for a in nb:
+            adj[a].discard(v)
+            adj[a].update(nb - {a})
+        order.append(v)
+        del scores[v]
+        touched = set(nb)
+        for a in nb:
+            touched |= adj[a]
+        for a in touched:
+            if a in scores:
+                scores[a] = score(a)
+    return order
+
+
+def plan(net: Network) -> Plan:
+    """Buckets for a min-fill order, and the cost of a pass, before any table is built."""
+    scopes = [f.scope for f in net.factors]
+    order = elimination_order(net.n_vars, scopes)
+    pos = {v: i for i, v in enumerate(order)}
+    placed: list[list[int]] = [[] for _ in order]
+    for i, scope in enumerate(scopes):
+        placed[min(pos[v] for v in scope)].append(i)
+    incoming: list[list[int]] = [[] for _ in order]
+    seps: list[set[int]] = [set() for _ in order]
+    buckets: list[Bucket] = []
+    widest, entries = 0, 0
+    for i, v in enumerate(order):
+        cluster = {v} | seps[i]
+        for j in placed[i]:
+            cluster.update(scopes[j])
+        sep = cluster - {v}
+        parent = min((pos[u] for u in sep), default=-1)
+        if parent >= 0:
+            seps[parent] |= sep
+            incoming[parent].append(i)
+        scope = (v, *sorted(sep, key=pos.__getitem__))
+        buckets.append(Bucket(v, scope, tuple(placed[i]), tuple(incoming[i]), parent))
+        widest = max(widest, len(scope))
+        entries += (2 + len(incoming[i]) + len(placed[i])) << len(scope)
+    return Plan(tuple(buckets), pos, widest, 2 * entries)
+
+
+def _split_index(scope: Sequence[int], cluster: Sequence[int]) -> tuple[IntArray, IntArray, int]:
+    """Where each entry of a cluster's flat table (C order) reads a table over ``scope``: the flat
+    cluster index is split into high and low bits, and the table index is ``hi[h] + lo[l]``."""
+    w = len(cluster)
+    low_bits = min(w, LOW_BITS)
+    lo = np.arange(1 << low_bits, dtype=np.int64)
+    hi = np.arange(1 << (w - low_bits), dtype=np.int64)
+    lo_idx = np.zeros_like(lo)
+    hi_idx = np.zeros_like(hi)
+    k = len(scope)
+    for j, v in enumerate(scope):
+        bit = w - 1 - cluster.index(v)  # the variable's bit in the cluster index
+        out_bit = k - 1 - j  # and in the table's index
+        if bit < low_bits:
+            lo_idx |= ((lo >> bit) & 1) << out_bit
+        else:
+            hi_idx |= ((hi >> (bit - low_bits)) & 1) << out_bit
+    return lo_idx, hi_idx, low_bits
+
+
+def _gather_py(out: Any, table: Any, lo: Any, hi: Any, first: bool) -> None:
+    n_lo = lo.shape[0]
+    for r in range(out.shape[0]):
+        for h in range(hi.shape[0]):
+            base = hi[h]
+            at = h * n_lo
+            if first:
+                for i in range(n_lo):
+                    out[r, at + i] = table[r, base + lo[i]]
+            else:
+                for i in range(n_lo):
+                    out[r, at + i] *= table[r, base + lo[i]]
+
+
+def _scatter_py(src: Any, out: Any, lo: Any, hi: Any) -> None:
+    n_lo = lo.shape[0]
+    for r in range(src.shape[0]):
+        for h in range(hi.shape[0]):
+            base = hi[h]
+            at = h * n_lo
+            for i in range(n_lo):
+                out[r, base + lo[i]] += src[r, at + i]
+
+
+_gather = cast(Callable[..., None], njit(cache=True, nogil=True)(_gather_py))
+_scatter = cast(Callable[..., None], njit(cache=True, nogil=True)(_scatter_py))
+
+
+def _product(
+    parts: Sequence[tuple[FloatArray, Sequence[int]]], cluster: Sequence[int], rows: int
+) -> FloatArray:
+    """The product of the parts (tables over subsets of the cluster) over the cluster."""
+    out = np.empty((rows, 1 << len(cluster)))
+    if not parts:
+        out.fill(1.0)
+    for k, (table, scope) in enumerate(parts):
+        lo, hi, _ = _split_index(scope, cluster)
+        _gather(out, np.ascontiguousarray(table).reshape(rows, -1), lo, hi, k == 0)
+    return out.reshape((rows,) + (2,) * len(cluster))
+
+
+def _sum_to(full: FloatArray, cluster: Sequence[int], keep: Sequence[int]) -> FloatArray:
+    """``full`` (rows, cluster) summed over every variable not in ``keep``."""
+    rows = full.shape[0]
+    out = np.zeros((rows, 1 << len(keep)))
+    lo, hi, _ = _split_index(keep, cluster)
+    _scatter(full.reshape(rows, -1), out, lo, hi)
+    return out.reshape((rows,) + (2,) * len(keep))
+
+
+def _rescale(msg: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """In place: each row divided by its largest entry (when positive); returns the log scales."""
+    top = msg.reshape(msg.shape[0], -1).max(axis=1)
+    top = np.where(top > 0.0, top, 1.0)
+    msg *= (1.0 / top).reshape((-1,) + (1,) * (msg.ndim - 1))
+    return msg, np.log(top)
+
+
+@dataclass(frozen=True)
+class Result:
+    marginals: FloatArray  # (B, n_named) P(variable present | evidence of the row)
+    log_z: FloatArray  # (B,) log P(evidence of the row), factors as given
+
+
+def run(net: Network, the_plan: Plan | None = None) -> Result:
+    """Marginals of the named variables and the evidence probability for every row."""
+    p = the_plan if the_plan is not None else plan(net)
+    if not p.feasible:
+        raise ValueError(f"a cluster of {p.max_cluster_bits} variables exceeds the bound")
+    per_row = 1 << p.max_cluster_bits
+    step = max(1, CHUNK_ENTRIES // per_row)
+    marg = np.empty((net.rows, net.n_named))
+    log_z = np.empty(net.rows)
+    for lo in range(0, net.rows, step):
+        hi = min(net.rows, lo + step)
+        m, z = _run_rows(net, p, slice(lo, hi))
+        marg[lo:hi], log_z[lo:hi] = m, z
+    return Result(marg, log_z)
+
+
+def _in_order(
+    table: FloatArray, scope: tuple[int, ...], position: dict[int, int]
+) -> tuple[FloatArray, tuple[int, ...]]:
+    """The table with its variables in elimination order, the order of every cluster."""
+    order = sorted(range(len(scope)), key=lambda i: position[scope[i]])
+    moved = np.ascontiguousarray(np.transpose(table, (0, *(1 + i for i in order))))
+    return moved, tuple(scope[i] for i in order)
+
+
+def _run_rows(net: Network, p: Plan, rows: slice) -> tuple[FloatArray, FloatArray]:
+    b_rows = len(range(*rows.indices(net.rows)))
+    tables = [_in_order(f.table[rows], f.scope, p.position) for f in net.factors]
+    buckets = p.buckets
+    up: list[tuple[FloatArray, tuple[int, ...]] | None] = [None] * len(buckets)
+    log_z = np.zeros(b_rows)
+    if net.log_const is not None:
+        log_z += net.log_const[rows]
+    for i, b in enumerate(buckets):
+        parts = [tables[j] for j in b.factors]
+        parts += [up_msg for c in b.children if (up_msg := up[c]) is not None]
+        prod = _product(parts, b.scope, b_rows)
+        msg, scale = _rescale(prod[:, 0] + prod[:, 1])
+        log_z += scale
+        if b.parent >= 0:
+            up[i] = (msg, b.scope[1:])
+    marg = np.full((b_rows, net.n_named), np.nan)
+    down: list[FloatArray | None] = [None] * len(buckets)
+    for i in range(len(buckets) - 1, -1, -1):
+        b = buckets[i]
+        parts = [tables[j] for j in b.factors]
+        d = down[i]
+        if d is not None:
+            parts.append((d, b.scope[1:]))
+        kids = [c for c in b.children if up[c] is not None]
+        parts += [up[c] for c in kids]  # type: ignore[misc]
+        belief = _product(parts, b.scope, b_rows)
+        if b.var < net.n_named:
+            flat = belief.reshape(b_rows, 2, -1).sum(axis=2)
+            marg[:, b.var] = flat[:, 1] / flat.sum(axis=1)
+        for c in kids:
+            # The message to a child is the belief on its separator divided by the child's own
+            # message (which does not vary over the variables summed out); 0/0 is 0, as a zero
+            # message means the child's whole cluster is zero there.
+            msg, scope = up[c]  # type: ignore[misc]
+            summed = _sum_to(belief, b.scope, scope)
+            out = np.divide(summed, msg, out=np.zeros_like(summed), where=msg > 0.0)
+            down[c] = _rescale(out)[0]
+    return marg, log_z
