@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
@@ -18,15 +18,16 @@ from kneesource.case import Case
 from kneesource.inference.exact import (
     EXPLAIN_BUDGET,
     Posterior,
+    encode_evidence,
     explanation_cost,
     fits_kernel,
-    posterior_batch,
+    posterior_rows,
     posterior_wide,
 )
 from kneesource.inference.junction import FloatArray
 from kneesource.kb.loader import KnowledgeBase
 from kneesource.kb.schema import SOURCE_GROUPS
-from kneesource.model.compiled import CompiledModel
+from kneesource.model.compiled import CompiledModel, Person
 
 if TYPE_CHECKING:  # triage depends on assessments, not the other way round
     from kneesource.triage import Triage
@@ -107,48 +108,103 @@ class Assessment:
         return out
 
 
+# Posterior queries (a case and its leave-one-out variants) scored together at most: bounds the
+# memory of a batch of fully answered cases (about 180 queries each).
+MAX_QUERIES = 8192
+
+
 def assess_cases(
-    kb: KnowledgeBase, model: CompiledModel, cases: Sequence[Case]
+    kb: KnowledgeBase, model: CompiledModel, cases: Sequence[Case], explain: bool = True
 ) -> list[Assessment]:
-    """Assess many cases. Every leave-one-finding-out variant of a case the compiled kernel can
-    hold runs in one batch; a wider case runs by bucket elimination, its variants as rows of the
-    same pass (or without them, beyond the explanation budget)."""
-    queries: list[Case] = []
-    spans: list[tuple[int, list[str]]] = []
-    wide: dict[int, Assessment] = {}
+    """Assess many cases. A case the compiled kernel can hold runs with its leave-one-finding-out
+    variants as rows of one batch (groups of at most ``MAX_QUERIES`` rows); a wider case runs by
+    bucket elimination, its variants as rows of the same pass (or without them, beyond the
+    explanation budget). With ``explain`` False no variant is computed: the probabilities and the
+    triage are the same, the supporting and conflicting lists are empty."""
+    out: list[Assessment | None] = [None] * len(cases)
+    group: list[int] = []
+    queries = 0
     for k, case in enumerate(cases):
         evidence = case.evidence(model)
         if not fits_kernel(model, evidence):
-            wide[k] = _assess_wide(kb, model, case)
+            out[k] = _assess_wide(kb, model, case, explain)
             continue
-        observed = list(case.findings)
-        spans.append((len(queries), observed))
-        queries.append(case)
-        queries.extend(case.without(f) for f in observed)
-    posts = posterior_batch(model, [(q.person(model), q.evidence(model)) for q in queries])
-    narrow = iter(spans)
-    out = []
-    for k, case in enumerate(cases):
-        if k in wide:
-            out.append(wide[k])
-            continue
-        start, observed = next(narrow)
-        without = {f: posts[start + 1 + i].conditions for i, f in enumerate(observed)}
-        out.append(_build(kb, model, case, posts[start], without))
+        q = 1 + (len(case.findings) if explain else 0)
+        if group and queries + q > MAX_QUERIES:
+            _assess_group(kb, model, [cases[i] for i in group], explain, group, out)
+            group, queries = [], 0
+        group.append(k)
+        queries += q
+    if group:
+        _assess_group(kb, model, [cases[i] for i in group], explain, group, out)
+    assert all(a is not None for a in out)
+    return cast(list[Assessment], out)
+
+
+def _variants(model: CompiledModel, case: Case) -> list[tuple[str, Person | None]]:
+    """The findings whose removal can change a probability, each with the person to use when
+    left out (None: the same person, the finding's evidence removed). A context finding said yes
+    (a sport) sets the priors; a triage-only finding or a sport said no changes nothing."""
+    out: list[tuple[str, Person | None]] = []
+    context = set(model.context_ids)
+    for f, value in case.findings.items():
+        if f in context:
+            if value:
+                out.append((f, case.without(f).person(model)))
+        elif f not in model.triage_ids:
+            out.append((f, None))
     return out
 
 
-def _assess_wide(kb: KnowledgeBase, model: CompiledModel, case: Case) -> Assessment:
+def _assess_group(
+    kb: KnowledgeBase,
+    model: CompiledModel,
+    cases: Sequence[Case],
+    explain: bool,
+    where: Sequence[int],
+    out: list[Assessment | None],
+) -> None:
+    people = [c.person(model) for c in cases]
+    priors, evidence = encode_evidence(
+        model, [(p, c.evidence(model)) for p, c in zip(people, cases, strict=True)]
+    )
+    plans = [_variants(model, c) if explain else [] for c in cases]
+    sizes = np.array([1 + len(v) for v in plans])
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    owner = np.repeat(np.arange(len(cases)), sizes)
+    rows_priors = priors[owner]
+    rows_evidence = evidence[owner]
+    positions = model.finding_positions
+    for g, plan in enumerate(plans):
+        for i, (f, person) in enumerate(plan):
+            row = starts[g] + 1 + i
+            if person is None:
+                rows_evidence[row, positions[f]] = -1
+            else:
+                rows_priors[row] = model.priors(person)
+    posts = posterior_rows(model, rows_priors, rows_evidence)
+    for g, case in enumerate(cases):
+        start = int(starts[g])
+        without = {f: posts[start + 1 + i].conditions for i, (f, _) in enumerate(plans[g])}
+        built = _build(kb, model, case, posts[start], without)
+        out[where[g]] = built if explain else dataclasses.replace(built, explained=False)
+
+
+def _assess_wide(
+    kb: KnowledgeBase, model: CompiledModel, case: Case, explain: bool = True
+) -> Assessment:
     person, evidence = case.person(model), case.evidence(model)
-    observed = list(case.findings)
-    explain = explanation_cost(model, person, evidence) <= EXPLAIN_BUDGET
-    # Case findings and evidence share their ids (triage-only findings are not evidence and
-    # change no probability, so leaving one out changes nothing).
-    leave_out = [f for f in observed if f in evidence] if explain else []
+    explain = explain and explanation_cost(model, person, evidence) <= EXPLAIN_BUDGET
+    plan = _variants(model, case) if explain else []
+    leave_out = [f for f, p in plan if p is None]
     post, without = posterior_wide(model, person, evidence, leave_out)
-    by_finding = {f: without[i] for i, f in enumerate(leave_out)}
-    if explain:
-        by_finding.update({f: post.conditions for f in observed if f not in evidence})
+    rows = iter(without)
+    by_finding = {}
+    for f, other in plan:
+        if other is None:
+            by_finding[f] = next(rows)
+        else:  # a sport left out: the same evidence for a person who does not do it
+            by_finding[f] = posterior_wide(model, other, evidence)[0].conditions
     return dataclasses.replace(_build(kb, model, case, post, by_finding), explained=explain)
 
 
@@ -160,19 +216,26 @@ def _build(
     without: dict[str, FloatArray],
 ) -> Assessment:
     priors = model.priors(case.person(model))
+    names = list(without)
+    values = [case.findings[f] for f in names]
+    # (findings, conditions): how much leaving each finding out would lower each probability.
+    effect = (
+        post.conditions[None, :] - np.array([without[f] for f in names])
+        if names
+        else np.zeros((0, model.n_conditions))
+    )
+    # The findings that moved each condition by at least MIN_EFFECT, in the order given.
+    moved: dict[int, list[tuple[float, int]]] = {}
+    conds, rows = np.nonzero((np.abs(effect) >= MIN_EFFECT).T)
+    for c, k, e in zip(conds.tolist(), rows.tolist(), effect[rows, conds].tolist(), strict=True):
+        moved.setdefault(c, []).append((e, k))
     ranked = []
-    for i in np.argsort(-post.conditions, kind="stable"):
+    for i in np.argsort(-post.conditions, kind="stable").tolist():
         cond = kb.condition(model.condition_ids[i])
-        p = float(post.conditions[i])
-        effects = [EvidenceItem(f, case.findings[f], float(w[i])) for f, w in without.items()]
-        supporting = sorted(
-            (e for e in effects if p - e.probability_without >= MIN_EFFECT),
-            key=lambda e: e.probability_without - p,
-        )
-        conflicting = sorted(
-            (e for e in effects if e.probability_without - p >= MIN_EFFECT),
-            key=lambda e: p - e.probability_without,
-        )
+        found = moved.get(i, [])
+        # Strongest first; ties keep the order the findings were given in (sorts are stable).
+        up = sorted((x for x in found if x[0] > 0), key=lambda x: -x[0])
+        down = sorted((x for x in found if x[0] < 0), key=lambda x: x[0])
         ranked.append(
             RankedCondition(
                 id=cond.id,
@@ -181,9 +244,13 @@ def _build(
                 source=cond.source_group,
                 serious=cond.serious,
                 prior=float(priors[i]),
-                probability=p,
-                supporting=tuple(supporting),
-                conflicting=tuple(conflicting),
+                probability=float(post.conditions[i]),
+                supporting=tuple(
+                    EvidenceItem(names[k], values[k], float(without[names[k]][i])) for _, k in up
+                ),
+                conflicting=tuple(
+                    EvidenceItem(names[k], values[k], float(without[names[k]][i])) for _, k in down
+                ),
             )
         )
     return Assessment(

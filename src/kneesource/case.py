@@ -114,6 +114,55 @@ def read_cases(path: Path, model: CompiledModel) -> Iterator[Case]:
     yield from cases
 
 
+class CaseStream:
+    """Cases from a ``.jsonl`` file read one line at a time, so memory does not grow with the
+    file: each case is validated as it is reached, and a bad line raises an error naming it (the
+    cases before it have been returned). ``position`` is the number of bytes read so far. Use it
+    as a context manager, or call ``close``."""
+
+    def __init__(self, path: Path, model: CompiledModel) -> None:
+        try:
+            self._stream = path.open("rb")
+        except OSError as exc:
+            raise CaseFormatError(f"cannot read {path}: {exc.strerror or exc}") from None
+        self._path, self._model = path, model
+        self._number = 0
+        self._seen = False
+        self.position = 0
+
+    def __iter__(self) -> CaseStream:
+        return self
+
+    def __next__(self) -> Case:
+        for raw in self._stream:
+            self._number += 1
+            self.position += len(raw)
+            where = f"{self._path.name} line {self._number}"
+            try:
+                line = raw.decode("utf-8-sig" if self._number == 1 else "utf-8")
+            except UnicodeDecodeError:
+                raise CaseFormatError(
+                    f"{where}: not UTF-8 text; save the file as UTF-8 JSON Lines"
+                ) from None
+            if not line.strip():
+                continue
+            self._seen = True
+            return parse_case(decode_json(line, where), self._model, where)
+        if not self._seen:
+            self._seen = True  # said once
+            raise CaseFormatError(f"{self._path.name}: holds no case")
+        raise StopIteration
+
+    def close(self) -> None:
+        self._stream.close()
+
+    def __enter__(self) -> CaseStream:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
 def read_text(path: Path) -> str:
     """A text file as people save them: UTF-8, with or without a byte-order mark (as Notepad
     writes it). Anything else is refused with a message saying what was expected."""

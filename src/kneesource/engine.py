@@ -39,8 +39,11 @@ class Engine:
         """The ranked differential with its triage (how urgently to act, and why)."""
         return self.assess_many([case])[0]
 
-    def assess_many(self, cases: Sequence[Case]) -> list[Assessment]:
-        assessments = assess_cases(self.kb, self.model, cases)
+    def assess_many(self, cases: Sequence[Case], explain: bool = True) -> list[Assessment]:
+        """Assess and triage many cases. ``explain`` False skips the supporting and conflicting
+        evidence (one posterior per finding left out): the probabilities and triage are the
+        same, and a batch of fully answered cases runs many times faster."""
+        assessments = assess_cases(self.kb, self.model, cases, explain)
         triaged = triage_many(self.rules, self.kb, self.model, cases, assessments)
         return [dataclasses.replace(a, triage=t) for a, t in zip(assessments, triaged, strict=True)]
 

@@ -148,3 +148,24 @@ def test_cli_answers_every_finding_present_without_a_traceback(tmp_path: Path) -
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stderr
     assert "not worked out for this case" in " ".join(done.stdout.split())
+
+
+def test_without_explanations_the_probabilities_and_triage_are_the_same() -> None:
+    engine = default_engine()
+    rng = np.random.default_rng(12)
+    ids = [f for f in MODEL.finding_ids if f not in MODEL.evidence_skipped]
+    cases = []
+    for _ in range(40):
+        chosen = rng.choice(len(ids), size=int(rng.integers(0, 25)), replace=False)
+        findings = {ids[j]: bool(rng.random() < 0.3) for j in chosen}
+        cases.append(engine.case({"age": int(rng.integers(1, 95)), "findings": findings}))
+    full = engine.assess_many(cases)
+    bare = engine.assess_many(cases, explain=False)
+    for a, b in zip(full, bare, strict=True):
+        assert b.explained is False
+        assert [c.id for c in a.conditions] == [c.id for c in b.conditions]
+        assert [c.probability for c in a.conditions] == [c.probability for c in b.conditions]
+        assert a.pain_source == b.pain_source and a.nerve_roots == b.nerve_roots
+        assert a.triage is not None and b.triage is not None
+        assert a.triage.to_dict() == b.triage.to_dict()
+        assert all(not c.supporting and not c.conflicting for c in b.conditions)

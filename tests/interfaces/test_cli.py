@@ -88,6 +88,25 @@ def test_bad_line_in_jsonl_names_the_line_and_prints_nothing(tmp_path: Path) -> 
     assert result.stdout == ""
 
 
+def test_jsonl_streams_in_chunks_and_a_late_bad_line_says_what_was_written(
+    tmp_path: Path,
+) -> None:
+    from kneesource.commands.core import CHUNK
+
+    good = json.dumps({"age": 40, "findings": {"knee_swelling": True}})
+    lines = [good] * (CHUNK + 3) + [json.dumps({"age": 200})] + [good] * 5
+    path = write_case(tmp_path, "\n".join(lines), "many.jsonl")
+    result = run("assess", path, "--json")
+    assert result.returncode == 2
+    assert f"line {CHUNK + 4}" in result.stderr
+    # The first chunk was assessed and written before the bad line was reached; the error says so.
+    assert len(result.stdout.splitlines()) == CHUNK
+    assert f"the {CHUNK} case(s) before it were assessed and written" in " ".join(
+        result.stderr.split()
+    )
+    assert "Traceback" not in result.stderr
+
+
 def test_missing_file_and_usage_errors_exit_2(tmp_path: Path) -> None:
     assert run("assess", tmp_path / "nope.json").returncode == 2
     assert run().returncode == 2

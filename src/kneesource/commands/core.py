@@ -3,17 +3,26 @@
 from __future__ import annotations
 
 import argparse
+import collections
 import json
+import multiprocessing
+import os
 import sys
+import tempfile
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from kneesource.case import read_cases
+from kneesource.assessment import Assessment
+from kneesource.case import Case, CaseStream, read_cases
 from kneesource.commands.base import EXIT_OK, Parser, write_atomically
 from kneesource.engine import Engine, default_engine
+from kneesource.errors import InputError
 from kneesource.kb.loader import load_knowledge_base
 from kneesource.model.bif import iter_bif
 from kneesource.model.compiled import Person
@@ -22,8 +31,15 @@ from kneesource.triage import load_rules
 
 
 def register(sub: argparse._SubParsersAction[Any]) -> None:
-    p = sub.add_parser("assess", help="assess a case file (.json) or many cases (.jsonl)")
-    p.add_argument("case", type=Path, help="CASE.json or CASES.jsonl")
+    p = sub.add_parser("assess", help="assess a case file (.json) or many cases (.jsonl, .parquet)")
+    p.add_argument("case", type=Path, help="CASE.json, CASES.jsonl or CASES.parquet")
+    p.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        default=None,
+        help="write the results to RESULTS.jsonl or RESULTS.parquet (all or nothing)",
+    )
     p.add_argument("--json", action="store_true", help="print JSON (one line per case for .jsonl)")
     p.set_defaults(handler=assess)
 
@@ -63,15 +79,228 @@ def kb_check(args: argparse.Namespace, out: Console) -> int:
     return EXIT_OK
 
 
+# Cases scored together: enough to keep the compiled kernel's batch busy on every core, few enough
+# that memory stays small whatever the size of the file (about 50 MB for fully answered cases).
+CHUNK = 2048
+# ... or fewer cases when they are fully answered: a chunk holds at most this many posterior
+# queries (a case and one per finding left out), so work spreads over the worker processes.
+CHUNK_QUERIES = 16384
+INPUTS = (".json", ".jsonl", ".parquet")
+OUTPUTS = (".jsonl", ".parquet")
+
+
 def assess(args: argparse.Namespace, out: Console) -> int:
+    if args.case.suffix not in INPUTS:
+        raise InputError(f"{args.case.name}: cases are read from {', '.join(INPUTS)} files")
+    output: Path | None = args.output
+    if output is not None and output.suffix not in OUTPUTS:
+        raise InputError(f"--output {output}: results are written to {' or '.join(OUTPUTS)}")
     engine = default_engine()
-    cases = list(read_cases(args.case, engine.model))
-    for result in engine.assess_many(cases):
-        if args.json:
-            sys.stdout.write(json.dumps(result.to_dict()) + "\n")
-        else:
-            print_assessment(out, result, engine.kb)
+    if args.case.suffix == ".json":
+        cases = list(read_cases(args.case, engine.model))
+        sink = _Sink(args, out, engine)
+        sink.write(_assess(engine, sink.form, cases))
+        sink.commit()
+        return EXIT_OK
+    # Many cases: read, score and write a chunk at a time, so memory stays bounded and output
+    # starts at once. A file given with --output appears only when every case is done.
+    sink = _Sink(args, out, engine)
+    done = 0
+    try:
+        with _progress() as progress, _Scorer(engine, sink.form) as scorer:
+            task = progress.add_task("assessing", total=None)
+            for results, n, position, total in scorer.map(_chunks(args.case, engine)):
+                sink.write(results)
+                done += n
+                progress.update(task, completed=position, total=total)
+    except InputError as exc:
+        sink.discard()
+        if done and output is None:
+            raise InputError(
+                f"{exc} (the {done} case(s) before it were assessed and written)"
+            ) from None
+        if output is not None:
+            raise InputError(f"{exc}; nothing was written to {output}") from None
+        raise
+    except BaseException:
+        sink.discard()
+        raise
+    sink.commit()
+    if output is not None:
+        Console(stderr=True).print(f"wrote {done} result(s) to {output}")
     return EXIT_OK
+
+
+def _chunks(path: Path, engine: Engine) -> Iterator[tuple[list[Case], int, int]]:
+    """Chunks of cases with how far through the file they reach (bytes or rows) and its size."""
+    if path.suffix == ".parquet":
+        from kneesource.batch import read_parquet_cases, row_count
+
+        total, rows = row_count(path), 0
+        for batch in read_parquet_cases(path, engine, batch_size=CHUNK):
+            rows += len(batch)
+            yield batch, rows, total
+        return
+    with CaseStream(path, engine.model) as cases:
+        total = path.stat().st_size
+        chunk: list[Case] = []
+        queries = 0
+        for case in cases:
+            chunk.append(case)
+            queries += 1 + len(case.findings)
+            if len(chunk) >= CHUNK or queries >= CHUNK_QUERIES:
+                yield chunk, cases.position, total
+                chunk, queries = [], 0
+        if chunk:
+            yield chunk, cases.position, total
+
+
+class _Sink:
+    """Where results go: the terminal (rendered or JSON Lines), or the --output file."""
+
+    def __init__(self, args: argparse.Namespace, out: Console, engine: Engine) -> None:
+        self.args, self.out, self.engine = args, out, engine
+        self.path: Path | None = args.output
+        self.parquet: Any = None
+        self.lines: Any = None
+        self.tmp: Path | None = None
+        if self.path is not None and self.path.suffix == ".parquet":
+            from kneesource.batch import ParquetResults
+
+            self.parquet = ParquetResults(self.path, engine)
+        elif self.path is not None:
+            directory = self.path.parent if str(self.path.parent) else Path(".")
+            if not directory.is_dir():
+                raise InputError(f"cannot write {self.path}: folder {directory} does not exist")
+            fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{self.path.name}.", suffix=".tmp")
+            self.tmp = Path(tmp)
+            self.lines = os.fdopen(fd, "w", encoding="utf-8")
+
+    @property
+    def form(self) -> str:
+        """What the workers hand back: JSON lines, Parquet rows, or assessments to render."""
+        if self.parquet is not None:
+            return "rows"
+        return "json" if self.lines is not None or self.args.json else "assessments"
+
+    def write(self, results: Sequence[Any]) -> None:
+        if self.parquet is not None:
+            self.parquet.write_rows(results)
+        elif self.lines is not None:
+            self.lines.writelines(results)
+        elif self.args.json:
+            sys.stdout.writelines(results)
+            sys.stdout.flush()
+        else:
+            for r in results:
+                print_assessment(self.out, r, self.engine.kb)
+
+    def commit(self) -> None:
+        if self.parquet is not None:
+            self.parquet.commit()
+        elif self.lines is not None and self.path is not None and self.tmp is not None:
+            self.lines.close()
+            os.replace(self.tmp, self.path)
+
+    def discard(self) -> None:
+        if self.parquet is not None:
+            self.parquet.discard()
+        elif self.lines is not None and self.tmp is not None:
+            self.lines.close()
+            self.tmp.unlink(missing_ok=True)
+
+
+def _assess(engine: Engine, form: str, cases: list[Case]) -> list[Any]:
+    """Assess and format a chunk; result tables hold no explanations, so none are computed."""
+    return _format(engine, form, engine.assess_many(cases, explain=form != "rows"))
+
+
+def _format(engine: Engine, form: str, results: Sequence[Assessment]) -> list[Any]:
+    if form == "json":
+        return [json.dumps(r.to_dict()) + "\n" for r in results]
+    if form == "rows":
+        from kneesource.batch import result_row
+
+        return [result_row(r, engine) for r in results]
+    return list(results)
+
+
+def _score(form: str, chunk: list[Case]) -> list[Any]:
+    """In a worker process: assess a chunk and format its results."""
+    return _assess(default_engine(), form, chunk)
+
+
+def _worker_start() -> None:
+    # Each worker process has a core of its own: the kernel runs its batches serially there.
+    import numba
+
+    numba.set_num_threads(1)
+
+
+class _Scorer:
+    """Scores chunks in order: in worker processes (one per core, forked with the engine already
+    loaded) when the machine has several cores and results are JSON or table rows; in this
+    process otherwise. At most two chunks per worker are in flight, so memory stays bounded."""
+
+    def __init__(self, engine: Engine, form: str) -> None:
+        self.engine, self.form = engine, form
+        cores = os.cpu_count() or 1
+        methods = multiprocessing.get_all_start_methods()
+        self.pool: ProcessPoolExecutor | None = None
+        if cores > 1 and form != "assessments" and "fork" in methods:
+            self.pool = ProcessPoolExecutor(
+                max_workers=cores,
+                mp_context=multiprocessing.get_context("fork"),
+                initializer=_worker_start,
+            )
+            self.depth = 2 * cores
+
+    def map(
+        self, chunks: Iterator[tuple[list[Case], int, int]]
+    ) -> Iterator[tuple[list[Any], int, int, int]]:
+        if self.pool is None:
+            for chunk, position, total in chunks:
+                results = _assess(self.engine, self.form, chunk)
+                yield results, len(chunk), position, total
+            return
+        waiting: collections.deque[tuple[Future[list[Any]], int, int, int]] = collections.deque()
+        try:
+            for chunk, position, total in chunks:
+                future = self.pool.submit(_score, self.form, chunk)
+                waiting.append((future, len(chunk), position, total))
+                if len(waiting) >= self.depth:
+                    future, n, at, size = waiting.popleft()
+                    yield future.result(), n, at, size
+        except InputError:
+            # Reading stopped at a bad line: the chunks before it are still written.
+            while waiting:
+                future, n, at, size = waiting.popleft()
+                yield future.result(), n, at, size
+            raise
+        while waiting:
+            future, n, at, size = waiting.popleft()
+            yield future.result(), n, at, size
+
+    def __enter__(self) -> _Scorer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _progress() -> Progress:
+    """A progress bar on the terminal's error stream (none when it is not a terminal)."""
+    console = Console(stderr=True)
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed:,} of {task.total:,}"),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+        disable=not console.is_terminal,
+    )
 
 
 def model_export(args: argparse.Namespace, out: Console) -> int:

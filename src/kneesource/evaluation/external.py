@@ -24,11 +24,11 @@ from importlib import resources
 from pathlib import Path
 from typing import Literal, TypeVar, get_args
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from kneesource.case import Case
 from kneesource.evaluation.vignettes import TriageLevel, VignetteError
+from kneesource.kb import yamlio
 from kneesource.kb.loader import KnowledgeBase
 from kneesource.kb.schema import SourceGroup
 
@@ -200,8 +200,8 @@ def _parse_all(
 
 def _items(path: Path, key: str, problems: list[str]) -> list[object]:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
+        data = yamlio.load(path.read_text(encoding="utf-8"))
+    except (OSError, yamlio.YAMLError) as exc:
         problems.append(f"{path.name}: cannot be read as YAML ({exc})")
         return []
     items = data.get(key) if isinstance(data, dict) else None

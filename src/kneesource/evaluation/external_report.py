@@ -8,7 +8,6 @@ from pathlib import Path
 from kneesource.commands.base import write_atomically
 from kneesource.evaluation.external import CATEGORIES, Coverage
 from kneesource.evaluation.external_run import ExternalSummary
-from kneesource.evaluation.plots import reliability_diagram
 from kneesource.evaluation.report import num, pct
 
 COLUMN_TITLES = {"tune": "tune", "held_out": "held-out", "all": "all"}
@@ -94,6 +93,9 @@ def write_external_report(
     ]
     if unscored:
         lines += [f"Not scored (the source gives no age): {', '.join(unscored)}.", ""]
+    # Imported here: matplotlib takes a third of a second to import, and only reports need it.
+    from kneesource.evaluation.plots import reliability_diagram
+
     files = []
     for key, s in summaries.items():
         path = folder / f"external-reliability-{key}.png"

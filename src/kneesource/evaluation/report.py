@@ -15,7 +15,6 @@ from pathlib import Path
 from kneesource.commands.base import write_atomically
 from kneesource.errors import InputError
 from kneesource.evaluation.metrics import confusion_matrix
-from kneesource.evaluation.plots import confusion_plot, reliability_diagram, truth_probability_bars
 from kneesource.evaluation.runner import Outcome, Summary
 from kneesource.evaluation.vignettes import TRIAGE_LEVELS
 
@@ -110,6 +109,13 @@ def write_report(
     matrix = confusion_matrix(
         [o.truth.conditions[0] for o in outcomes], [o.top for o in outcomes], labels
     )
+    # Imported here: matplotlib takes a third of a second to import, and only reports need it.
+    from kneesource.evaluation.plots import (
+        confusion_plot,
+        reliability_diagram,
+        truth_probability_bars,
+    )
+
     files = [
         reliability_diagram(
             overall.reliability, f"Reliability ({label})", out_dir / "reliability.png"

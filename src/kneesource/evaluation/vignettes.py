@@ -21,11 +21,11 @@ from importlib import resources
 from pathlib import Path
 from typing import Annotated, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from kneesource.case import Case
 from kneesource.errors import InputError, closest
+from kneesource.kb import yamlio
 from kneesource.kb.loader import KnowledgeBase
 from kneesource.kb.schema import RootId, SourceGroup
 
@@ -142,8 +142,8 @@ def load_vignettes(kb: KnowledgeBase, directory: Path | None = None) -> Vignette
     vignettes: list[Vignette] = []
     for path in paths:
         try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except (OSError, yaml.YAMLError) as exc:
+            data = yamlio.load(path.read_text(encoding="utf-8"))
+        except (OSError, yamlio.YAMLError) as exc:
             problems.append(f"{path.name}: cannot be read as YAML ({exc})")
             continue
         items = data.get("vignettes") if isinstance(data, dict) else None

@@ -30,7 +30,7 @@ import numpy as np
 from kneesource.errors import TooComplexError
 from kneesource.inference import junction
 from kneesource.inference.junction import FloatArray
-from kneesource.inference.kernel import MAX_BITS, batch_kernel
+from kneesource.inference.kernel import MAX_BITS, PARALLEL_FROM, batch_kernel
 from kneesource.kb.schema import SOURCE_GROUPS, SourceGroup
 from kneesource.model.compiled import CompiledModel, Person, check_model
 
@@ -75,7 +75,10 @@ def _variant_weights(model: CompiledModel) -> FloatArray:
 N_GROUPS = len(SOURCE_GROUPS)
 
 
-def _prepare(model: CompiledModel, person: Person, findings: Mapping[str, bool]) -> _Case:
+def _prepare(
+    model: CompiledModel, person: Person | FloatArray, findings: Mapping[str, bool]
+) -> _Case:
+    """``person`` may also be the priors (n,) themselves."""
     # A mapping holds each id once, so no finding can be both present and absent.
     index = [(model.finding_index(f), v) for f, v in findings.items()]
     present = np.array(sorted(i for i, v in index if v), dtype=np.intp)
@@ -85,7 +88,8 @@ def _prepare(model: CompiledModel, person: Person, findings: Mapping[str, bool])
     log_const = float(np.log1p(-model.finding_leak[absent]).sum())
     observed = np.concatenate([present, absent])
     relevant = np.flatnonzero(model.root_finding[:, observed].any(axis=1))
-    return _Case(model.priors(person), present, log_w, log_u, log_const, relevant)
+    priors = model.priors(person) if isinstance(person, Person) else np.asarray(person)
+    return _Case(priors, present, log_w, log_u, log_const, relevant)
 
 
 def posterior(model: CompiledModel, person: Person, findings: Mapping[str, bool]) -> Posterior:
@@ -95,7 +99,7 @@ def posterior(model: CompiledModel, person: Person, findings: Mapping[str, bool]
 
 def case_network(
     model: CompiledModel,
-    person: Person,
+    person: Person | FloatArray,
     findings: Mapping[str, bool],
     leave_out: Sequence[str] = (),
 ) -> junction.Network:
@@ -157,8 +161,8 @@ def case_network(
 
 
 # Explanations re-run the case once per observed finding; beyond this many table entries in all
-# (a few seconds on two cores) a wide case is given its posteriors without them.
-EXPLAIN_BUDGET = 1 << 31
+# (about a second on this machine's two cores) a wide case is given its posteriors without them.
+EXPLAIN_BUDGET = 1 << 29
 
 
 def fits_kernel(model: CompiledModel, findings: Mapping[str, bool]) -> bool:
@@ -173,12 +177,12 @@ def fits_kernel(model: CompiledModel, findings: Mapping[str, bool]) -> bool:
 def explanation_cost(model: CompiledModel, person: Person, findings: Mapping[str, bool]) -> int:
     """Table entries that ``posterior_wide`` with every observed finding left out would touch."""
     net = case_network(model, person, findings)
-    return junction.plan(net).entries_per_row * (1 + len(findings))
+    return junction.plan(net, _plans(model)).entries_per_row * (1 + len(findings))
 
 
 def posterior_wide(
     model: CompiledModel,
-    person: Person,
+    person: Person | FloatArray,
     findings: Mapping[str, bool],
     leave_out: Sequence[str] = (),
 ) -> tuple[Posterior, FloatArray]:
@@ -188,7 +192,7 @@ def posterior_wide(
     evidence whose largest cluster would exceed the stated bound (checked before any work)."""
     check_model(model)
     net = case_network(model, person, findings, leave_out)
-    the_plan = junction.plan(net)
+    the_plan = junction.plan(net, _plans(model))
     if not the_plan.feasible:
         raise TooComplexError(
             f"this case's present findings share their possible causes so widely that exact "
@@ -205,6 +209,15 @@ def posterior_wide(
         log_evidence=float(result.log_z[0]),
     )
     return base, marg[1:, :n]
+
+
+def _plans(model: CompiledModel) -> junction.PlanCache:
+    """The model's plan cache: owned by the model, so it goes when the model goes."""
+    cached: junction.PlanCache | None = model.__dict__.get("_plans")
+    if cached is None:
+        cached = junction.PlanCache()
+        object.__setattr__(model, "_plans", cached)
+    return cached
 
 
 def _group_index(model: CompiledModel) -> IntArray:
@@ -240,20 +253,31 @@ def posterior_batch(
 ) -> list[Posterior]:
     """Exact posteriors for many cases: the compiled kernel, spread over the machine's cores,
     with bucket elimination for any case whose evidence is too wide for the kernel."""
-    check_model(model)
     priors, evidence = encode_evidence(model, cases)
-    b, n, r = len(cases), model.n_conditions, len(model.root_ids)
+    return posterior_rows(model, priors, evidence, cases)
+
+
+def posterior_rows(
+    model: CompiledModel,
+    priors: FloatArray,
+    evidence: np.ndarray,
+    cases: Sequence[tuple[Person, Mapping[str, bool]]] | None = None,
+) -> list[Posterior]:
+    """``posterior_batch`` on rows already encoded (``encode_evidence``): priors (B, n) and
+    evidence (B, F) as int8, -1 unknown, 0 absent, 1 present."""
+    check_model(model)
+    b, n, r = len(priors), model.n_conditions, len(model.root_ids)
     conds, roots, srcs = np.zeros((b, n)), np.zeros((b, r)), np.zeros((b, N_GROUPS))
     log_z, ok = np.zeros(b), np.zeros(b, dtype=np.bool_)
     batch_kernel(
-        priors,
+        np.ascontiguousarray(priors),
         model.condition_finding,
         model.condition_root,
         model.root_finding,
         model.finding_leak,
         model.root_leak,
         _group_index(model),
-        evidence,
+        np.ascontiguousarray(evidence),
         conds,
         roots,
         srcs,
@@ -269,6 +293,31 @@ def posterior_batch(
             conds[i], roots[i], dict(zip(SOURCE_GROUPS, sources[i], strict=True)), evidence_log[i]
         )
         if ok[i]
-        else posterior_wide(model, *cases[i])[0]
+        else _wide_row(model, priors[i], evidence[i], None if cases is None else cases[i])
         for i in range(b)
     ]
+
+
+def _wide_row(
+    model: CompiledModel,
+    priors: FloatArray,
+    evidence: np.ndarray,
+    case: tuple[Person, Mapping[str, bool]] | None,
+) -> Posterior:
+    if case is not None:
+        return posterior_wide(model, *case)[0]
+    findings = {model.finding_ids[j]: bool(v) for j, v in enumerate(evidence.tolist()) if v >= 0}
+    return posterior_wide(model, priors, findings)[0]
+
+
+def warm_up(model: CompiledModel) -> None:
+    """Compile every kernel once into the on-disk cache (``scripts/setup`` runs this after an
+    install), so that the first assessment a person asks for does not wait for the compiler:
+    the serial and the parallel batch kernels, and bucket elimination's table kernels."""
+    person = Person(age=40)
+    linked = np.flatnonzero(model.condition_finding.any(axis=0))
+    narrow = {model.finding_ids[int(linked[0])]: True}
+    wide = {model.finding_ids[int(f)]: True for f in linked[: MAX_BITS + 2]}
+    posterior_batch(model, [(person, narrow)])
+    posterior_batch(model, [(person, narrow)] * PARALLEL_FROM)
+    posterior_wide(model, person, wide, list(wide)[:1])

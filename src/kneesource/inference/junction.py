@@ -28,8 +28,11 @@ input beyond the stated bound is refused with a clear message instead of exhaust
 
 from __future__ import annotations
 
+import collections
+import functools
 import math
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -166,42 +169,86 @@ class Plan:
 
 
 def elimination_order(n_vars: int, scopes: Sequence[Sequence[int]]) -> list[int]:
-    """Greedy min-fill (ties: fewest neighbours, then lowest id); only the neighbourhood of an
-    eliminated variable is rescored."""
-    adj: list[set[int]] = [set() for _ in range(n_vars)]
+    """Greedy min-fill (ties: fewest neighbours, then lowest id); only the neighbours of an
+    eliminated variable are rescored. Neighbourhoods are bit sets (Python integers)."""
+    adj = [0] * n_vars
     for scope in scopes:
-        for a in scope:
-            adj[a].update(scope)
+        mask = 0
+        for v in scope:
+            mask |= 1 << v
+        for v in scope:
+            adj[v] |= mask
     for v in range(n_vars):
-        adj[v].discard(v)
+        adj[v] &= ~(1 << v)
+
+    def members(mask: int) -> list[int]:
+        out = []
+        while mask:
+            low = mask & -mask
+            out.append(low.bit_length() - 1)
+            mask ^= low
+        return out
 
     def score(v: int) -> tuple[int, int, int]:
-        nb = list(adj[v])
-        fill = sum(1 for i, a in enumerate(nb) for b in nb[i + 1 :] if b not in adj[a])
-        return (fill, len(nb), v)
+        nb = adj[v]
+        # Each missing edge between two neighbours is seen from both ends.
+        missing = sum((nb & ~adj[a] & ~(1 << a)).bit_count() for a in members(nb))
+        return (missing // 2, nb.bit_count(), v)
 
     scores = {v: score(v) for v in range(n_vars)}
     order: list[int] = []
     while scores:
         v = min(scores, key=scores.__getitem__)
-        nb = adj[v]
+        nb = members(adj[v])
         for a in nb:
-            adj[a].discard(v)
-            adj[a].update(nb - {a})
+            adj[a] = (adj[a] | adj[v]) & ~(1 << a) & ~(1 << v)
         order.append(v)
         del scores[v]
-        touched = set(nb)
+        # Rescoring the eliminated variable's neighbours only: the fill of variables further
+        # away can change too, but the order stays a heuristic and this keeps it cheap.
         for a in nb:
-            touched |= adj[a]
-        for a in touched:
-            if a in scores:
-                scores[a] = score(a)
+            scores[a] = score(a)
     return order
 
 
-def plan(net: Network) -> Plan:
-    """Buckets for a min-fill order, and the cost of a pass, before any table is built."""
+class PlanCache:
+    """Plans of recent network structures, the least recently used dropped beyond ``limit``;
+    safe to share between threads."""
+
+    def __init__(self, limit: int = 512) -> None:
+        self.limit = limit
+        self._plans: collections.OrderedDict[Hashable, Plan] = collections.OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable) -> Plan | None:
+        with self._lock:
+            found = self._plans.get(key)
+            if found is not None:
+                self._plans.move_to_end(key)
+            return found
+
+    def put(self, key: Hashable, value: Plan) -> None:
+        with self._lock:
+            self._plans[key] = value
+            while len(self._plans) > self.limit:
+                self._plans.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._plans)
+
+
+def plan(net: Network, cache: PlanCache | None = None) -> Plan:
+    """Buckets for a min-fill order, and the cost of a pass, before any table is built. Plans
+    depend only on the network's structure; ``cache`` keeps them for networks of the same
+    structure (the same present findings)."""
     scopes = [f.scope for f in net.factors]
+    if cache is not None:
+        key = (net.n_vars, tuple(scopes))
+        found = cache.get(key)
+        if found is None:
+            found = plan(net)
+            cache.put(key, found)
+        return found
     order = elimination_order(net.n_vars, scopes)
     pos = {v: i for i, v in enumerate(order)}
     placed: list[list[int]] = [[] for _ in order]
@@ -227,7 +274,10 @@ def plan(net: Network) -> Plan:
     return Plan(tuple(buckets), pos, widest, 2 * entries)
 
 
-def _split_index(scope: Sequence[int], cluster: Sequence[int]) -> tuple[IntArray, IntArray, int]:
+@functools.lru_cache(maxsize=8192)
+def _split_index(
+    scope: tuple[int, ...], cluster: tuple[int, ...]
+) -> tuple[IntArray, IntArray, int]:
     """Where each entry of a cluster's flat table (C order) reads a table over ``scope``: the flat
     cluster index is split into high and low bits, and the table index is ``hi[h] + lo[l]``."""
     w = len(cluster)
@@ -283,7 +333,7 @@ def _product(
     if not parts:
         out.fill(1.0)
     for k, (table, scope) in enumerate(parts):
-        lo, hi, _ = _split_index(scope, cluster)
+        lo, hi, _ = _split_index(tuple(scope), tuple(cluster))
         _gather(out, np.ascontiguousarray(table).reshape(rows, -1), lo, hi, k == 0)
     return out.reshape((rows,) + (2,) * len(cluster))
 
@@ -292,7 +342,7 @@ def _sum_to(full: FloatArray, cluster: Sequence[int], keep: Sequence[int]) -> Fl
     """``full`` (rows, cluster) summed over every variable not in ``keep``."""
     rows = full.shape[0]
     out = np.zeros((rows, 1 << len(keep)))
-    lo, hi, _ = _split_index(keep, cluster)
+    lo, hi, _ = _split_index(tuple(keep), tuple(cluster))
     _scatter(full.reshape(rows, -1), out, lo, hi)
     return out.reshape((rows,) + (2,) * len(keep))
 

@@ -8,6 +8,7 @@ checks the rules that span files. Every problem is collected before one
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
@@ -16,10 +17,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
 
-import yaml
 from pydantic import BaseModel, ValidationError
 
 from kneesource.errors import KnowledgeBaseError
+from kneesource.kb import yamlio
 from kneesource.kb.schema import (
     ROOT_IDS,
     ActivityModifier,
@@ -67,11 +68,15 @@ class KnowledgeBase:
         """Semantic version of the content plus a short digest of the exact files."""
         return f"{self.meta.version}+{self.digest[:10]}"
 
+    @functools.cached_property
+    def _by_id(self) -> tuple[dict[str, Condition], dict[str, Finding]]:
+        return {c.id: c for c in self.conditions}, {f.id: f for f in self.findings}
+
     def condition(self, condition_id: str) -> Condition:
-        return next(c for c in self.conditions if c.id == condition_id)
+        return self._by_id[0][condition_id]
 
     def finding(self, finding_id: str) -> Finding:
-        return next(f for f in self.findings if f.id == finding_id)
+        return self._by_id[1][finding_id]
 
 
 def default_knowledge_dir() -> Path:
@@ -159,8 +164,8 @@ def _read_yaml(path: Path, digest: Any | None, problems: list[str]) -> Any:
     if digest is not None:
         digest.update(path.name.encode() + b"\0" + text.encode())
     try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
+        return yamlio.load(text)
+    except yamlio.YAMLError as exc:
         problems.append(f"{path.name}: not valid YAML ({exc})")
         return None
 

@@ -13,10 +13,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
 from pydantic import ValidationError
 
 from kneesource.errors import KnowledgeBaseError
+from kneesource.kb import yamlio
 from kneesource.kb.loader import KnowledgeBase, default_knowledge_dir
 from kneesource.kb.schema import Citation, Source
 from kneesource.triage.schema import (
@@ -124,8 +124,8 @@ def load_rules(kb: KnowledgeBase, directory: Path | None = None) -> RuleSet:
             [f"{RULES_FILE}: cannot be read ({exc.strerror or exc})"]
         ) from None
     try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
+        data = yamlio.load(text)
+    except yamlio.YAMLError as exc:
         raise KnowledgeBaseError([f"{RULES_FILE}: not valid YAML ({exc})"]) from None
     try:
         parsed = RedFlagsFile.model_validate(data)
