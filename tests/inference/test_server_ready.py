@@ -58,3 +58,26 @@ def test_threads_give_the_serial_results() -> None:
     with ThreadPoolExecutor(max_workers=4) as pool:
         threaded = list(pool.map(lambda c: engine.assess(c).to_dict(), cases))
     assert threaded == serial
+
+
+def test_an_engine_and_its_caches_go_when_it_is_dropped() -> None:
+    # Every cache (question bank, plans of the interview and of bucket elimination, quick
+    # triage) lives on the engine or its model, so nothing keeps a dropped engine alive.
+    import gc
+    import weakref
+
+    from kneesource.engine import Engine
+    from kneesource.interview import next_question, start
+
+    engine = Engine.from_directory()
+    state = start(engine)
+    assert next_question(state) is not None
+    model = engine.model
+    oa = model.condition_ids.index("knee_osteoarthritis")
+    shared = [model.finding_ids[i] for i in np.flatnonzero(model.condition_finding[oa])][:20]
+    engine.assess(engine.case({"age": 60, "findings": dict.fromkeys(shared, True)}))
+    gone = weakref.ref(engine)
+    model_gone = weakref.ref(model)
+    del engine, state, model
+    gc.collect()
+    assert gone() is None and model_gone() is None

@@ -61,7 +61,7 @@ def test_answer_is_pure_and_state_round_trips(engine: Engine) -> None:
 def test_same_state_same_question_and_why(engine: Engine) -> None:
     state = answered(engine, QUIET_START)
     first = next_question(state)
-    flow._plan.cache_clear()
+    flow._plan.cache_clear(engine)
     second = next_question(State.from_dict(state.to_dict()))
     assert first == second
 

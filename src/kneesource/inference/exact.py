@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 
@@ -47,49 +48,7 @@ class Posterior:
     log_evidence: float
 
 
-@dataclass(frozen=True)
-class _Case:
-    priors: FloatArray
-    present: IntArray
-    log_w: FloatArray  # (n,) log absent-finding weight per condition
-    log_u: FloatArray  # (R,) log absent-finding weight per root
-    log_const: float
-    relevant_roots: IntArray
-
-
-def _variant_weights(model: CompiledModel) -> FloatArray:
-    """Rows multiplying each condition's "present" weight: base, one per source group (its
-    conditions cleared), one per root (its links counted as absent)."""
-    cached: FloatArray | None = model.__dict__.get("_variants")
-    if cached is None:
-        groups = np.array(model.groups)
-        rows = [np.ones(model.n_conditions)]
-        rows += [(groups != g).astype(float) for g in SOURCE_GROUPS]
-        rows += [1.0 - model.condition_root[:, r] for r in range(len(model.root_ids))]
-        cached = np.array(rows)
-        cached.setflags(write=False)
-        object.__setattr__(model, "_variants", cached)
-    return cached
-
-
 N_GROUPS = len(SOURCE_GROUPS)
-
-
-def _prepare(
-    model: CompiledModel, person: Person | FloatArray, findings: Mapping[str, bool]
-) -> _Case:
-    """``person`` may also be the priors (n,) themselves."""
-    # A mapping holds each id once, so no finding can be both present and absent.
-    index = [(model.finding_index(f), v) for f, v in findings.items()]
-    present = np.array(sorted(i for i, v in index if v), dtype=np.intp)
-    absent = np.array(sorted(i for i, v in index if not v), dtype=np.intp)
-    log_w = np.log1p(-model.condition_finding[:, absent]).sum(axis=1)
-    log_u = np.log1p(-model.root_finding[:, absent]).sum(axis=1)
-    log_const = float(np.log1p(-model.finding_leak[absent]).sum())
-    observed = np.concatenate([present, absent])
-    relevant = np.flatnonzero(model.root_finding[:, observed].any(axis=1))
-    priors = model.priors(person) if isinstance(person, Person) else np.asarray(person)
-    return _Case(priors, present, log_w, log_u, log_const, relevant)
 
 
 def posterior(model: CompiledModel, person: Person, findings: Mapping[str, bool]) -> Posterior:
@@ -104,32 +63,41 @@ def case_network(
     leave_out: Sequence[str] = (),
 ) -> junction.Network:
     """The case as a network for :mod:`kneesource.inference.junction`, one row per query: the
-    case itself, then one per finding of ``leave_out`` with that finding left unobserved.
+    case itself, then one per finding of ``leave_out`` with that finding left unobserved."""
+    priors = model.priors(person) if isinstance(person, Person) else np.asarray(person)
+    evidence = np.full(len(model.finding_ids), -1, dtype=np.int8)
+    for f, v in findings.items():
+        evidence[model.finding_index(f)] = 1 if v else 0
+    rows = np.repeat(evidence[None], 1 + len(leave_out), axis=0)
+    for i, f in enumerate(leave_out):
+        rows[1 + i, model.finding_index(f)] = -1
+    return rows_network(model, np.repeat(priors[None], len(rows), axis=0), rows)
+
+
+def rows_network(
+    model: CompiledModel, priors: FloatArray, evidence: np.ndarray
+) -> junction.Network:
+    """Rows of evidence (B, F: -1 unknown, 0 absent, 1 present) and priors (B, n) as one network
+    for :mod:`kneesource.inference.junction`. A finding present in any row is a factor of the
+    network, left out (a factor of 1) in the rows where it is unknown; no row may hold absent a
+    finding that another row holds present. Absent findings fold into each row's weights.
 
     Variables: the conditions, the nerve roots, then one per source group that is present when
     any of the group's conditions is (a deterministic OR, whose marginal is the pain source)."""
     n, n_roots = model.n_conditions, len(model.root_ids)
-    case = _prepare(model, person, findings)
-    rows = 1 + len(leave_out)
-    log_w = np.repeat(case.log_w[None], rows, axis=0)
-    log_u = np.repeat(case.log_u[None], rows, axis=0)
-    log_const = np.full(rows, case.log_const)
-    removed = np.zeros((rows, len(case.present)), dtype=np.bool_)
-    where = {int(f): j for j, f in enumerate(case.present)}
-    for i, fid in enumerate(leave_out):
-        row, f = 1 + i, model.finding_index(fid)
-        if f in where:
-            removed[row, where[f]] = True
-        elif fid in findings:  # absent: its factor leaves the weights and the constant
-            log_w[row] -= np.log1p(-model.condition_finding[:, f])
-            log_u[row] -= np.log1p(-model.root_finding[:, f])
-            log_const[row] -= np.log1p(-model.finding_leak[f])
+    rows = len(evidence)
+    present = np.flatnonzero((evidence == 1).any(axis=0))
+    if ((evidence == 0)[:, present]).any():
+        raise ValueError("a finding is present in one row and absent in another")
+    absent = (evidence == 0).astype(np.float64)  # (B, F)
+    log_w = absent @ np.log1p(-model.condition_finding).T  # (B, n)
+    log_u = absent @ np.log1p(-model.root_finding).T  # (B, R)
+    log_const = absent @ np.log1p(-model.finding_leak)
     named = n + n_roots + N_GROUPS
     net = junction.Network(n_vars=named, n_named=named, rows=rows, log_const=log_const)
-    pri = case.priors
     for c in range(n):
-        on = pri[c] * np.exp(log_w[:, c])
-        net.add((c,), np.stack([np.full(rows, 1.0 - pri[c]), on], axis=1))
+        on = priors[:, c] * np.exp(log_w[:, c])
+        net.add((c,), np.stack([1.0 - priors[:, c], on], axis=1))
     for r in range(n_roots):
         net.add((n + r,), np.stack([np.ones(rows), np.exp(log_u[:, r])], axis=1))
         causes = np.flatnonzero(model.condition_root[:, r])
@@ -144,7 +112,7 @@ def case_network(
     for g in range(N_GROUPS):
         members = tuple(int(c) for c in np.flatnonzero(_group_index(model) == g))
         net.add_noisy_or(junction.NoisyOr(members, (1.0,) * len(members), 0.0, n + n_roots + g))
-    for j, f in enumerate(case.present):
+    for f in present.tolist():
         conds = np.flatnonzero(model.condition_finding[:, f])
         roots = np.flatnonzero(model.root_finding[:, f])
         net.add_noisy_or(
@@ -155,7 +123,7 @@ def case_network(
                 leak=float(model.finding_leak[f]),
                 child=None,
             ),
-            removed=removed[:, j],
+            removed=evidence[:, f] != 1,
         )
     return net
 
@@ -191,15 +159,7 @@ def posterior_wide(
     first, then the case without each finding of ``leave_out``. Raises ``TooComplexError`` for
     evidence whose largest cluster would exceed the stated bound (checked before any work)."""
     check_model(model)
-    net = case_network(model, person, findings, leave_out)
-    the_plan = junction.plan(net, _plans(model))
-    if not the_plan.feasible:
-        raise TooComplexError(
-            f"this case's present findings share their possible causes so widely that exact "
-            f"inference would need tables of 2^{the_plan.max_cluster_bits} entries (the bound is "
-            f"2^{junction.MAX_CLUSTER_BITS}); leave out findings that are not really present"
-        )
-    result = junction.run(net, the_plan)
+    result = _run(model, case_network(model, person, findings, leave_out))
     n, n_roots = model.n_conditions, len(model.root_ids)
     marg = result.marginals.clip(0.0, 1.0)
     base = Posterior(
@@ -254,14 +214,13 @@ def posterior_batch(
     """Exact posteriors for many cases: the compiled kernel, spread over the machine's cores,
     with bucket elimination for any case whose evidence is too wide for the kernel."""
     priors, evidence = encode_evidence(model, cases)
-    return posterior_rows(model, priors, evidence, cases)
+    return posterior_rows(model, priors, evidence)
 
 
 def posterior_rows(
     model: CompiledModel,
     priors: FloatArray,
     evidence: np.ndarray,
-    cases: Sequence[tuple[Person, Mapping[str, bool]]] | None = None,
 ) -> list[Posterior]:
     """``posterior_batch`` on rows already encoded (``encode_evidence``): priors (B, n) and
     evidence (B, F) as int8, -1 unknown, 0 absent, 1 present."""
@@ -288,26 +247,75 @@ def posterior_rows(
     np.clip(roots, 0.0, 1.0, out=roots)
     sources = np.clip(srcs, 0.0, 1.0).tolist()
     evidence_log = log_z.tolist()
-    return [
+    out: list[Posterior | None] = [
         Posterior(
             conds[i], roots[i], dict(zip(SOURCE_GROUPS, sources[i], strict=True)), evidence_log[i]
         )
         if ok[i]
-        else _wide_row(model, priors[i], evidence[i], None if cases is None else cases[i])
+        else None
         for i in range(b)
+    ]
+    # Rows too wide for the kernel go to bucket elimination. Rows that differ only by present
+    # findings left unknown and by absent ones (a case's triage combinations, its leave-one-out
+    # variants) share one network and run as rows of one pass.
+    for group in _wide_groups(evidence, np.flatnonzero(~ok)):
+        posts = _rows_posteriors(model, priors[group], evidence[group])
+        for i, post in zip(group, posts, strict=True):
+            out[i] = post
+    return cast(list[Posterior], out)
+
+
+# A wide row joins a group of rows when that adds at most this many present findings to the
+# group's network (a case's triage combinations differ by a few warning signs).
+GROUP_SLACK = 4
+
+
+def _wide_groups(evidence: np.ndarray, wide: np.ndarray) -> list[list[int]]:
+    """The wide rows in groups that can share a network: no finding present in one row of a
+    group and absent in another, and a row joins only if it adds at most ``GROUP_SLACK`` present
+    findings to the group. Rows with the most present findings are placed first."""
+    groups: list[tuple[np.ndarray, np.ndarray, list[int]]] = []  # present, absent, members
+    order = sorted(wide.tolist(), key=lambda i: -int((evidence[i] == 1).sum()))
+    for i in order:
+        on, off = evidence[i] == 1, evidence[i] == 0
+        for k, (present, absent, members) in enumerate(groups):
+            if (on & absent).any() or (off & present).any():
+                continue
+            if int((on & ~present).sum()) <= GROUP_SLACK:
+                groups[k] = (present | on, absent | off, [*members, i])
+                break
+        else:
+            groups.append((on, off, [i]))
+    return [sorted(members) for _, _, members in groups]
+
+
+def _rows_posteriors(
+    model: CompiledModel, priors: FloatArray, evidence: np.ndarray
+) -> list[Posterior]:
+    result = _run(model, rows_network(model, priors, evidence))
+    n, n_roots = model.n_conditions, len(model.root_ids)
+    marg = result.marginals.clip(0.0, 1.0)
+    return [
+        Posterior(
+            conditions=marg[i, :n],
+            roots=marg[i, n : n + n_roots],
+            sources={g: float(marg[i, n + n_roots + k]) for k, g in enumerate(SOURCE_GROUPS)},
+            log_evidence=float(result.log_z[i]),
+        )
+        for i in range(len(evidence))
     ]
 
 
-def _wide_row(
-    model: CompiledModel,
-    priors: FloatArray,
-    evidence: np.ndarray,
-    case: tuple[Person, Mapping[str, bool]] | None,
-) -> Posterior:
-    if case is not None:
-        return posterior_wide(model, *case)[0]
-    findings = {model.finding_ids[j]: bool(v) for j, v in enumerate(evidence.tolist()) if v >= 0}
-    return posterior_wide(model, priors, findings)[0]
+def _run(model: CompiledModel, net: junction.Network) -> junction.Result:
+    """Bucket elimination on ``net``, refused before any work beyond the stated bound."""
+    the_plan = junction.plan(net, _plans(model))
+    if not the_plan.feasible:
+        raise TooComplexError(
+            f"this case's present findings share their possible causes so widely that exact "
+            f"inference would need tables of 2^{the_plan.max_cluster_bits} entries (the bound is "
+            f"2^{junction.MAX_CLUSTER_BITS}); leave out findings that are not really present"
+        )
+    return junction.run(net, the_plan)
 
 
 def warm_up(model: CompiledModel) -> None:

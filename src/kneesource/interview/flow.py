@@ -23,7 +23,7 @@ askable (``nothing_more_to_report``); if either would change the level, the inte
 
 from __future__ import annotations
 
-import functools
+import weakref
 from dataclasses import dataclass
 from typing import Literal
 
@@ -53,6 +53,7 @@ from kneesource.interview.triage_link import (
     quick_level_function,
 )
 from kneesource.interview.why import Why, adaptive_why, fixed_why, follow_up_why
+from kneesource.owned import lru_per
 
 StopReason = Literal[
     "hard_maximum", "no_questions_left", "leader_clear", "top3_settled", "little_to_gain"
@@ -97,7 +98,9 @@ class Plan:
     evaluations: tuple[Evaluation, ...]
 
 
-_ENGINES: dict[str, Engine] = {}
+# The engines interviews were started on, by knowledge base version; an engine stays here only
+# while something else holds it (the shipped one is always held by ``default_engine``).
+_ENGINES: weakref.WeakValueDictionary[str, Engine] = weakref.WeakValueDictionary()
 
 
 def start(engine: Engine | None = None, *, mode: Mode = "patient") -> State:
@@ -182,7 +185,7 @@ def askable(bank: QuestionBank, state: State) -> list[QuestionSpec]:
     return out
 
 
-@functools.lru_cache(maxsize=256)
+@lru_per(256)
 def _plan(engine: Engine, state: State) -> Plan:
     bank = question_bank(engine)
     policy = bank.policy

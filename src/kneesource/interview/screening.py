@@ -23,7 +23,6 @@ are the ratios of the priors of c present and absent under a and now.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
 from dataclasses import replace
 
@@ -37,11 +36,12 @@ from kneesource.interview.selection import (
     prevalence_of,
 )
 from kneesource.model.compiled import CompiledModel, FloatArray, Person
+from kneesource.owned import once_per
 
 _TINY = 1e-12
 
 
-@functools.cache
+@once_per
 def _reach(model: CompiledModel) -> tuple[FloatArray, FloatArray]:
     """(q: chance each condition alone sets each finding, via links or roots; root-leak part)."""
     log_not = np.zeros_like(model.condition_finding)
@@ -115,23 +115,25 @@ def _yes_no_scores(
     return [(float(g), float(s)) for g, s in zip(gain, shift, strict=True)]
 
 
-# (the model, the question, its findings' columns, its answers table), by their ids
-_TABLES: dict[tuple[int, int], tuple[CompiledModel, QuestionSpec, list[int], FloatArray]] = {}
-
-
 def _answer_table(model: CompiledModel, spec: QuestionSpec) -> tuple[list[int], FloatArray]:
     """The findings of a choice or checklist (model columns) and its answers as an (answers, 1,
     findings) array: 1 present, 0 absent, -1 for a finding that answer leaves unknown. Built once
-    per question (a checklist of k options has 2^k answers)."""
-    key = (id(model), id(spec))
-    cached = _TABLES.get(key)
-    if cached is None or cached[0] is not model or cached[1] is not spec:
+    per question (a checklist of k options has 2^k answers) and kept on the model."""
+    tables = _tables(model)
+    cached = tables.get(spec.id)
+    if cached is None or cached[0] is not spec:
         outcomes = [sets for _, sets in outcome_values(spec)]
         ids = list(dict.fromkeys(f for o in outcomes for f in o))
         table = np.array([[int(o[f]) if f in o else -1 for f in ids] for o in outcomes])
-        cached = (model, spec, [model.finding_index(f) for f in ids], table[:, None, :])
-        _TABLES[key] = cached
-    return cached[2], cached[3]
+        cached = (spec, [model.finding_index(f) for f in ids], table[:, None, :])
+        tables[spec.id] = cached
+    return cached[1], cached[2]
+
+
+@once_per
+def _tables(model: CompiledModel) -> dict[str, tuple[QuestionSpec, list[int], FloatArray]]:
+    """The answers tables of a model's questions, by question id."""
+    return {}
 
 
 def _choice_score(

@@ -10,7 +10,6 @@ them in the red-flag screen. Ages tried: the bounds of every age band.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
 
 from kneesource.case import Case
@@ -19,12 +18,13 @@ from kneesource.inference.exact import Posterior
 from kneesource.interview.questions import QuestionBank, load_questions
 from kneesource.interview.selection import LevelFn
 from kneesource.kb.schema import AGE_BANDS
+from kneesource.owned import once_per
 from kneesource.triage import QuickLevel, level_rank, triage_levels
 
 URGENT = level_rank("urgent")
 
 
-@functools.cache
+@once_per
 def red_flag_findings(engine: Engine) -> frozenset[str]:
     rules = engine.rules
     urgent = [r for r in rules.rules if level_rank(r.level) >= URGENT]
@@ -40,7 +40,7 @@ def red_flag_findings(engine: Engine) -> frozenset[str]:
     )
 
 
-@functools.cache
+@once_per
 def question_bank(engine: Engine) -> QuestionBank:
     return load_questions(engine.kb, red_flag_findings=red_flag_findings(engine))
 
@@ -61,7 +61,7 @@ def level_function(engine: Engine) -> LevelFn:
     return level
 
 
-@functools.cache
+@once_per
 def quick_level_function(engine: Engine) -> LevelFn:
     """The triage rank without the combinations of warning signs (``triage.quick_level``): how
     the interview scores possible answers. One per engine, so its cache serves every question."""

@@ -1,0 +1,216 @@
+"""End to end, as a user calls it: `kneesource assess FILE` on whole files, side by side with
+pyAgrum's bare posterior on the same cases.
+
+Three files of the same people (drawn from the model, ages 5-89):
+* typical: 3 to 8 answers each, as a person gives in a short interview;
+* fully answered: the example cases with every other finding answered "no" (about 5 KB a line,
+  the 50 MB file of 10,620 cases scaled down to --full cases);
+* the typical file written as Parquet.
+kneesource's figure is the wall time of the command in a fresh process, start-up included, with
+explanations (JSON Lines out) and without (a Parquet result table), and its peak memory.
+pyAgrum's is LazyPropagation's posterior of every condition and root, nothing else (no
+explanations, no triage, no output), timed on a sample of the same cases and scaled. Run:
+    .venv/bin/python -m bench.batch_bench [--typical N] [--full N] [--pyagrum-sample N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+
+from kneesource.engine import default_engine
+from kneesource.evaluation.simulator import sample_states
+from kneesource.model.bif import to_bif
+from kneesource.model.compiled import Person
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+def typical_cases(n: int, rng: np.random.Generator) -> list[dict]:
+    model = default_engine().model
+    ids = [f for f in model.finding_ids if f not in model.evidence_skipped]
+    column = {f: i for i, f in enumerate(model.finding_ids)}
+    out = []
+    for i in range(n):
+        age = int(rng.integers(5, 90))
+        _, _, states = sample_states(model, model.priors(Person(age=age))[None, :], rng)
+        chosen = rng.choice(len(ids), size=int(rng.integers(3, 9)), replace=False)
+        findings = {ids[j]: bool(states[0, column[ids[j]]]) for j in chosen}
+        out.append({"id": f"t{i}", "age": age, "findings": findings})
+    return out
+
+
+def fully_answered_cases(n: int) -> list[dict]:
+    model = default_engine().model
+    examples = [
+        json.loads(line) for line in (EXAMPLES / "three_cases.jsonl").read_text().splitlines()
+    ]
+    everything = {f: False for f in model.finding_ids if f not in model.evidence_skipped}
+    return [
+        {
+            **examples[i % 3],
+            "id": f"f{i}",
+            "findings": {**everything, **examples[i % 3]["findings"]},
+        }
+        for i in range(n)
+    ]
+
+
+# Runs the command and reports its own peak memory and its worker processes' (a figure taken
+# from outside would also count the memory of this process, copied at fork before exec).
+CHILD = """
+import atexit, resource, sys
+def report():
+    # VmHWM: this process's own peak since exec (ru_maxrss would keep the peak of the parent
+    # it was forked from); the workers' peak comes from their resource usage.
+    own = 0
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                own = int(line.split()[1])
+    workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    sys.stderr.write(f"PEAK {max(own, workers)}\\n")
+atexit.register(report)
+from kneesource.cli import main
+sys.argv = ["kneesource", *sys.argv[1:]]
+main()
+"""
+
+
+def run_assess(source: Path, target: Path | None) -> tuple[float, float]:
+    """Wall seconds and peak GB (of the process or any one worker) of `kneesource assess`."""
+    args = [sys.executable, "-c", CHILD, "assess", str(source)]
+    args += ["-o", str(target)] if target is not None else ["--json"]
+    start = time.perf_counter()
+    done = subprocess.run(
+        args, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
+    wall = time.perf_counter() - start
+    peaks = [int(line.split()[1]) for line in done.stderr.splitlines() if line.startswith("PEAK ")]
+    return wall, max(peaks) / 1e6
+
+
+def pyagrum_rate(cases: list[dict], sample: int) -> float:
+    """Cases per second of pyAgrum's posterior (conditions and roots) on a sample of the cases."""
+    import pyagrum as gum
+
+    model = default_engine().model
+    targets = [*model.condition_ids, *model.root_ids]
+    engines: dict[str, object] = {}  # one network per age band: priors depend on the band only
+    total, done = 0.0, 0
+    with tempfile.TemporaryDirectory() as tmp:
+        for case in cases[:sample]:
+            person = Person(age=case["age"])
+            band = person.age_band
+            engine = engines.get(band)
+            if engine is None:  # parsing and set-up are not timed
+                path = Path(tmp) / f"{band}.bif"
+                path.write_text(to_bif(model, person))
+                engine = engines[band] = gum.LazyPropagation(gum.loadBN(str(path)))
+                engine.setTargets(set(targets))
+            evidence = {
+                k: "present" if v else "absent"
+                for k, v in case["findings"].items()
+                if k not in model.evidence_skipped
+            }
+            start = time.perf_counter()
+            engine.eraseAllEvidence()
+            engine.setEvidence(evidence)
+            engine.makeInference()
+            [engine.posterior(t)[:] for t in targets]
+            total += time.perf_counter() - start
+            done += 1
+    return done / total
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--typical", type=int, default=20000)
+    parser.add_argument("--full", type=int, default=2000)
+    parser.add_argument("--pyagrum-sample", type=int, default=200, help="typical cases")
+    parser.add_argument(
+        "--pyagrum-full-sample", type=int, default=10, help="fully answered cases (5 s each)"
+    )
+    args = parser.parse_args()
+    console = Console()
+    rng = np.random.default_rng(20261205)
+    import pandas as pd
+
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp, Progress(console=console, transient=True) as bar:
+        task = bar.add_task("end to end", total=6)
+        folder = Path(tmp)
+        typical, full = typical_cases(args.typical, rng), fully_answered_cases(args.full)
+        files = {}
+        for name, cases in (("typical", typical), ("fully answered", full)):
+            path = folder / f"{name.replace(' ', '_')}.jsonl"
+            path.write_text("".join(json.dumps(c) + "\n" for c in cases))
+            files[name] = (path, cases)
+        for name, (path, cases) in files.items():
+            size = path.stat().st_size / 1e6
+            explained, peak1 = run_assess(path, None)
+            bar.advance(task)
+            table_s, peak2 = run_assess(path, folder / "out.parquet")
+            bar.advance(task)
+            sample = args.pyagrum_sample if name == "typical" else args.pyagrum_full_sample
+            theirs = pyagrum_rate(cases, sample)
+            bar.advance(task)
+            rows.append((name, len(cases), size, explained, table_s, max(peak1, peak2), theirs))
+        parquet = folder / "typical.parquet"
+        wide = pd.DataFrame(
+            [{"id": c["id"], "age": c["age"], **c["findings"]} for c in typical]
+        ).astype({f: "boolean" for c in typical for f in c["findings"]})
+        wide.to_parquet(parquet)
+        parquet_s, parquet_peak = run_assess(parquet, folder / "out.parquet")
+
+    table = Table(
+        title="assess end to end (fresh process, start-up included) vs pyAgrum's bare posterior"
+    )
+    for col in (
+        "file",
+        "cases",
+        "MB",
+        "explained: cases/s",
+        "table: cases/s",
+        "peak GB",
+        "pyAgrum posterior: cases/s",
+        "table vs pyAgrum",
+    ):
+        table.add_column(col, justify="left" if col == "file" else "right")
+    for name, n, size, explained, table_s, peak, theirs in rows:
+        table.add_row(
+            name,
+            f"{n:,}",
+            f"{size:.1f}",
+            f"{n / explained:,.0f}",
+            f"{n / table_s:,.0f}",
+            f"{peak:.2f}",
+            f"{theirs:,.0f}" if theirs >= 10 else f"{theirs:.2f}",
+            f"{n / table_s / theirs:.1f}x",
+        )
+    console.print(table)
+    console.print(
+        f"typical cases from Parquet into a Parquet table: "
+        f"{args.typical / parquet_s:,.0f} cases/s, "
+        f"peak {parquet_peak:.2f} GB"
+    )
+    console.print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, "
+        f"{platform.python_implementation()} {platform.python_version()}"
+    )
+
+
+if __name__ == "__main__":
+    main()
