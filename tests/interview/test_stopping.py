@@ -273,3 +273,36 @@ def test_spine_referred_pain_is_not_left_while_nothing_stands_out(
     ranked = [c.id for c in assessment(state).conditions[:3]]
     assert vignette.diagnosis in ranked
     assert len(state.answers) <= bank.policy.max_questions
+
+
+def test_clinician_mode_offers_a_confirming_test_before_it_stops() -> None:
+    # A footballer who twisted his knee, felt a pop and swelled within hours, and says no to
+    # everything else; the examination is not done yet (each test answered "don't know").
+    engine = default_engine()
+    bank = question_bank(engine)
+    model = engine.model
+    exam = {f.id for f in engine.kb.findings if f.kind == "exam"}
+    findings = {f: False for f in model.finding_ids if f not in model.evidence_skipped}
+    findings = {f: v for f, v in findings.items() if f not in exam}
+    findings.update(
+        {
+            "activity_pivoting_sport": True,
+            "injury_twist": True,
+            "felt_pop": True,
+            "swelling_within_hours": True,
+            "knee_swelling": True,
+        }
+    )
+    case = Case(age=24, sex="male", findings=findings)
+    for mode in ("clinician", "patient"):
+        state, asked = run_interview(
+            start(engine, mode=mode), lambda q: simulated_answer(bank.get(q.id), case)
+        )
+        reason = stop_reason(state)
+        assert reason not in (None, "hard_maximum"), reason
+        last = bank.get(asked[-1][0].id)
+        # Clinician mode ends on an examination test offered at the stop; the patient is never
+        # asked one.
+        assert last.clinician_only is (mode == "clinician")
+        if mode == "clinician":
+            assert "lachman_positive" in [q.id for q, _ in asked]

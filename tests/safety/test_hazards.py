@@ -166,3 +166,60 @@ def test_uncertainty_wording_follows_the_level_and_keeps_capitals() -> None:
 def test_cannot_bear_weight_wording_has_no_injury_clause() -> None:
     words = ENGINE.kb.finding("unable_to_bear_weight").patient
     assert not re.search(r"injury", words)
+
+
+# Words a clinician uses that a patient should not have to know. The plain name of a condition
+# may be followed by its clinical name in brackets, so that a person can tell their clinician:
+# bracketed text is allowed, the rest must not use these words.
+CLINICIAN_WORDS = (
+    "insidious",
+    "haemarthrosis",
+    "hemarthrosis",
+    "erythema",
+    "effusion",
+    "wells score",
+    "wells item",
+    "radiculopathy",
+    "dermatome",
+    "myotome",
+    "paraesthesia",
+    "paresthesia",
+    "lachman",
+    "mcmurray",
+    "pathognomonic",
+    "idiopathic",
+    "aetiology",
+    "oedema",
+    "valgus",
+    "varus",
+    "crepitus",
+    "palpation",
+    "analgesia",
+)
+
+
+def _unbracketed(text: str) -> str:
+    return re.sub(r"\([^)]*\)", "", " ".join(text.split())).lower()
+
+
+def test_no_clinician_words_in_what_a_patient_reads() -> None:
+    from kneesource.evaluation.vignettes import load_vignettes
+    from kneesource.interview.triage_link import question_bank
+
+    cases = [probe_case(ENGINE, p) for p in PROBES]
+    cases += [v.case() for v in load_vignettes(ENGINE.kb).vignettes]
+    for case in cases:
+        console = Console(record=True, width=120)
+        print_assessment(console, ENGINE.assess(case), ENGINE.kb)
+        text = _unbracketed(console.export_text())
+        for word in CLINICIAN_WORDS:
+            assert word not in text, (case.case_id, word)
+    for q in question_bank(ENGINE).questions:
+        if q.clinician_only:
+            continue
+        shown = " ".join([q.text or "", q.why or "", *(o.label for o in q.options)])
+        for word in CLINICIAN_WORDS:
+            assert word not in _unbracketed(shown), (q.id, word)
+    for f in ENGINE.kb.findings:
+        for word in CLINICIAN_WORDS:
+            assert word not in _unbracketed(f.patient), (f.id, word)

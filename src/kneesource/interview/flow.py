@@ -226,6 +226,8 @@ def _plan(engine: Engine, state: State) -> Plan:
         held = _full_level_changes(engine, baseline, best, policy)
         if held is None and nothing_more_raises_level(engine, baseline, todo):
             held = best[0]
+        if held is None and state.mode == "clinician":
+            held = confirming_test(bank, state, best)
         if held is None:
             return Plan(None, reason, baseline, tuple(best))
         best = [held, *(e for e in best if e is not held)]
@@ -234,6 +236,20 @@ def _plan(engine: Engine, state: State) -> Plan:
     )
     question = _question(engine, best[0].question, number, policy.max_questions, why)
     return Plan(question, None, baseline, tuple(best))
+
+
+def confirming_test(bank: QuestionBank, state: State, best: list[Evaluation]) -> Evaluation | None:
+    """Clinician mode, when the interview would stop: the examination test that would most
+    change the top three causes (then the most informative one), if any would change them at all
+    and none has just been done. One test is offered each time the interview would stop, so a
+    clinician who examines sees the confirming test (Lachman for a suspected ACL tear) before
+    the result, and can still finish at once."""
+    if state.answers and bank.get(state.answers[-1].question).clinician_only:
+        return None
+    tests = [e for e in best if e.question.clinician_only and (e.gain_top3 > 0 or e.score > 0)]
+    if not tests:
+        return None
+    return max(tests, key=lambda e: (e.gain_top3, e.score))
 
 
 def shortlist(
