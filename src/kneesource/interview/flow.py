@@ -24,6 +24,7 @@ askable (``nothing_more_to_report``); if either would change the level, the inte
 from __future__ import annotations
 
 import weakref
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
@@ -226,6 +227,12 @@ def _plan(engine: Engine, state: State) -> Plan:
         held = _full_level_changes(engine, baseline, best, policy)
         if held is None and nothing_more_raises_level(engine, baseline, todo):
             held = best[0]
+        if held is None:
+            asked_first = before_stopping(bank, case.findings, todo)
+            if asked_first is not None:
+                spec, why_text = asked_first
+                question = _question(engine, spec, number, policy.max_questions, Why(why_text))
+                return Plan(question, None, baseline, tuple(best))
         if held is None and state.mode == "clinician":
             held = confirming_test(bank, state, best)
         if held is None:
@@ -236,6 +243,20 @@ def _plan(engine: Engine, state: State) -> Plan:
     )
     question = _question(engine, best[0].question, number, policy.max_questions, why)
     return Plan(question, None, baseline, tuple(best))
+
+
+def before_stopping(
+    bank: QuestionBank, known: Mapping[str, bool], todo: list[QuestionSpec]
+) -> tuple[QuestionSpec, str] | None:
+    """The question ``policy.before_stopping`` asks before the interview may stop, with its
+    reason: the first still askable question of the first entry whose trigger is present."""
+    askable_now = {q.id: q for q in todo}
+    for rule in bank.policy.before_stopping:
+        if any(known.get(f) for f in rule.when):
+            for qid in rule.ask:
+                if qid in askable_now:
+                    return askable_now[qid], " ".join(rule.why.split())
+    return None
 
 
 def confirming_test(bank: QuestionBank, state: State, best: list[Evaluation]) -> Evaluation | None:

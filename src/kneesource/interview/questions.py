@@ -122,6 +122,17 @@ class QuestionSpec(_Strict):
         raise UnknownIdError("option", option_id, [o.id for o in self.options], where=self.id)
 
 
+class BeforeStopping(_Strict):
+    """Questions asked before the interview may stop, once any finding of ``when`` is present:
+    what a clinician would always ask after such an answer, however little the model expects
+    it to change."""
+
+    when: list[Id] = Field(min_length=1)
+    ask: list[Id] = Field(min_length=1)
+    why: str = Field(min_length=10, description="plain reason, shown to the person")
+    source: Source
+
+
 class Policy(_Strict):
     """Numbers of the selection and stopping rules (see docs/interview.md)."""
 
@@ -154,6 +165,7 @@ class Policy(_Strict):
         description="the shortlists never shrink below these (information, serious)"
     )
     source: Source
+    before_stopping: list[BeforeStopping] = Field(default_factory=list)
 
 
 class QuestionsFile(_Strict):
@@ -202,6 +214,13 @@ def load_questions(
             [f"{path.name}: {describe_location(raw, e['loc'])}: {e['msg']}" for e in exc.errors()]
         ) from None
     problems = check_questions(parsed.questions, kb, red_flag_findings)
+    ids = {q.id for q in parsed.questions}
+    findings = {f.id for f in kb.findings}
+    for rule in parsed.policy.before_stopping:
+        problems += [
+            f"before_stopping: unknown finding {f!r}" for f in rule.when if f not in findings
+        ]
+        problems += [f"before_stopping: unknown question {q!r}" for q in rule.ask if q not in ids]
     if problems:
         raise KnowledgeBaseError([f"{path.name}: {p}" for p in problems])
     return QuestionBank(tuple(parsed.questions), parsed.policy)
