@@ -48,9 +48,10 @@ LOW_BITS = 10
 # A present finding with more causes than this is divorced into a chain of binary variables.
 DIRECT_PARENTS = 3
 # The bound: no cluster above 2^MAX_CLUSTER_BITS entries per row, and a batch is cut into chunks
-# of rows so that the largest cluster of a chunk stays under CHUNK_ENTRIES entries (128 MB).
+# of rows so that the tables a chunk holds at once (every message, a cluster, its belief and a
+# temporary) stay under CHUNK_ENTRIES entries (256 MB); a single row always runs.
 MAX_CLUSTER_BITS = 24
-CHUNK_ENTRIES = 1 << 24
+CHUNK_ENTRIES = 1 << 25
 
 
 @dataclass(frozen=True)
@@ -162,6 +163,7 @@ class Plan:
     position: dict[int, int]  # of each variable in the elimination order
     max_cluster_bits: int
     entries_per_row: int  # table entries one row's pass touches (upward and downward)
+    memory_per_row: int = 0  # table entries held at once for one row: messages and a cluster
 
     @property
     def feasible(self) -> bool:
@@ -257,7 +259,7 @@ def plan(net: Network, cache: PlanCache | None = None) -> Plan:
     incoming: list[list[int]] = [[] for _ in order]
     seps: list[set[int]] = [set() for _ in order]
     buckets: list[Bucket] = []
-    widest, entries = 0, 0
+    widest, entries, messages = 0, 0, 0
     for i, v in enumerate(order):
         cluster = {v} | seps[i]
         for j in placed[i]:
@@ -271,7 +273,12 @@ def plan(net: Network, cache: PlanCache | None = None) -> Plan:
         buckets.append(Bucket(v, scope, tuple(placed[i]), tuple(incoming[i]), parent))
         widest = max(widest, len(scope))
         entries += (2 + len(incoming[i]) + len(placed[i])) << len(scope)
-    return Plan(tuple(buckets), pos, widest, 2 * entries)
+        if parent >= 0:
+            messages += 1 << len(sep)
+    # Every message upward and downward is kept for the pass, beside a cluster, its belief and
+    # a temporary of the largest size.
+    memory = 2 * messages + (3 << widest)
+    return Plan(tuple(buckets), pos, widest, 2 * entries, memory)
 
 
 @functools.lru_cache(maxsize=8192)
@@ -366,8 +373,7 @@ def run(net: Network, the_plan: Plan | None = None) -> Result:
     p = the_plan if the_plan is not None else plan(net)
     if not p.feasible:
         raise ValueError(f"a cluster of {p.max_cluster_bits} variables exceeds the bound")
-    per_row = 1 << p.max_cluster_bits
-    step = max(1, CHUNK_ENTRIES // per_row)
+    step = max(1, CHUNK_ENTRIES // max(1, p.memory_per_row))
     marg = np.empty((net.rows, net.n_named))
     log_z = np.empty(net.rows)
     for lo in range(0, net.rows, step):
