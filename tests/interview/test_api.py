@@ -235,3 +235,42 @@ def test_what_the_person_does_not_know_is_not_asked_again(engine: Engine) -> Non
     # A checklist still asks when some of its findings are neither known nor doubted.
     state = answered(engine, [*QUIET_START, ("pain_stairs_squatting", "dont_know")])
     assert "worse_with" in {q.id for q in flow.askable(bank, state)}
+
+
+def test_a_checklist_does_not_offer_again_what_an_earlier_answer_settled(engine: Engine) -> None:
+    # "A dull ache that is hard to pin down" ticked where it hurts: the kinds-of-pain checklist
+    # no longer offers its own "dull, deep ache", and answering it without that option keeps it.
+    from kneesource.interview.flow import askable
+    from kneesource.interview.state import findings_of
+
+    bank = question_bank(engine)
+    state = answer(answer(answer(start(engine), "age", 50), "sex", "female"), "where", ["all_over"])
+    kinds = next(q for q in askable(bank, state) if q.id == "pain_kind")
+    assert "dull" not in [o.id for o in kinds.options]
+    assert [o.id for o in kinds.options] == [
+        o.id for o in bank.get("pain_kind").options if o.id != "dull"
+    ]
+    after = answer(state, "pain_kind", ["sharp"])
+    known = findings_of(bank, after)
+    assert known["pain_dull_diffuse_ache"] is True and known["pain_sharp_focal"] is True
+    assert known["pain_burning_electric"] is False
+    # Where nothing was settled ("don't know" where it hurts), every option is offered.
+    other = answer(answer(answer(start(engine), "age", 50), "sex", "female"), "where", "dont_know")
+    kinds = next(q for q in askable(bank, other) if q.id == "pain_kind")
+    assert len(kinds.options) == len(bank.get("pain_kind").options)
+
+
+def test_no_question_about_the_injury_after_no_injury(engine: Engine) -> None:
+    # Pain that came on gradually, every kind of injury unticked: "After the injury, ..." is
+    # not asked; after a twist it can be.
+    from kneesource.interview.flow import askable
+
+    bank = question_bank(engine)
+    opening = answer(answer(start(engine), "age", 40), "sex", "male")
+    gradual = answer(opening, "onset", ["gradual"])
+    twist = answer(opening, "onset", ["twist"])
+    after_injury = {"pain_built_up_days_after_injury", "swelling_within_hours"}
+    assert not after_injury & {q.id for q in askable(bank, gradual)}
+    assert after_injury <= {q.id for q in askable(bank, twist)} | {
+        q.id for q in bank.questions if q.id in after_injury and twist.answered(q.id)
+    }

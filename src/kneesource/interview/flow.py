@@ -165,10 +165,11 @@ def plan(state: State) -> Plan:
 
 
 def askable(bank: QuestionBank, state: State) -> list[QuestionSpec]:
-    """Questions for this mode and person not yet answered, in file order. Opening and screen
-    questions are always asked. An adaptive one must still settle something unknown that the
-    person has not already said they do not know: after "don't know" to a checklist, its
-    findings are not asked again one by one (a finding of the red-flag screen still can be)."""
+    """Questions for this mode and person not yet answered, in file order, checklists without
+    the options an earlier answer settled. Opening and screen questions are always asked. An
+    adaptive one must still settle something unknown that the person has not already said they
+    do not know: after "don't know" to a checklist, its findings are not asked again one by one
+    (a finding of the red-flag screen still can be)."""
     age, sex = age_sex(bank, state)
     known = findings_of(bank, state)
     unsure: set[str] = set()
@@ -180,8 +181,18 @@ def askable(bank: QuestionBank, state: State) -> list[QuestionSpec]:
     for q in bank.for_mode(state.mode):
         if state.answered(q.id) or not q.applies(age, sex):
             continue
+        if q.ask_if is not None and q.ask_if.excluded_by(known):
+            continue  # a question about an injury after every kind of injury was answered no
         if q.phase == "adaptive" and all(f in known or f in unsure for f in q.findings()):
             continue
+        if q.type == "multi":
+            # A checklist shows only the options not settled by an earlier answer ("a dull
+            # ache" ticked where it hurts is not offered again among the kinds of pain).
+            left = [o for o in q.options if o.finding is None or o.finding not in known]
+            if not left:
+                continue
+            if len(left) < len(q.options):
+                q = q.model_copy(update={"options": left})
         out.append(q)
     return out
 

@@ -67,6 +67,14 @@ class AskIf(_Strict):
     sex: Literal["female", "male"] | None = None
     min_age: Annotated[int, Field(ge=0, le=120)] | None = None
     max_age: Annotated[int, Field(ge=0, le=120)] | None = None
+    after_any: list[Id] | None = Field(
+        default=None,
+        description="asked only while one of these may be present: not once all are answered no",
+    )
+
+    def excluded_by(self, known: Mapping[str, bool]) -> bool:
+        """Whether the answers so far rule the question out (every ``after_any`` finding no)."""
+        return bool(self.after_any) and all(known.get(f) is False for f in self.after_any or ())
 
     def applies(self, age: int | None, sex: str | None) -> bool:
         if self.sex is not None and sex != self.sex:
@@ -216,6 +224,11 @@ def load_questions(
     problems = check_questions(parsed.questions, kb, red_flag_findings)
     ids = {q.id for q in parsed.questions}
     findings = {f.id for f in kb.findings}
+    for q in parsed.questions:
+        after = (q.ask_if.after_any or []) if q.ask_if else []
+        problems += [
+            f"question {q.id}: ask_if: no finding {f!r}" for f in after if f not in findings
+        ]
     for rule in parsed.policy.before_stopping:
         problems += [
             f"before_stopping: unknown finding {f!r}" for f in rule.when if f not in findings

@@ -120,19 +120,22 @@ def _answer_table(model: CompiledModel, spec: QuestionSpec) -> tuple[list[int], 
     findings) array: 1 present, 0 absent, -1 for a finding that answer leaves unknown. Built once
     per question (a checklist of k options has 2^k answers) and kept on the model."""
     tables = _tables(model)
-    cached = tables.get(spec.id)
-    if cached is None or cached[0] is not spec:
+    key = (spec.id, tuple(o.id for o in spec.options))  # a checklist may show fewer options
+    cached = tables.get(key)
+    if cached is None:
         outcomes = [sets for _, sets in outcome_values(spec)]
         ids = list(dict.fromkeys(f for o in outcomes for f in o))
         table = np.array([[int(o[f]) if f in o else -1 for f in ids] for o in outcomes])
         cached = (spec, [model.finding_index(f) for f in ids], table[:, None, :])
-        tables[spec.id] = cached
+        tables[key] = cached
     return cached[1], cached[2]
 
 
 @once_per
-def _tables(model: CompiledModel) -> dict[str, tuple[QuestionSpec, list[int], FloatArray]]:
-    """The answers tables of a model's questions, by question id."""
+def _tables(
+    model: CompiledModel,
+) -> dict[tuple[str, tuple[str, ...]], tuple[QuestionSpec, list[int], FloatArray]]:
+    """The answers tables of a model's questions, by question id and the options shown."""
     return {}
 
 

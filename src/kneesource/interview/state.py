@@ -155,10 +155,16 @@ def answer_findings(spec: QuestionSpec, value: Value) -> dict[str, bool]:
 
 
 def findings_of(bank: QuestionBank, state: State) -> dict[str, bool]:
-    """Every finding settled so far; a later answer overrides an earlier one."""
+    """Every finding settled so far; a later answer overrides an earlier one, except that an
+    option left unticked in a checklist does not undo an earlier answer (a checklist does not
+    show the options already settled)."""
     out: dict[str, bool] = {}
     for a in state.answers:
-        out.update(answer_findings(bank.get(a.question), a.value))
+        spec = bank.get(a.question)
+        settled = answer_findings(spec, a.value)
+        if spec.type == "multi":
+            settled = {f: v for f, v in settled.items() if v or f not in out}
+        out.update(settled)
     return out
 
 
