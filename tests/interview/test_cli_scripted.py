@@ -80,3 +80,19 @@ def test_simulated_patient(tmp_path: Path) -> None:
     assert body["assessment"]["conditions"][0]["id"] == "acl_injury"
     text = _run("--patient", str(EXAMPLES / "footballer_twist_24m.json"))
     assert "questions asked" in text.stdout and "Most likely causes" in text.stdout
+
+
+def test_an_answer_the_interview_never_asks_is_reported_not_dropped(tmp_path: Path) -> None:
+    # "Are you pregnant?" is never asked of a man, so his answer to it cannot be used: the
+    # report names it instead of dropping it silently.
+    path = tmp_path / "answers.json"
+    path.write_text(
+        json.dumps({"age": 40, "sex": "male", "where": "front", "pregnancy": "no"}),
+        encoding="utf-8",
+    )
+    as_json = _run("--answers", str(path), "--json")
+    assert as_json.returncode == 0, as_json.stderr
+    assert "pregnancy" in json.loads(as_json.stdout)["unused_answers"]
+    shown = _run("--answers", str(path))
+    assert shown.returncode == 0, shown.stderr
+    assert "Not asked, so not used: pregnancy" in " ".join(shown.stdout.split())
