@@ -22,6 +22,7 @@ from kneesource.engine import default_engine
 from kneesource.inference import junction
 from kneesource.inference.exact import case_network, fits_kernel, posterior, posterior_wide
 from kneesource.model.compiled import Person
+from tests.inference.test_exact_vs_brute_force import _assert_enumerated
 from tests.random_models import brute_force, random_model
 
 MODEL = default_engine().model
@@ -37,12 +38,7 @@ def test_leave_one_out_rows_match_enumeration(seed: int) -> None:
     ids = rng.choice(len(model.finding_ids), size=8, replace=False)
     evidence = {model.finding_ids[i]: bool(rng.random() < 0.6) for i in ids}
     post, without = posterior_wide(model, person, evidence, list(evidence))
-    conds, roots, sources, log_z = brute_force(model, person, evidence)
-    np.testing.assert_allclose(post.conditions, conds, atol=1e-10)
-    np.testing.assert_allclose(post.roots, roots, atol=1e-10)
-    for g, v in sources.items():
-        assert post.sources[g] == pytest.approx(v, abs=1e-10)
-    assert post.log_evidence == pytest.approx(log_z, abs=1e-9)
+    _assert_enumerated(post, model, person, evidence)
     for i, f in enumerate(evidence):
         rest = {k: v for k, v in evidence.items() if k != f}
         np.testing.assert_allclose(without[i], brute_force(model, person, rest)[0], atol=1e-10)
