@@ -38,6 +38,42 @@ NOTICE = (
 )
 # A finding whose removal changes a probability by less than this is not listed as evidence.
 MIN_EFFECT = 0.001
+# A log Bayes factor at most this counts as no rise (rounding, not evidence).
+_SAME_FACTOR = 1e-9
+
+
+def source_before(model: CompiledModel, person: Person) -> dict[str, float]:
+    """The probability of a cause in each source group before any answer, for anyone of this
+    age and sex who does the same sports: the conditions are independent a priori, so it is one
+    minus the product of their prior complements."""
+    priors = model.priors(person)
+    groups = np.asarray(model.groups)
+    return {g: float(1.0 - np.prod(1.0 - priors[groups == g])) for g in SOURCE_GROUPS}
+
+
+def source_factors(after: dict[str, float], before: dict[str, float]) -> dict[str, float]:
+    """How many times the answers multiplied the odds of a cause in each source group (the
+    Bayes factor of the answers for that group)."""
+
+    def odds(p: float) -> float:
+        return min(max(p, 1e-12), 1.0 - 1e-12) / max(1.0 - p, 1e-12)
+
+    return {g: odds(after[g]) / odds(before[g]) for g in SOURCE_GROUPS}
+
+
+def leading_source(after: dict[str, float], before: dict[str, float]) -> str:
+    """Where the answers point: of the groups whose odds the answers raised, the one they raised
+    the most; when they raised none, the most probable group.
+
+    Probabilities alone name the knee almost always, because some knee cause is common in anyone
+    with knee pain; what the product has to tell is whether what the person said points
+    elsewhere (the hip, the spine, the vessels). A group the answers made less likely is never
+    named for being lowered least."""
+    factors = source_factors(after, before)
+    raised = [g for g in SOURCE_GROUPS if np.log(factors[g]) > _SAME_FACTOR]
+    if not raised:
+        return max(SOURCE_GROUPS, key=lambda g: after[g])
+    return max(raised, key=lambda g: factors[g])
 
 
 @dataclass(frozen=True)
@@ -88,10 +124,21 @@ class Assessment:
     nerve_roots: dict[str, float]
     knowledge_base_version: str
     posterior: Posterior
+    # The pain-source probabilities before any answer, for this age, sex and sports.
+    source_before: dict[str, float]
     triage: Triage | None = None  # filled by ``Engine.assess`` / ``assess_many``
     # False when the case was too wide to re-run once per finding within ``EXPLAIN_BUDGET``:
     # the probabilities are exact, the supporting and conflicting lists are left empty.
     explained: bool = True
+
+    @property
+    def leading_source(self) -> str:
+        """The source group the answers point to (see :func:`leading_source`)."""
+        return leading_source(self.pain_source, self.source_before)
+
+    @property
+    def source_factors(self) -> dict[str, float]:
+        return source_factors(self.pain_source, self.source_before)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -102,6 +149,8 @@ class Assessment:
             out["triage"] = self.triage.to_dict()
         out["conditions"] = [c.to_dict() for c in self.conditions]
         out["pain_source"] = {k: round(v, 6) for k, v in self.pain_source.items()}
+        out["pain_source_before"] = {k: round(v, 6) for k, v in self.source_before.items()}
+        out["leading_source"] = self.leading_source
         out["nerve_roots"] = {k: round(v, 6) for k, v in self.nerve_roots.items()}
         out["knowledge_base_version"] = self.knowledge_base_version
         out["explained"] = self.explained
@@ -215,7 +264,8 @@ def _build(
     post: Posterior,
     without: dict[str, FloatArray],
 ) -> Assessment:
-    priors = model.priors(case.person(model))
+    person = case.person(model)
+    priors = model.priors(person)
     names = list(without)
     values = [case.findings[f] for f in names]
     # (findings, conditions): how much leaving each finding out would lower each probability.
@@ -260,4 +310,5 @@ def _build(
         nerve_roots={r: float(post.roots[j]) for j, r in enumerate(model.root_ids)},
         knowledge_base_version=model.knowledge_base_version,
         posterior=post,
+        source_before=source_before(model, person),
     )

@@ -141,6 +141,7 @@ def result_columns(engine: Engine | None = None) -> list[str]:
         "triage_level",
         "top_condition",
         "top_probability",
+        "leading_source",
         *(f"source_{g}" for g in SOURCE_GROUPS),
         *(f"root_{r}" for r in model.root_ids),
         *(f"p_{c}" for c in model.condition_ids),
@@ -160,6 +161,7 @@ def result_row(a: Assessment, engine: Engine) -> dict[str, Any]:
         "triage_level": a.triage.level if a.triage is not None else None,
         "top_condition": a.conditions[0].id,
         "top_probability": a.conditions[0].probability,
+        "leading_source": a.leading_source,
         **{f"source_{g}": a.pain_source[g] for g in SOURCE_GROUPS},
         **{f"root_{r}": a.nerve_roots[r] for r in model.root_ids},
         **{f"p_{c}": by_id[c] for c in model.condition_ids},
@@ -171,15 +173,12 @@ def result_row(a: Assessment, engine: Engine) -> dict[str, Any]:
 def _schema(engine: Engine) -> pa.Schema:
     pa = _need("pyarrow")
     types = {
-        "id": pa.string(),
-        "age": pa.int64(),
-        "sex": pa.string(),
-        "triage_level": pa.string(),
-        "top_condition": pa.string(),
-        "explained": pa.bool_(),
-        "knowledge_base_version": pa.string(),
+        "object": pa.string(),
+        "int64": pa.int64(),
+        "bool": pa.bool_(),
+        "float64": pa.float64(),
     }
-    return pa.schema([(c, types.get(c, pa.float64())) for c in result_columns(engine)])
+    return pa.schema([(c, types[t]) for c, t in result_dtypes(engine).items()])
 
 
 class ParquetResults:
@@ -229,7 +228,14 @@ def score_frame(frame: pd.DataFrame, engine: Engine | None = None) -> pd.DataFra
 
 def result_dtypes(engine: Engine | None = None) -> dict[str, str]:
     """pandas dtypes of the result columns (for Dask's ``meta``)."""
-    text = {"id", "sex", "triage_level", "top_condition", "knowledge_base_version"}
+    text = {
+        "id",
+        "sex",
+        "triage_level",
+        "top_condition",
+        "leading_source",
+        "knowledge_base_version",
+    }
     special = {"age": "int64", "explained": "bool"}
     return {c: "object" if c in text else special.get(c, "float64") for c in result_columns(engine)}
 

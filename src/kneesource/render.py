@@ -145,8 +145,11 @@ def assessment_view(
     source.add_column("Source")
     source.add_column("Probability", justify="right")
     source.add_column("")
+    source.add_column("Before the answers", justify="right")
+    lead = a.leading_source
     for g, p in sorted(a.pain_source.items(), key=lambda kv: -kv[1]):
-        source.add_row(SOURCE_LABELS[g], pct(p), bar(p, 12))
+        label = SOURCE_LABELS[g] + (" <- answers point here" if g == lead else "")
+        source.add_row(label, pct(p), bar(p, 12), pct(a.source_before[g]))
 
     roots = Table(title="Nerve roots in the lower back", title_justify="left")
     roots.add_column("Root")
@@ -176,7 +179,7 @@ def assessment_view(
 
 def summary_view(a: Assessment) -> Panel:
     """The last thing on the screen, so the urgency never scrolls away: the level and what to
-    do, the three leading causes and where the pain most likely comes from."""
+    do, the three leading causes and where the answers point."""
     assert a.triage is not None
     body = Text()
     body.append(what_to_do(a.triage) + "\n", style=LEVEL_STYLES[a.triage.level])
@@ -184,8 +187,11 @@ def summary_view(a: Assessment) -> Panel:
         body.append(f"Why: {a.triage.reasons[0].message}\n")
     top = "; ".join(f"{c.name} {pct(c.probability)}" for c in a.conditions[:3])
     body.append(f"Most likely: {top}\n")
-    group, p = max(a.pain_source.items(), key=lambda kv: kv[1])
-    body.append(f"Where the pain most likely comes from: {SOURCE_LABELS[group]} ({pct(p)})")
+    group = a.leading_source
+    body.append(
+        f"Where the answers point: {SOURCE_LABELS[group]} ({pct(a.pain_source[group])}, "
+        f"{pct(a.source_before[group])} before the answers)"
+    )
     title = Text(f" IN SHORT: {a.triage.level.replace('_', ' ').upper()} ")
     return Panel(body, title=title, title_align="left", border_style=LEVEL_STYLES[a.triage.level])
 

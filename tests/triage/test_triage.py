@@ -191,5 +191,5 @@ def test_the_result_ends_with_the_urgency_so_it_never_scrolls_away() -> None:
     text = console.export_text()
     tail = text[text.rindex("IN SHORT") :]
     assert result.triage.level.replace("_", " ").upper() in tail
-    assert "Why:" in tail and "Most likely:" in tail and "Where the pain" in tail
+    assert "Why:" in tail and "Most likely:" in tail and "Where the answers point" in tail
     assert result.conditions[0].name.split()[0] in tail

@@ -165,14 +165,13 @@ def interview_external(
         ranking = [x.id for x in result.conditions]
         dx = c.mapping.diagnosis
         rank = None if dx is None else ranking.index(dx) + 1
-        source = max(result.pain_source.items(), key=lambda kv: kv[1])[0]
         assert result.triage is not None
         out.append(
             InterviewResult(
                 case_id=c.id,
                 questions=len(asked),
                 rank=rank,
-                source_correct=source == c.source.diagnosis_group,
+                source_correct=result.leading_source == c.source.diagnosis_group,
                 level=result.triage.level,
                 level_assess=levels[c.id],
             )

@@ -12,7 +12,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from kneesource.assessment import Assessment
+from kneesource.assessment import Assessment, leading_source, source_before
 from kneesource.case import Case
 from kneesource.engine import Engine
 from kneesource.evaluation.metrics import (
@@ -109,7 +109,7 @@ def _outcome(truth: Truth, a: Assessment) -> Outcome:
         truth=truth,
         ranking=tuple(c.id for c in a.conditions),
         probabilities=tuple(c.probability for c in a.conditions),
-        source_predicted=max(a.pain_source.items(), key=lambda kv: kv[1])[0],
+        source_predicted=a.leading_source,
         root_predicted=root,
         root_probability=root_p,
         triage_predicted=a.triage.level if a.triage is not None else None,
@@ -215,12 +215,14 @@ def run_posteriors(
         for t, post in zip(chunk, posts, strict=True):
             order = sorted(range(model.n_conditions), key=lambda i: -post.conditions[i])
             j = max(range(len(model.root_ids)), key=lambda r: post.roots[r])
+            after: dict[str, float] = {g: p for g, p in post.sources.items()}
+            lead = leading_source(after, source_before(model, t.case.person(model)))
             out.append(
                 Outcome(
                     truth=t,
                     ranking=tuple(model.condition_ids[i] for i in order),
                     probabilities=tuple(float(post.conditions[i]) for i in order),
-                    source_predicted=max(post.sources.items(), key=lambda kv: kv[1])[0],
+                    source_predicted=lead,
                     root_predicted=model.root_ids[j],
                     root_probability=float(post.roots[j]),
                     triage_predicted=None,

@@ -1,0 +1,126 @@
+"""Where the answers point (``leading_source``): the source group whose odds the answers raised
+the most, the most probable group when they raised none.
+
+Expected values come from hand calculation (the Bayes factors of small made-up numbers, worked
+in the comments) and, for the clinical cases, from published guidance named in each test."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from kneesource.assessment import leading_source, source_before, source_factors
+from kneesource.case import Case
+from kneesource.engine import default_engine
+from kneesource.inference.exact import posterior
+from kneesource.kb.schema import SOURCE_GROUPS
+from kneesource.model.compiled import Person
+
+ENGINE = default_engine()
+NONE = dict.fromkeys(SOURCE_GROUPS, 0.01)
+
+
+def _groups(**values: float) -> dict[str, float]:
+    return {**NONE, **values}
+
+
+def test_the_group_raised_most_is_named_even_when_another_is_more_probable() -> None:
+    # knee 0.50 -> 0.60: odds 1 -> 1.5, factor 1.5; hip 0.01 -> 0.10: odds 0.0101 -> 0.111,
+    # factor 11.0. The hip is named although the knee is six times as probable.
+    before = _groups(knee=0.5)
+    after = _groups(knee=0.6, hip=0.1)
+    factors = source_factors(after, before)
+    assert factors["knee"] == pytest.approx(1.5)
+    assert factors["hip"] == pytest.approx((0.1 / 0.9) / (0.01 / 0.99))
+    assert leading_source(after, before) == "hip"
+
+
+def test_a_group_lowered_least_is_never_named() -> None:
+    # Every group lowered: knee 0.5 -> 0.05 (factor 0.053), vascular 0.01 -> 0.009 (factor 0.9).
+    # The vascular group fell least but nothing points to it: the most probable group is named.
+    before = _groups(knee=0.5)
+    after = {**_groups(knee=0.05), "vascular": 0.009}
+    assert leading_source(after, before) == "knee"
+
+
+def test_with_no_answers_the_most_probable_group_is_named() -> None:
+    a = ENGINE.assess(Case(70, "female", {}))
+    assert a.leading_source == max(a.pain_source, key=lambda g: a.pain_source[g]) == "knee"
+
+
+@pytest.mark.parametrize(
+    "person", [Person(15, "female", frozenset({"activity_running"})), Person(70, "male")]
+)
+def test_probabilities_before_the_answers_are_the_posterior_of_no_answer(person: Person) -> None:
+    # The closed form (one minus the product of prior complements) against bucket elimination
+    # run with no evidence: two different computations of the same number.
+    assert person.activities <= set(ENGINE.model.context_ids)
+    closed = source_before(ENGINE.model, person)
+    run = posterior(ENGINE.model, person, {}).sources
+    for g in SOURCE_GROUPS:
+        assert closed[g] == pytest.approx(run[g], abs=1e-12)
+
+
+def test_source_before_by_hand_for_the_vascular_group() -> None:
+    # The vascular group holds DVT, popliteal aneurysm and popliteal entrapment: with their priors
+    # p1..p3 for this person, the chance of at least one is 1 - (1-p1)(1-p2)(1-p3).
+    model = ENGINE.model
+    person = Person(60, "male")
+    priors = model.priors(person)
+    members = [i for i, g in enumerate(model.groups) if g == "vascular"]
+    assert sorted(model.condition_ids[i] for i in members) == [
+        "dvt",
+        "popliteal_artery_aneurysm",
+        "popliteal_artery_entrapment",
+    ]
+    p1, p2, p3 = (float(priors[i]) for i in members)
+    expected = 1 - (1 - p1) * (1 - p2) * (1 - p3)
+    assert source_before(model, person)["vascular"] == pytest.approx(expected, rel=1e-12)
+    assert np.isclose(expected, 1 - np.prod([1 - p1, 1 - p2, 1 - p3]))
+
+
+def test_a_young_child_with_a_limp_points_to_the_hip() -> None:
+    # NICE CKS "Limp in children": in a child with a limp the hip must be examined; Perthes disease
+    # (ages 4-10) and transient synovitis are hip causes that present with a limp and knee pain.
+    a = ENGINE.assess(Case(5, "male", {"limp": True}))
+    assert a.leading_source == "hip"
+    assert a.pain_source["knee"] > a.pain_source["hip"]  # the most probable group would say knee
+
+
+def test_calf_swelling_after_a_long_flight_points_to_the_vessels() -> None:
+    # NICE NG158: a swollen, painful calf with a risk factor such as long travel is a suspected
+    # DVT, to be assessed with the Wells score the same day.
+    a = ENGINE.assess(
+        Case(
+            21,
+            "male",
+            {
+                "activity_running": True,
+                "calf_pain": True,
+                "calf_swelling": True,
+                "pitting_oedema": True,
+                "recent_long_travel": True,
+            },
+        )
+    )
+    assert a.leading_source == "vascular"
+    assert a.to_dict()["leading_source"] == "vascular"
+    assert a.to_dict()["pain_source_before"]["vascular"] < 0.01
+
+
+def test_femoral_nerve_signs_point_to_the_spine() -> None:
+    # Evidence brief 1.1: front-of-thigh pain, numb inner knee and a positive femoral stretch test
+    # are L3/L4 root signs.
+    a = ENGINE.assess(
+        Case(
+            45,
+            "male",
+            {
+                "back_pain": True,
+                "pain_front_of_thigh": True,
+                "numbness_inner_knee": True,
+                "femoral_stretch_positive": True,
+            },
+        )
+    )
+    assert a.leading_source == "spine"
