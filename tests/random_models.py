@@ -11,7 +11,7 @@ import itertools
 import numpy as np
 
 from kneesource.evaluation.simulator import sample_states
-from kneesource.kb.schema import AGE_BANDS, ROOT_IDS
+from kneesource.kb.schema import AGES, ROOT_IDS
 from kneesource.model.compiled import CompiledModel, Person, check_model
 
 
@@ -40,7 +40,7 @@ def random_model(
         finding_ids=tuple(f"f{j}" for j in range(n_findings)),
         context_ids=("ctx_a",),
         base_logit=_ro(rng.normal(-2.0, 1.0, n)),
-        age_log_odds=_ro(rng.normal(0.0, 0.5, (n, len(AGE_BANDS)))),
+        age_log_odds=_ro(rng.normal(0.0, 0.5, (n, AGES))),
         sex_log_odds=_ro(rng.normal(0.0, 0.3, (n, 2))),
         activity_log_odds=_ro(rng.normal(0.0, 0.5, (n, 1))),
         condition_root=_ro(cond_root),

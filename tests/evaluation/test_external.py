@@ -62,7 +62,8 @@ def _edit_mapping(folder: Path, edit: object) -> None:
             lambda m: m["facts"][0].update(findings={"back_pian": True}, untranslatable=None),
             "unknown finding 'back_pian'",
         ),
-        (lambda m: m["facts"][0].update(findings=None, untranslatable=None), "not both"),
+        (lambda m: m["facts"][0].update(findings=None, untranslatable=None), "exactly one"),
+        (lambda m: m["facts"][0].update(person=True), "exactly one"),
     ],
 )
 def test_a_broken_mapping_is_refused_naming_the_case(

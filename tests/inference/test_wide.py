@@ -44,12 +44,16 @@ def test_leave_one_out_rows_match_enumeration(seed: int) -> None:
         np.testing.assert_allclose(without[i], brute_force(model, person, rest)[0], atol=1e-10)
 
 
-def _hand_prior(entry: dict, person_age_band: str, sex: str | None, sports: set[str]) -> float:
+def _hand_prior(
+    entry: dict, age: int, person_age_band: str, sex: str | None, sports: set[str]
+) -> float:
     logit = math.log(entry["prior"]["base"] / (1.0 - entry["prior"]["base"]))
     for mod in entry["prior"].get("modifiers", []):
         odds = mod.get("odds", {})
         if mod["factor"] == "age_band" and person_age_band in odds:
             logit += math.log(odds[person_age_band])
+        elif mod["factor"] == "age":
+            logit += sum(math.log(r["odds"]) for r in mod["ranges"] if r["min"] <= age <= r["max"])
         elif mod["factor"] == "sex" and sex in odds:
             logit += math.log(odds[sex])
         elif mod["factor"] == "activity":
@@ -69,9 +73,15 @@ def test_priors_are_the_yaml_numbers_worked_by_hand() -> None:
     girl = Person(age=15, sex="female", activities=frozenset({"activity_running"}))
     pfp = MODEL.condition_ids.index("patellofemoral_pain")
     assert MODEL.priors(girl)[pfp] == pytest.approx(1.16667 / 2.16667, abs=1e-5)
+    # And a slipped growth plate, base 0.00001, in a girl of 9: odds 0.00001/0.99999 x 50 (child)
+    # x 6 (ages 8-9) x 0.7 (female) = 0.0021000, p = 0.0020956; at 7 the year odds are 0.1.
+    scfe = MODEL.condition_ids.index("slipped_capital_femoral_epiphysis")
+    assert MODEL.priors(Person(age=9, sex="female"))[scfe] == pytest.approx(0.0020956, abs=1e-7)
+    assert MODEL.priors(Person(age=7, sex="female"))[scfe] == pytest.approx(3.5e-5, rel=1e-3)
     people = [
         (Person(age=15, sex="female", activities=frozenset({"activity_running"})), "adolescent"),
         (Person(age=7, sex="male"), "child"),
+        (Person(age=9, sex="female"), "child"),
         (Person(age=45), "adult"),
         (Person(age=62, sex="female"), "older_adult"),
         (Person(age=81, sex="male", activities=frozenset({"activity_pivoting_sport"})), "elderly"),
@@ -87,7 +97,9 @@ def test_priors_are_the_yaml_numbers_worked_by_hand() -> None:
     for person, band in people:
         priors = MODEL.priors(person)
         for i, cid in enumerate(MODEL.condition_ids):
-            expected = _hand_prior(entries[cid], band, person.sex, set(person.activities))
+            expected = _hand_prior(
+                entries[cid], person.age, band, person.sex, set(person.activities)
+            )
             assert priors[i] == pytest.approx(expected, rel=1e-9), (cid, person)
         # With no evidence the posterior is the prior.
         np.testing.assert_allclose(posterior(MODEL, person, {}).conditions, priors, atol=1e-12)

@@ -84,14 +84,22 @@ class SourceCase(_Strict):
 
 
 class FactMapping(_Strict):
+    """One fact of a source, said with findings, said by the case's age and sex (``person``),
+    or not said at all (``untranslatable``, with the kind of fact)."""
+
     fact: str
     findings: dict[str, bool] | None = None
+    person: bool = False
     untranslatable: Category | None = None
 
     @model_validator(mode="after")
     def _one(self) -> FactMapping:
-        if (self.findings is None) == (self.untranslatable is None):
-            raise ValueError("a fact maps to findings or is untranslatable, not both or neither")
+        kinds = (self.findings is not None) + self.person + (self.untranslatable is not None)
+        if kinds != 1:
+            raise ValueError(
+                "a fact maps to findings, is said by age and sex (person: true) or is "
+                "untranslatable: exactly one of them"
+            )
         if self.findings is not None and not self.findings:
             raise ValueError("an empty findings map; mark the fact untranslatable instead")
         return self
@@ -224,8 +232,9 @@ class Coverage:
     """How much of what the sources say the vocabulary can say."""
 
     facts: int
-    translated: int
+    translated: int  # said with findings, or by the age and sex the engine is given
     by_category: dict[str, int]
+    person: int = 0  # of the translated: said by age and sex alone
 
     @property
     def share(self) -> float:
@@ -238,4 +247,6 @@ def coverage(cases: tuple[ExternalCase, ...] | list[ExternalCase]) -> Coverage:
     for c in cases:
         counts.update(c.untranslated())
     untranslated = sum(counts.values())
-    return Coverage(total, total - untranslated, {k: counts.get(k, 0) for k in CATEGORIES})
+    person = sum(f.person for c in cases for f in c.mapping.facts)
+    by_category: dict[str, int] = {k: counts.get(k, 0) for k in CATEGORIES}
+    return Coverage(total, total - untranslated, by_category, person)

@@ -8,6 +8,7 @@ Every number in the knowledge base carries a :data:`Source`: either a citation o
 
 from __future__ import annotations
 
+from itertools import pairwise
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -116,6 +117,36 @@ class AgeModifier(_Strict):
     source: Source
 
 
+class AgeRangeOdds(_Strict):
+    min: int = Field(ge=0, le=120)
+    max: int = Field(ge=0, le=120)
+    odds: PositiveRatio
+
+    @model_validator(mode="after")
+    def _ordered(self) -> AgeRangeOdds:
+        if self.min > self.max:
+            raise ValueError(f"age range {self.min}-{self.max}: min is above max")
+        return self
+
+
+class AgeYearsModifier(_Strict):
+    """Odds for whole years of age on top of the age band's, for a condition whose risk changes
+    within a band (a slipped growth plate is rare before 8 and appears at 8-9, both in the child
+    band). Ranges may not overlap."""
+
+    factor: Literal["age"]
+    ranges: list[AgeRangeOdds] = Field(min_length=1)
+    source: Source
+
+    @model_validator(mode="after")
+    def _apart(self) -> AgeYearsModifier:
+        spans = sorted((r.min, r.max) for r in self.ranges)
+        for (_, hi), (lo, _) in pairwise(spans):
+            if lo <= hi:
+                raise ValueError(f"age ranges overlap at {lo}: give each year one odds ratio")
+        return self
+
+
 class SexModifier(_Strict):
     factor: Literal["sex"]
     odds: dict[Sex, PositiveRatio]
@@ -128,7 +159,10 @@ class ActivityModifier(_Strict):
     source: Source
 
 
-Modifier = Annotated[AgeModifier | SexModifier | ActivityModifier, Field(discriminator="factor")]
+Modifier = Annotated[
+    AgeModifier | AgeYearsModifier | SexModifier | ActivityModifier, Field(discriminator="factor")
+]
+AGES = 121  # whole years 0 to 120
 
 
 class Prior(_Strict):

@@ -18,10 +18,12 @@ from kneesource.errors import CaseFormatError, ModelError, UnknownIdError
 from kneesource.kb.loader import KnowledgeBase
 from kneesource.kb.schema import (
     AGE_BANDS,
+    AGES,
     ROOT_IDS,
     SOURCE_GROUPS,
     ActivityModifier,
     AgeModifier,
+    AgeYearsModifier,
     SexModifier,
     SourceGroup,
     age_band,
@@ -69,7 +71,7 @@ class CompiledModel:
     finding_ids: tuple[str, ...]
     context_ids: tuple[str, ...]
     base_logit: FloatArray  # (n,)
-    age_log_odds: FloatArray  # (n, len(AGE_BANDS))
+    age_log_odds: FloatArray  # (n, AGES): every whole year of age, band and year odds together
     sex_log_odds: FloatArray  # (n, 2)
     activity_log_odds: FloatArray  # (n, len(context_ids))
     condition_root: FloatArray  # (n, R) noisy-OR weights
@@ -115,7 +117,7 @@ class CompiledModel:
 
     def prior_logits(self, person: Person) -> FloatArray:
         """Log-odds of every condition for this person (base odds times the modifiers)."""
-        logit = self.base_logit + self.age_log_odds[:, age_band_index(person.age)]
+        logit = self.base_logit + self.age_log_odds[:, person.age]
         if person.sex is not None:
             logit = logit + self.sex_log_odds[:, SEXES.index(person.sex)]
         for activity in person.activities:
@@ -140,7 +142,8 @@ def compile_model(kb: KnowledgeBase) -> CompiledModel:
     n, nf, nr = len(conditions), len(findings), len(ROOT_IDS)
 
     base = np.array([np.log(c.prior.base / (1 - c.prior.base)) for c in conditions])
-    age = np.zeros((n, len(AGE_BANDS)))
+    age = np.zeros((n, AGES))
+    band_of_year = np.array([age_band_index(y) for y in range(AGES)])
     sex = np.zeros((n, len(SEXES)))
     act = np.zeros((n, len(contexts)))
     band_names = [b for b, _, _ in AGE_BANDS]
@@ -148,7 +151,10 @@ def compile_model(kb: KnowledgeBase) -> CompiledModel:
         for m in c.prior.modifiers:
             if isinstance(m, AgeModifier):
                 for band, odds in m.odds.items():
-                    age[i, band_names.index(band)] = np.log(odds)
+                    age[i, band_of_year == band_names.index(band)] += np.log(odds)
+            elif isinstance(m, AgeYearsModifier):
+                for r in m.ranges:
+                    age[i, r.min : r.max + 1] += np.log(r.odds)
             elif isinstance(m, SexModifier):
                 for s, odds in m.odds.items():
                     sex[i, SEXES.index(s)] = np.log(odds)
@@ -208,7 +214,7 @@ def check_model(model: CompiledModel) -> None:
     n, nf, nr = len(model.condition_ids), len(model.finding_ids), len(model.root_ids)
     expected = {
         "base_logit": (n,),
-        "age_log_odds": (n, len(AGE_BANDS)),
+        "age_log_odds": (n, AGES),
         "sex_log_odds": (n, len(SEXES)),
         "activity_log_odds": (n, len(model.context_ids)),
         "condition_root": (n, nr),
