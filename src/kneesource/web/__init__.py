@@ -1,0 +1,1 @@
+"""The web interview and the REST API (``kneesource serve``)."""

@@ -1,0 +1,188 @@
+"""The REST API, version 1: assessments, stored interviews and a stateless next question."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
+
+from kneesource.case import parse_case
+from kneesource.engine import Engine, default_engine
+from kneesource.interview import assessment, back, start
+from kneesource.interview.state import State
+from kneesource.web.interviews import answer_once, status_json
+from kneesource.web.store import InterviewStore
+
+
+class Problem(BaseModel):
+    """An error (RFC 9457): what went wrong, and for an unknown id the closest valid ones."""
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str
+    value: str | None = None
+    suggestions: list[str] | None = None
+    errors: list[dict[str, str]] | None = None
+
+
+def _problem(description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {"application/problem+json": {"schema": Problem.model_json_schema()}},
+    }
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: _problem("An API key is required and was missing or wrong"),
+    411: _problem("The body was sent without a Content-Length"),
+    413: _problem("The body is larger than 64 KB"),
+    422: _problem("The input is not acceptable: the detail names the bad value"),
+}
+router = APIRouter(prefix="/v1", tags=["v1"], responses=ERRORS)
+AnswerValue = int | str | list[str] | None
+
+
+def _finding_ids() -> list[JsonValue]:
+    model = default_engine().model
+    return [*model.finding_ids, *model.context_ids]
+
+
+class CaseIn(BaseModel):
+    """A case as `kneesource assess` reads it. The bounds and ids are documented here and
+    checked by the same code as the command line, which words its messages."""
+
+    model_config = ConfigDict(extra="forbid")
+    age: int = Field(json_schema_extra={"minimum": 0, "maximum": 120})
+    sex: Literal["female", "male"] | None = None
+    findings: dict[str, bool | None] = Field(
+        default_factory=dict,
+        description="finding id -> true (present), false (absent) or null (unknown)",
+        json_schema_extra={"propertyNames": {"enum": _finding_ids()}},
+    )
+    id: str | None = None
+    note: str | None = None
+
+
+class NewInterview(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    mode: Literal["patient", "clinician"] = "patient"
+
+
+class GivenAnswer(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    question_id: str = Field(min_length=1, max_length=60)
+    answer: AnswerValue = Field(
+        description='a number (age), "yes", "no", "dont_know", an option id or a list of ids'
+    )
+
+
+class Answers(BaseModel):
+    """A whole interview kept by the caller: the answers given so far, in the order given."""
+
+    model_config = ConfigDict(extra="forbid")
+    mode: Literal["patient", "clinician"] = "patient"
+    answers: dict[str, AnswerValue] = Field(
+        default_factory=dict, description="question id -> answer, as `interview --answers` reads"
+    )
+
+
+def _store(request: Request) -> InterviewStore:
+    store: InterviewStore = request.app.state.store
+    return store
+
+
+def _engine(request: Request) -> Engine:
+    engine: Engine = request.app.state.engine
+    return engine
+
+
+@router.post("/assess")
+def assess(request: Request, case: CaseIn) -> dict[str, Any]:
+    """Assess a case as `kneesource assess` reads it: `{"age", "sex", "findings"}`. The answer
+    is the JSON `assess --json` prints."""
+    engine = _engine(request)
+    data = case.model_dump(exclude_unset=True)
+    return engine.assess(parse_case(data, engine.model, where="body")).to_dict()
+
+
+@router.post("/interviews", status_code=201)
+def create_interview(request: Request, body: NewInterview | None = None) -> JSONResponse:
+    """Start an interview; the answer holds its id and the first question."""
+    state = start(_engine(request), mode=(body or NewInterview()).mode)
+    interview_id = _store(request).create(state)
+    return JSONResponse(status_json(interview_id, state), status_code=201)
+
+
+@router.get("/interviews/{interview_id}", responses={404: _problem("No interview with that id")})
+def get_interview(request: Request, interview_id: str) -> dict[str, Any]:
+    """Where an interview stands: the question to ask now, or the assessment when it is done."""
+    return status_json(interview_id, _store(request).load(interview_id).state)
+
+
+@router.post(
+    "/interviews/{interview_id}/answers", responses={404: _problem("No interview with that id")}
+)
+def post_answer(request: Request, interview_id: str, given: GivenAnswer) -> dict[str, Any]:
+    """Answer a question (normally the one just asked). The answer is stored before this
+    responds; re-sending the same answer changes nothing."""
+    store = _store(request)
+    state = store.load(interview_id).state
+    new = answer_once(state, given.question_id, given.answer)
+    out = status_json(interview_id, new)
+    if new is not state:
+        store.save(interview_id, new, finished=out["status"] == "done")
+    return out
+
+
+@router.post(
+    "/interviews/{interview_id}/back", responses={404: _problem("No interview with that id")}
+)
+def go_back(request: Request, interview_id: str) -> dict[str, Any]:
+    """Undo the last answer."""
+    store = _store(request)
+    state = back(store.load(interview_id).state)
+    store.save(interview_id, state)
+    return status_json(interview_id, state)
+
+
+@router.post("/next-question")
+def stateless_next(request: Request, body: Answers) -> dict[str, Any]:
+    """For callers who keep their own state: the question to ask after these answers (or that
+    it is time to stop), with the assessment of the answers so far."""
+    state: State = start(_engine(request), mode=body.mode)
+    for question_id, value in body.answers.items():
+        state = answer_once(state, question_id, value)
+    out = status_json(None, state)
+    if out["status"] == "asking":
+        # Nothing can be assessed before the age is known.
+        out["assessment"] = assessment(state).to_dict() if state.answered("age") else None
+    return out
+
+
+@router.get("/findings")
+def findings(request: Request) -> list[dict[str, Any]]:
+    """The findings a case may hold, with patient and clinician wording."""
+    kb = _engine(request).kb
+    return [
+        {"id": f.id, "kind": f.kind, "patient": f.patient, "clinician": f.clinician}
+        for f in kb.findings
+    ]
+
+
+@router.get("/conditions")
+def conditions(request: Request) -> list[dict[str, Any]]:
+    """The conditions the engine ranks, with plain and clinical names."""
+    kb = _engine(request).kb
+    return [
+        {
+            "id": c.id,
+            "name": c.name,
+            "clinical_name": c.clinical_name,
+            "source": c.source_group,
+            "serious": c.serious,
+        }
+        for c in kb.conditions
+    ]

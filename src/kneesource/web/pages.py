@@ -1,0 +1,329 @@
+"""The interview in a browser: server-rendered pages that work with JavaScript off.
+
+Every form is protected against cross-site requests by a double-submit token: a random value in
+a ``SameSite=Strict`` cookie that the form must repeat. An answer is stored before the browser is
+sent on (POST, then redirect), so a reload never answers twice and a killed server loses nothing
+that was acknowledged. The interview's address is its resume link, on any device.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from kneesource.assessment import NOTICE, Assessment
+from kneesource.engine import Engine
+from kneesource.errors import InputError
+from kneesource.interview import DONT_KNOW, Question, back, start
+from kneesource.kb.schema import Citation
+from kneesource.render import SOURCE_LABELS, condition_advice, evidence_words, pct
+from kneesource.web import bodymap
+from kneesource.web.interviews import SEX_OPTIONS, answer_once, question_spec, status
+from kneesource.web.store import InterviewStore, UnknownInterviewError
+
+router = APIRouter(include_in_schema=False)
+TEMPLATES = Jinja2Templates(directory=str(resources.files("kneesource.web") / "templates"))
+CSRF_COOKIE = "ks_csrf"
+LEVEL_TITLES = {
+    "emergency": "Emergency: get help now",
+    "urgent": "Urgent: be seen today",
+    "soon": "Soon: see a clinician within days",
+    "self_care": "Self-care: look after it at home",
+}
+
+
+def _csrf(request: Request) -> str:
+    token: str | None = getattr(request.state, "csrf", None)
+    if token is None:
+        token = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(24)
+        request.state.csrf = token
+    return token
+
+
+def _page(request: Request, name: str, context: dict[str, Any], status_code: int = 200) -> Response:
+    token = _csrf(request)
+    response = TEMPLATES.TemplateResponse(
+        request, name, {"csrf": token, "notice": NOTICE, **context}, status_code=status_code
+    )
+    response.set_cookie(CSRF_COOKIE, token, httponly=True, samesite="strict", path="/")
+    return response
+
+
+async def _form(request: Request) -> dict[str, list[str]]:
+    form = await request.form()
+    fields = {k: [str(v) for v in form.getlist(k)] for k in form}
+    sent = (fields.get("csrf") or [""])[0]
+    cookie = request.cookies.get(CSRF_COOKIE, "")
+    if not cookie or not hmac.compare_digest(sent, cookie):
+        raise _RefusedError()
+    return fields
+
+
+class _RefusedError(Exception):
+    pass
+
+
+def _store(request: Request) -> InterviewStore:
+    store: InterviewStore = request.app.state.store
+    return store
+
+
+def _engine(request: Request) -> Engine:
+    engine: Engine = request.app.state.engine
+    return engine
+
+
+def _error(request: Request, status_code: int, title: str, message: str) -> Response:
+    return _page(
+        request, "error.html", {"title": title, "message": message}, status_code=status_code
+    )
+
+
+def _refused(request: Request) -> Response:
+    return _error(
+        request,
+        403,
+        "This form has expired",
+        "The page was open too long or came from elsewhere. Go back, reload it and answer again.",
+    )
+
+
+@router.get("/", response_class=HTMLResponse)
+def home(request: Request) -> Response:
+    return _page(request, "home.html", {"title": "Where does your knee pain come from?"})
+
+
+@router.post("/interviews")
+async def new_interview(request: Request) -> Response:
+    try:
+        fields = await _form(request)
+    except _RefusedError:
+        return _refused(request)
+    mode = (fields.get("mode") or ["patient"])[0]
+    if mode not in ("patient", "clinician"):
+        return _error(
+            request, 422, "Unknown mode", f"mode must be patient or clinician, not {mode!r}"
+        )
+    interview_id = _store(request).create(start(_engine(request), mode=mode))  # type: ignore[arg-type]
+    return RedirectResponse(f"/interviews/{interview_id}", status_code=303)
+
+
+@router.get("/interviews/{interview_id}", response_class=HTMLResponse)
+def interview_page(request: Request, interview_id: str) -> Response:
+    try:
+        stored = _store(request).load(interview_id)
+    except UnknownInterviewError:
+        return _error(
+            request,
+            404,
+            "No such interview",
+            "There is no interview at this address. Check the link, or start a new interview.",
+        )
+    question, result = status(stored.state)
+    link = str(request.url)
+    if question is not None:
+        return _page(
+            request,
+            "question.html",
+            {
+                "title": question.text,
+                "id": interview_id,
+                "q": _question_view(_engine(request), question),
+                "answers": len(stored.state.answers),
+                "mode": stored.state.mode,
+                "link": link,
+            },
+        )
+    assert result is not None
+    view = result_view(_engine(request), result, clinician=stored.state.mode == "clinician")
+    return _page(
+        request,
+        "result.html",
+        {
+            "title": "Your result",
+            "id": interview_id,
+            "r": view,
+            "link": link,
+            "mode": stored.state.mode,
+        },
+    )
+
+
+@router.post("/interviews/{interview_id}/answer")
+async def post_answer(request: Request, interview_id: str) -> Response:
+    try:
+        fields = await _form(request)
+    except _RefusedError:
+        return _refused(request)
+    store = _store(request)
+    try:
+        stored = store.load(interview_id)
+    except UnknownInterviewError:
+        return _error(request, 404, "No such interview", "There is no interview at this address.")
+    question_id = (fields.get("question_id") or [""])[0]
+    try:
+        spec = question_spec(_engine(request), question_id)
+        value: object
+        if fields.get("dont_know"):
+            value = DONT_KNOW
+        elif spec.type == "multi":
+            value = [v for v in fields.get("answer", []) if v]
+        else:
+            given = fields.get("answer") or []
+            value = given[0] if given else None
+            if spec.type == "age" and not value:
+                raise InputError("please give your age in whole years (0 to 120)")
+        state = answer_once(stored.state, question_id, value)
+    except InputError as exc:
+        return _error(request, 422, "That answer was not understood", str(exc))
+    if state is not stored.state:
+        question, _ = status(state)
+        store.save(interview_id, state, finished=question is None)
+    return RedirectResponse(f"/interviews/{interview_id}", status_code=303)
+
+
+@router.post("/interviews/{interview_id}/back")
+async def post_back(request: Request, interview_id: str) -> Response:
+    try:
+        await _form(request)
+    except _RefusedError:
+        return _refused(request)
+    store = _store(request)
+    try:
+        stored = store.load(interview_id)
+    except UnknownInterviewError:
+        return _error(request, 404, "No such interview", "There is no interview at this address.")
+    store.save(interview_id, back(stored.state))
+    return RedirectResponse(f"/interviews/{interview_id}", status_code=303)
+
+
+@dataclass(frozen=True)
+class OptionView:
+    id: str
+    label: str
+    region: str | None  # body-map region, if the option names a place on the leg or back
+
+
+def _question_view(engine: Engine, q: Question) -> dict[str, Any]:
+    spec = question_spec(engine, q.id)
+    findings = {o.id: o.finding for o in spec.options}
+    options = [OptionView(o.id, o.label, bodymap.region_of(findings.get(o.id))) for o in q.options]
+    regions: dict[str, str] = {}
+    if q.type == "sex":
+        options = [OptionView(i, label, None) for i, label in SEX_OPTIONS]
+    for o in options:
+        if o.region is not None:
+            regions[o.region] = o.id
+    return {
+        "id": q.id,
+        "type": q.type,
+        "text": q.text,
+        "why": q.why.text,
+        "how_to": q.how_to,
+        "number": q.number,
+        "max": q.max_questions,
+        "percent": min(100, round(100 * (q.number - 1) / max(q.max_questions, 1))),
+        "options": options,
+        "map": bodymap.svg(regions) if q.type == "multi" and regions else None,
+    }
+
+
+def result_view(engine: Engine, a: Assessment, clinician: bool = False) -> dict[str, Any]:
+    """Everything the result page shows, in display order."""
+    kb = engine.kb
+    assert a.triage is not None
+    t = a.triage
+    causes = []
+    for c in a.conditions[:8]:
+        causes.append(
+            {
+                "name": c.name,
+                "clinical_name": c.clinical_name,
+                "serious": c.serious,
+                "percent": pct(c.probability),
+                "width": round(100 * min(c.probability, 1.0), 1),
+                "before": pct(c.prior),
+                "for": [
+                    evidence_words(kb, e.finding, e.value, clinician) for e in c.supporting[:4]
+                ],
+                "against": [
+                    evidence_words(kb, e.finding, e.value, clinician) for e in c.conflicting[:3]
+                ],
+            }
+        )
+    lead = a.leading_source
+    root = max(a.nerve_roots, key=lambda r: a.nerve_roots[r]) if lead == "spine" else None
+    sources = [
+        {
+            "label": SOURCE_LABELS[g],
+            "percent": pct(p),
+            "before": pct(a.source_before[g]),
+            "width": round(100 * p, 1),
+            "lead": g == lead,
+        }
+        for g, p in sorted(a.pain_source.items(), key=lambda kv: -kv[1])
+    ]
+    return {
+        "level": t.level,
+        "level_title": LEVEL_TITLES[t.level],
+        "reasons": [r.message for r in t.reasons],
+        "uncertain": [
+            f"{kb.condition(u.dangerous).name} or {kb.condition(u.benign).name}: only {u.test} "
+            "can tell them apart."
+            for u in t.uncertainties
+        ],
+        "advice": [p.strip() for p in t.advice.split("\n\n") if p.strip()],
+        "causes": causes,
+        "explained": a.explained,
+        "sources": sources,
+        "lead": SOURCE_LABELS[lead],
+        "lead_group": lead,
+        "root": root,
+        "roots": [(r, pct(p)) for r, p in a.nerve_roots.items()],
+        "picture": bodymap.source_svg(lead, root),
+        "condition_advice": [(c.name, " ".join(c.advice.split())) for c in condition_advice(a, kb)],
+        "references": references(engine, a),
+        "age": a.case.age,
+        "sex": a.case.sex or "not given",
+        "version": a.knowledge_base_version,
+    }
+
+
+def references(engine: Engine, a: Assessment) -> list[dict[str, str | None]]:
+    """The published sources behind the three leading causes' starting chances and behind
+    every reason for the level."""
+    kb, rules = engine.kb, engine.rules
+    cited: list[str] = []
+
+    def add(source: object) -> None:
+        if isinstance(source, Citation) and source.ref not in cited:
+            cited.append(source.ref)
+
+    assert a.triage is not None
+    by_id = {r.id: r for r in rules.rules}
+    thresholds = {f"posterior:{t.condition}": t for t in rules.thresholds}
+    for reason in a.triage.reasons:
+        rule = by_id.get(reason.rule) or thresholds.get(reason.rule)
+        if rule is not None:
+            add(rule.source)
+    for c in a.conditions[:3]:
+        prior = kb.condition(c.id).prior
+        add(prior.source)
+        for m in prior.modifiers:
+            add(m.source)
+    out: list[dict[str, str | None]] = []
+    for ref in cited:
+        r = kb.references[ref]
+        url = r.url or (f"https://doi.org/{r.doi}" if r.doi else None)
+        out.append({"citation": r.citation, "url": url})
+    return out
+
+
+__all__ = ["result_view", "router"]

@@ -1,0 +1,242 @@
+"""The REST API over real HTTP, against `kneesource serve` in its own process.
+
+Expected values come from the command line run on the same input (`kneesource assess --json`,
+`kneesource interview --answers --json`) and from the knowledge base's own lists; the server must
+say the same thing."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from kneesource.engine import default_engine
+from tests.web.conftest import Server, start_server
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+ENGINE = default_engine()
+PROBLEM = "application/problem+json"
+
+
+def _cli_json(*args: str) -> Any:
+    done = subprocess.run(
+        [sys.executable, "-m", "kneesource", *args], capture_output=True, text=True, check=True
+    )
+    return json.loads(done.stdout)
+
+
+def _answer_everything(
+    client: httpx.Client, base: str, interview: dict[str, Any]
+) -> dict[str, Any]:
+    """Age 68, female, "don't know" to the rest: to the end of the interview."""
+    state = interview
+    for _ in range(80):
+        if state["status"] == "done":
+            return state
+        q = state["question"]
+        value: object = {"age": 68, "sex": "female"}.get(q["type"], "dont_know")
+        r = client.post(
+            f"{base}/v1/interviews/{interview['id']}/answers",
+            json={"question_id": q["id"], "answer": value},
+        )
+        assert r.status_code == 200, r.text
+        state = r.json()
+    raise AssertionError("the interview did not end within 80 answers")
+
+
+def test_health_names_the_knowledge_base(server: Server) -> None:
+    r = httpx.get(f"{server.url}/health")
+    assert r.json() == {
+        "status": "ok",
+        "knowledge_base_version": ENGINE.model.knowledge_base_version,
+    }
+
+
+def test_assess_gives_what_the_command_line_gives(server: Server) -> None:
+    path = EXAMPLES / "back_and_knee_68f.json"
+    r = httpx.post(f"{server.url}/v1/assess", json=json.loads(path.read_text()))
+    assert r.status_code == 200
+    assert r.json() == _cli_json("assess", str(path), "--json")
+
+
+def test_a_bad_case_is_a_problem_naming_the_value_and_the_closest_id(server: Server) -> None:
+    r = httpx.post(f"{server.url}/v1/assess", json={"age": 40, "findings": {"back_pian": True}})
+    assert r.status_code == 422
+    assert r.headers["content-type"] == PROBLEM
+    body = r.json()
+    assert body["status"] == 422 and "back_pian" in body["detail"]
+    assert "back_pain" in body["suggestions"]
+    r = httpx.post(f"{server.url}/v1/assess", json={"age": 140})
+    assert r.status_code == 422 and "between 0 and 120" in r.json()["detail"]
+    r = httpx.post(
+        f"{server.url}/v1/assess",
+        content=b"{not json",
+        headers={"content-type": "application/json"},
+    )
+    assert r.status_code == 422 and r.headers["content-type"] == PROBLEM
+
+
+def test_an_interview_from_start_to_result(server: Server) -> None:
+    with httpx.Client() as client:
+        r = client.post(f"{server.url}/v1/interviews", json={"mode": "patient"})
+        assert r.status_code == 201
+        first = r.json()
+        # 128 random bits in URL-safe base64: 22 characters.
+        assert re.fullmatch(r"[A-Za-z0-9_-]{22}", first["id"])
+        assert first["status"] == "asking" and first["question"]["id"] == "age"
+        assert set(first["question"]) >= {"id", "type", "text", "options", "why"}
+        done = _answer_everything(client, server.url, first)
+        assert done["assessment"]["triage"]["level"] in ("soon", "urgent", "emergency", "self_care")
+        got = client.get(f"{server.url}/v1/interviews/{first['id']}").json()
+        assert got == done
+
+
+def test_resending_an_answer_changes_nothing_and_back_undoes_one(server: Server) -> None:
+    with httpx.Client() as client:
+        start = client.post(f"{server.url}/v1/interviews", json={}).json()
+        url = f"{server.url}/v1/interviews/{start['id']}"
+        once = client.post(f"{url}/answers", json={"question_id": "age", "answer": 30}).json()
+        twice = client.post(f"{url}/answers", json={"question_id": "age", "answer": "30"}).json()
+        assert once == twice and twice["answers"] == 1
+        back = client.post(f"{url}/back").json()
+        assert back["answers"] == 0 and back["question"]["id"] == "age"
+
+
+def test_interview_errors_are_problems(server: Server) -> None:
+    with httpx.Client() as client:
+        r = client.get(f"{server.url}/v1/interviews/nope")
+        assert r.status_code == 404 and r.headers["content-type"] == PROBLEM
+        start = client.post(f"{server.url}/v1/interviews", json={}).json()
+        url = f"{server.url}/v1/interviews/{start['id']}/answers"
+        r = client.post(url, json={"question_id": "age", "answer": "old"})
+        assert r.status_code == 422 and "whole number" in r.json()["detail"]
+        r = client.post(url, json={"question_id": "ages", "answer": 3})
+        assert r.status_code == 422 and "age" in r.json()["suggestions"]
+        r = client.post(url, json={"question_id": "age"})
+        assert r.status_code == 422 and r.json()["errors"][0]["field"].endswith("answer")
+        r = client.post(f"{server.url}/v1/interviews", json={"mode": "doctor"})
+        assert r.status_code == 422 and "mode" in r.json()["detail"]
+
+
+def test_next_question_for_callers_who_keep_their_own_state(server: Server) -> None:
+    answers = json.loads((EXAMPLES / "answers_runner_31f.json").read_text())
+    r = httpx.post(f"{server.url}/v1/next-question", json={"answers": answers})
+    assert r.status_code == 200
+    body = r.json()
+    # The same answers through the command line: the interview goes on from the same place.
+    cli = _cli_json("interview", "--answers", str(EXAMPLES / "answers_runner_31f.json"), "--json")
+    assert body["assessment"]["conditions"][0]["id"] in {
+        c["id"] for c in cli["assessment"]["conditions"][:3]
+    }
+    if body["status"] == "asking":
+        assert body["question"]["id"] not in answers
+    empty = httpx.post(f"{server.url}/v1/next-question", json={}).json()
+    assert empty["question"]["id"] == "age" and empty["assessment"] is None
+
+
+def test_the_vocabulary_is_listed(server: Server) -> None:
+    findings = httpx.get(f"{server.url}/v1/findings").json()
+    conditions = httpx.get(f"{server.url}/v1/conditions").json()
+    assert [f["id"] for f in findings] == [f.id for f in ENGINE.kb.findings]
+    assert [c["id"] for c in conditions] == list(ENGINE.model.condition_ids)
+    assert all(f["patient"] and f["clinician"] for f in findings)
+
+
+def test_openapi_documents_every_route(server: Server) -> None:
+    spec = httpx.get(f"{server.url}/openapi.json").json()
+    for path in (
+        "/health",
+        "/v1/assess",
+        "/v1/interviews",
+        "/v1/interviews/{interview_id}",
+        "/v1/interviews/{interview_id}/answers",
+        "/v1/interviews/{interview_id}/back",
+        "/v1/next-question",
+        "/v1/findings",
+        "/v1/conditions",
+    ):
+        assert path in spec["paths"], path
+    assert httpx.get(f"{server.url}/docs").status_code == 200
+
+
+def test_security_headers_size_limit_and_no_cors(server: Server) -> None:
+    r = httpx.get(f"{server.url}/", headers={"Origin": "https://elsewhere.example"})
+    csp = r.headers["content-security-policy"]
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+    assert r.headers["x-frame-options"] == "DENY"
+    assert "access-control-allow-origin" not in r.headers
+    big = {"age": 40, "findings": {f"x{i}": True for i in range(10_000)}}  # about 120 KB
+    r = httpx.post(f"{server.url}/v1/assess", json=big)
+    assert r.status_code == 413 and r.headers["content-type"] == PROBLEM
+    # A body without a stated length (chunked) is refused before it is read.
+    chunks = (part for part in [b'{"age": ', b"40}"])
+    r = httpx.post(f"{server.url}/v1/assess", content=chunks)
+    assert r.status_code == 411
+
+
+def test_forms_refuse_a_request_without_the_page_token(server: Server) -> None:
+    r = httpx.post(f"{server.url}/interviews", data={"mode": "patient"})
+    assert r.status_code == 403
+    with httpx.Client(base_url=server.url) as client:
+        page = client.get("/")
+        token = re.search(r'name="csrf" value="([^"]+)"', page.text)
+        assert token is not None
+        r = client.post("/interviews", data={"mode": "patient", "csrf": token.group(1)})
+        assert r.status_code == 303 and r.headers["location"].startswith("/interviews/")
+
+
+def test_api_keys_when_configured(sqlite_url: str) -> None:
+    keyed = start_server(sqlite_url, {"KNEESOURCE_API_KEYS": "k1, k2"})
+    try:
+        assert httpx.get(f"{keyed.url}/v1/conditions").status_code == 401
+        assert (
+            httpx.get(f"{keyed.url}/v1/conditions", headers={"X-API-Key": "k2"}).status_code == 200
+        )
+        bearer = {"Authorization": "Bearer k1"}
+        assert httpx.get(f"{keyed.url}/v1/findings", headers=bearer).status_code == 200
+        assert httpx.get(f"{keyed.url}/health").status_code == 200  # the service check stays open
+    finally:
+        keyed.stop()
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_kill_minus_9_loses_no_acknowledged_answer(
+    backend: str, request: pytest.FixtureRequest
+) -> None:
+    db = request.getfixturevalue("sqlite_url" if backend == "sqlite" else "postgres_url")
+    first = start_server(db)
+    try:
+        with httpx.Client() as client:
+            start = client.post(f"{first.url}/v1/interviews", json={}).json()
+            url = f"{first.url}/v1/interviews/{start['id']}/answers"
+            state = start
+            for value in (57, "male"):
+                q = state["question"]
+                state = client.post(url, json={"question_id": q["id"], "answer": value}).json()
+            acknowledged = state["question"]
+    finally:
+        first.kill()
+    second = start_server(db)
+    try:
+        again = httpx.get(f"{second.url}/v1/interviews/{start['id']}").json()
+        assert again["answers"] == 2
+        assert again["question"] == acknowledged
+    finally:
+        second.stop()
+
+
+def test_the_whole_interview_on_postgresql(postgres_url: str) -> None:
+    pg = start_server(postgres_url)
+    try:
+        with httpx.Client() as client:
+            first = client.post(f"{pg.url}/v1/interviews", json={"mode": "clinician"}).json()
+            done = _answer_everything(client, pg.url, first)
+            assert client.get(f"{pg.url}/v1/interviews/{first['id']}").json() == done
+    finally:
+        pg.stop()

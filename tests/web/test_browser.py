@@ -1,0 +1,247 @@
+"""The web interview in a real browser: Debian's Chromium driven by Playwright, against
+`kneesource serve` in its own process, on a phone-sized window.
+
+Accessibility is checked with axe-core (from npm; `scripts/check` installs it into .cache/) on
+every kind of page: no serious or critical violation. With ``KNEESOURCE_SCREENSHOTS=DIR`` the
+main pages are saved there as PNG (the pictures in docs/screenshots come from this)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.web.conftest import CHROMIUM, Server, missing
+
+AXE = (
+    Path(__file__).resolve().parents[2]
+    / ".cache"
+    / "axe"
+    / "node_modules"
+    / "axe-core"
+    / "axe.min.js"
+)
+PHONE = {"width": 390, "height": 844}
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SHOTS = os.environ.get("KNEESOURCE_SCREENSHOTS")
+
+playwright = pytest.importorskip("playwright.sync_api")
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    if not CHROMIUM.exists():
+        missing("Chromium (Debian package chromium)")
+    with playwright.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser: object) -> Iterator[object]:
+    context = browser.new_context(viewport=PHONE)  # type: ignore[attr-defined]
+    yield context.new_page()
+    context.close()
+
+
+def shot(page: object, name: str) -> None:
+    if SHOTS:
+        Path(SHOTS).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(SHOTS) / f"{name}.png"), full_page=True)  # type: ignore[attr-defined]
+
+
+def axe_violations(browser: object, url: str) -> list[dict[str, object]]:
+    """Serious and critical axe-core violations of the page at ``url``."""
+    if not AXE.exists():
+        missing("axe-core (npm; scripts/check installs it)")
+    # The page's content security policy forbids injected scripts; only this checking context
+    # bypasses it.
+    context = browser.new_context(viewport=PHONE, bypass_csp=True)  # type: ignore[attr-defined]
+    try:
+        p = context.new_page()
+        p.goto(url)
+        p.add_script_tag(content=AXE.read_text())
+        result = p.evaluate("async () => JSON.stringify(await axe.run(document))")
+    finally:
+        context.close()
+    return [
+        {"id": v["id"], "impact": v["impact"], "nodes": [n["target"] for n in v["nodes"]]}
+        for v in json.loads(result)["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+
+
+def start(page: object, server: Server, clinician: bool = False) -> None:
+    page.goto(server.url + "/")  # type: ignore[attr-defined]
+    name = "Start as a clinician" if clinician else "Start: I have knee pain"
+    page.get_by_role("button", name=re.compile(name)).click()  # type: ignore[attr-defined]
+
+
+def answer_age_and_sex(page: object, age: int = 68, sex: str = "Female") -> None:
+    page.get_by_label("Age in whole years").fill(str(age))  # type: ignore[attr-defined]
+    page.get_by_role("button", name="Next").click()  # type: ignore[attr-defined]
+    page.get_by_label(sex, exact=True).check()  # type: ignore[attr-defined]
+    page.get_by_role("button", name="Next").click()  # type: ignore[attr-defined]
+
+
+def heading(page: object) -> str:
+    return str(page.locator("h1").first.inner_text())  # type: ignore[attr-defined]
+
+
+def finish(page: object, limit: int = 60) -> int:
+    """Answer "No" to yes/no questions and nothing ticked to checklists until the result."""
+    for step in range(limit):
+        if page.locator(".banner").count():  # type: ignore[attr-defined]
+            return step
+        if page.get_by_role("button", name="No", exact=True).count():  # type: ignore[attr-defined]
+            page.get_by_role("button", name="No", exact=True).click()  # type: ignore[attr-defined]
+        elif page.locator("input[type=radio]").count():  # type: ignore[attr-defined]
+            page.locator("input[type=radio]").first.check()  # type: ignore[attr-defined]
+            page.get_by_role("button", name="Next").click()  # type: ignore[attr-defined]
+        else:
+            page.get_by_role("button", name="Next").click()  # type: ignore[attr-defined]
+    raise AssertionError(f"no result after {limit} answers")
+
+
+def test_a_whole_patient_interview_on_a_phone(page: object, server: Server) -> None:
+    start(page, server)
+    shot(page, "question-age")
+    answer_age_and_sex(page)
+    assert "Where does the knee hurt" in heading(page)
+    # The body map: a tap on the kneecap ticks "At the front", a second tap unticks it.
+    front = page.locator("#opt-front")  # type: ignore[attr-defined]
+    region = page.locator('.region.active[data-option="front"]')  # type: ignore[attr-defined]
+    region.click()
+    assert front.is_checked() and "on" in (region.get_attribute("class") or "")
+    region.click()
+    assert not front.is_checked()
+    page.locator('.region.active[data-option="inner"]').click()  # type: ignore[attr-defined]
+    assert page.locator("#opt-inner").is_checked()  # type: ignore[attr-defined]
+    shot(page, "question-body-map")
+    page.get_by_role("button", name="Next").click()  # type: ignore[attr-defined]
+    steps = finish(page)
+    assert steps > 3
+    banner = page.locator(".banner")  # type: ignore[attr-defined]
+    assert re.search(r"(Emergency|Urgent|Soon|Self-care)", banner.inner_text())
+    text = page.locator("main").inner_text()  # type: ignore[attr-defined]
+    assert "Most likely causes" in text and "Where the pain comes from" in text
+    assert "decision support, not a diagnosis" in page.locator("footer").inner_text()  # type: ignore[attr-defined]
+    assert page.locator(".picture svg").count() == 1  # type: ignore[attr-defined]
+    # Each cause opens to what supports it and what speaks against it.
+    first = page.locator(".causes details").first  # type: ignore[attr-defined]
+    first.locator("summary").click()
+    assert first.locator(".cause-more").is_visible()
+    shot(page, "result")
+
+
+def test_back_and_dont_know(page: object, server: Server) -> None:
+    start(page, server)
+    page.get_by_label("Age in whole years").fill("30")  # type: ignore[attr-defined]
+    page.get_by_role("button", name="Next").click()  # type: ignore[attr-defined]
+    assert "sex" in heading(page)
+    page.get_by_role("button", name="Back to the previous question").click()  # type: ignore[attr-defined]
+    assert "How old" in heading(page)
+    page.get_by_label("Age in whole years").fill("30")  # type: ignore[attr-defined]
+    page.get_by_role("button", name="Next").click()  # type: ignore[attr-defined]
+    page.get_by_role("button", name="I don't know").click()  # type: ignore[attr-defined]
+    assert "Where does the knee hurt" in heading(page)
+    assert "Question 3" in page.locator(".progress").inner_text()  # type: ignore[attr-defined]
+
+
+def test_resume_from_the_link_on_another_device(browser: object, server: Server) -> None:
+    phone = browser.new_context(viewport=PHONE)  # type: ignore[attr-defined]
+    laptop = browser.new_context(viewport={"width": 1280, "height": 800})  # type: ignore[attr-defined]
+    try:
+        p = phone.new_page()
+        start(p, server)
+        answer_age_and_sex(p, 45, "Male")
+        link = p.locator(".resume a").get_attribute("href")
+        assert link == p.url
+        q = laptop.new_page()
+        q.goto(link)
+        assert "Where does the knee hurt" in heading(q)
+        assert "Question 3" in q.locator(".progress").inner_text()
+    finally:
+        phone.close()
+        laptop.close()
+
+
+def test_clinician_mode_shows_how_to_do_each_test(page: object, server: Server) -> None:
+    start(page, server, clinician=True)
+    assert "clinician mode" in page.locator(".progress").inner_text()  # type: ignore[attr-defined]
+    answer_age_and_sex(page, 24, "Male")
+    page.locator("#opt-inner").check()  # type: ignore[attr-defined]
+    page.get_by_role("button", name="Next").click()  # type: ignore[attr-defined]
+    for _ in range(40):
+        if page.locator(".howto").count():  # type: ignore[attr-defined]
+            break
+        if page.locator(".banner").count():  # type: ignore[attr-defined]
+            pytest.fail("the interview ended without an examination test")
+        if page.get_by_role("button", name="Yes", exact=True).count():  # type: ignore[attr-defined]
+            page.get_by_role("button", name="Yes", exact=True).click()  # type: ignore[attr-defined]
+        else:
+            page.get_by_role("button", name="Next").click()  # type: ignore[attr-defined]
+    assert "How to do it" in page.locator(".howto").inner_text()  # type: ignore[attr-defined]
+    shot(page, "question-clinician-test")
+
+
+def test_keyboard_only(page: object, server: Server) -> None:
+    page.goto(server.url + "/")  # type: ignore[attr-defined]
+    keys = page.keyboard  # type: ignore[attr-defined]
+    for _ in range(10):  # skip link, brand, then the start button
+        keys.press("Tab")
+        if page.evaluate("document.activeElement.textContent").strip() == "Start: I have knee pain":  # type: ignore[attr-defined]
+            break
+    keys.press("Enter")
+    page.wait_for_url(re.compile(r"/interviews/"))  # type: ignore[attr-defined]
+    page.locator("#age").focus()  # type: ignore[attr-defined]  # the field has autofocus
+    keys.type("52")
+    keys.press("Enter")
+    page.wait_for_selector("text=What is your sex")  # type: ignore[attr-defined]
+    for _ in range(10):
+        keys.press("Tab")
+        if page.evaluate("document.activeElement.type") == "radio":  # type: ignore[attr-defined]
+            break
+    keys.press("Space")
+    keys.press("Enter")
+    page.wait_for_selector("text=Where does the knee hurt")  # type: ignore[attr-defined]
+    for _ in range(20):
+        keys.press("Tab")
+        if page.evaluate("document.activeElement.id") == "opt-back":  # type: ignore[attr-defined]
+            break
+    keys.press("Space")
+    assert page.locator("#opt-back").is_checked()  # type: ignore[attr-defined]
+
+
+def test_no_serious_accessibility_violation_on_any_page(
+    browser: object, page: object, server: Server
+) -> None:
+    start(page, server)
+    question_url = page.url  # type: ignore[attr-defined]
+    answer_age_and_sex(page)
+    map_url = page.url  # type: ignore[attr-defined]
+    page.get_by_role("button", name="Next").click()  # type: ignore[attr-defined]
+    finish(page)
+    pages = {
+        "home": server.url + "/",
+        "question (body map)": map_url,
+        "result": page.url,  # type: ignore[attr-defined]
+        "error": server.url + "/interviews/no-such-interview",
+    }
+    assert question_url == map_url  # the interview keeps one address from start to result
+    found = {name: axe_violations(browser, url) for name, url in pages.items()}
+    assert found == {name: [] for name in pages}, found
