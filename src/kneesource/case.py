@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from kneesource.errors import CaseFormatError, UnknownIdError
+from kneesource.errors import CaseFormatError, InputError, UnknownIdError
 from kneesource.model.compiled import CompiledModel, Person
 
 _KEYS = {"age", "sex", "findings", "id", "note"}
@@ -108,10 +108,34 @@ def read_cases(path: Path, model: CompiledModel) -> Iterator[Case]:
             where = f"{path.name} line {number}"
             cases.append(parse_case(decode_json(line, where), model, where))
     else:
-        cases.append(parse_case(decode_json(text, path.name), model, path.name))
+        data = decode_json(text, path.name)
+        if isinstance(data, dict) and data.get("resourceType") == "QuestionnaireResponse":
+            cases.append(_from_questionnaire_response(data, model, path.name))
+        else:
+            cases.append(parse_case(data, model, path.name))
     if not cases:
         raise CaseFormatError(f"{path.name}: holds no case")
     yield from cases
+
+
+def _from_questionnaire_response(data: dict[str, object], model: CompiledModel, where: str) -> Case:
+    """A FHIR QuestionnaireResponse of kneesource's questionnaire, as the case its answers give."""
+    from kneesource.engine import default_engine
+    from kneesource.interview.state import case_of
+    from kneesource.interview.triage_link import question_bank
+    from kneesource.report.fhir import case_from_response
+
+    engine = default_engine()
+    if engine.model is not model:
+        raise CaseFormatError(
+            f"{where}: a QuestionnaireResponse is read with the shipped questions"
+        )
+    try:
+        state = case_from_response(engine, data)
+        case_id = data.get("id")
+        return case_of(question_bank(engine), state, case_id if isinstance(case_id, str) else None)
+    except InputError as exc:
+        raise CaseFormatError(f"{where}: {exc}") from None
 
 
 class CaseStream:

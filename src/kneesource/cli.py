@@ -14,11 +14,11 @@ from collections.abc import Callable, Sequence
 from rich.console import Console
 
 from kneesource import __version__
-from kneesource.commands import core, evaluate, interview, serve, simulate
+from kneesource.commands import core, evaluate, interview, report, serve, simulate
 from kneesource.commands.base import EXIT_BROKEN, EXIT_USAGE, Parser
 from kneesource.errors import InputError, KneesourceError, KnowledgeBaseError, ModelError
 
-COMMAND_MODULES = [core, evaluate, simulate, interview, serve]
+COMMAND_MODULES = [core, evaluate, simulate, interview, serve, report]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -240,3 +240,32 @@ def test_the_whole_interview_on_postgresql(postgres_url: str) -> None:
             assert client.get(f"{pg.url}/v1/interviews/{first['id']}").json() == done
     finally:
         pg.stop()
+
+
+def test_reports_of_an_interview_and_of_a_case(server: Server) -> None:
+    with httpx.Client() as client:
+        first = client.post(f"{server.url}/v1/interviews", json={}).json()
+        done = _answer_everything(client, server.url, first)
+        url = f"{server.url}/v1/interviews/{first['id']}"
+        pdf = client.get(f"{url}/report.pdf")
+        assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+        assert pdf.headers["content-type"] == "application/pdf"
+        fhir = client.get(f"{url}/fhir")
+        assert fhir.headers["content-type"] == "application/fhir+json"
+        kinds = [e["resource"]["resourceType"] for e in fhir.json()["entry"]]
+        assert "QuestionnaireResponse" in kinds and "RiskAssessment" in kinds
+        risk = next(
+            e["resource"]
+            for e in fhir.json()["entry"]
+            if e["resource"]["resourceType"] == "RiskAssessment"
+        )
+        top = done["assessment"]["conditions"][0]
+        assert risk["prediction"][0]["probabilityDecimal"] == pytest.approx(
+            top["probability"], abs=1e-6
+        )
+        case = json.loads((EXAMPLES / "footballer_twist_24m.json").read_text())
+        r = client.post(f"{server.url}/v1/report", params={"format": "fhir"}, json=case)
+        assert r.status_code == 200 and r.json()["resourceType"] == "Bundle"
+        r = client.post(f"{server.url}/v1/report", json=case)
+        assert r.content.startswith(b"%PDF")
+        assert client.get(f"{server.url}/v1/interviews/nope/report.pdf").status_code == 404

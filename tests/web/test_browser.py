@@ -146,6 +146,10 @@ def test_a_whole_patient_interview_on_a_phone(page: object, server: Server) -> N
     first.locator("summary").click()
     assert first.locator(".cause-more").is_visible()
     shot(page, "result")
+    # The report for the clinician downloads from the result page.
+    with page.expect_download() as download:  # type: ignore[attr-defined]
+        page.get_by_role("link", name=re.compile("Download the report")).click()  # type: ignore[attr-defined]
+    assert Path(download.value.path()).read_bytes().startswith(b"%PDF")
 
 
 def test_back_and_dont_know(page: object, server: Server) -> None:

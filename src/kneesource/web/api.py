@@ -5,13 +5,16 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
+from kneesource.assessment import Assessment
 from kneesource.case import parse_case
 from kneesource.engine import Engine, default_engine
 from kneesource.interview import assessment, back, start
 from kneesource.interview.state import State
+from kneesource.report.document import report_html, report_pdf
+from kneesource.report.fhir import bundle
 from kneesource.web.interviews import answer_once, status_json
 from kneesource.web.store import InterviewStore
 
@@ -146,6 +149,60 @@ def go_back(request: Request, interview_id: str) -> dict[str, Any]:
     state = back(store.load(interview_id).state)
     store.save(interview_id, state)
     return status_json(interview_id, state)
+
+
+def _report(
+    engine: Engine, a: Assessment, state: State | None, fmt: str, name: str | None = None
+) -> Response:
+    if fmt == "fhir":
+        text = bundle(engine, a, state).model_dump_json()
+        return Response(text, media_type="application/fhir+json")
+    html = report_html(engine, a, state, name=name)
+    if fmt == "html":
+        return Response(html, media_type="text/html; charset=utf-8")
+    return Response(
+        report_pdf(html),
+        media_type="application/pdf",
+        headers={"Content-Disposition": 'attachment; filename="kneesource-report.pdf"'},
+    )
+
+
+_REPORT_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The report",
+        "content": {
+            "application/pdf": {"schema": {"type": "string", "format": "binary"}},
+            "application/fhir+json": {"schema": {"type": "object"}},
+            "text/html": {"schema": {"type": "string"}},
+        },
+    },
+    404: _problem("No interview with that id"),
+}
+
+
+@router.get("/interviews/{interview_id}/report.pdf", responses=_REPORT_RESPONSES)
+def interview_pdf(request: Request, interview_id: str) -> Response:
+    """The clinician report of an interview (PDF, A4)."""
+    state = _store(request).load(interview_id).state
+    return _report(_engine(request), assessment(state, case_id=interview_id), state, "pdf")
+
+
+@router.get("/interviews/{interview_id}/fhir", responses=_REPORT_RESPONSES)
+def interview_fhir(request: Request, interview_id: str) -> Response:
+    """The interview as a FHIR R4 Bundle (Patient, QuestionnaireResponse, Observations,
+    RiskAssessment, ServiceRequest)."""
+    state = _store(request).load(interview_id).state
+    return _report(_engine(request), assessment(state, case_id=interview_id), state, "fhir")
+
+
+@router.post("/report", responses=_REPORT_RESPONSES)
+def report(
+    request: Request, case: CaseIn, format: Literal["pdf", "fhir", "html"] = "pdf"
+) -> Response:
+    """The report of a case: PDF (default), HTML, or a FHIR R4 Bundle (`?format=fhir`)."""
+    engine = _engine(request)
+    a = engine.assess(parse_case(case.model_dump(exclude_unset=True), engine.model, "body"))
+    return _report(engine, a, None, format)
 
 
 @router.post("/next-question")

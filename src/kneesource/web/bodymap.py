@@ -73,12 +73,16 @@ _LABELS: dict[str, str] = {
 }
 _OUTLINE = (
     # front: hip, thigh, knee, lower leg, foot
-    '<path class="outline" d="M60 40 Q100 24 140 40 L132 180 Q136 200 130 226 L120 370 L136 384 '
+    '<path class="outline" fill="#f4f1ee" stroke="#7a6f66" '
+    'd="M60 40 Q100 24 140 40 L132 180 Q136 200 130 226 L120 370 L136 384 '
     'L134 396 L100 394 L96 372 L84 370 L70 226 Q64 200 72 180 Z"/>'
     # back: lower back, pelvis, thigh, knee, calf, heel
-    '<path class="outline" d="M258 4 L382 4 L384 40 Q378 82 356 86 L346 184 Q354 204 348 226 '
+    '<path class="outline" fill="#f4f1ee" stroke="#7a6f66" '
+    'd="M258 4 L382 4 L384 40 Q378 82 356 86 L346 184 Q354 204 348 226 '
     'L340 370 L344 396 L308 396 L312 370 L304 226 Q298 204 306 184 L296 86 Q274 82 256 40 Z"/>'
-    '<text x="100" y="16" class="view">front</text><text x="320" y="416" class="view">back</text>'
+    '<text x="100" y="16" class="view" fill="#4a5360" font-size="14" text-anchor="middle">front'
+    '</text><text x="320" y="416" class="view" fill="#4a5360" font-size="14" '
+    'text-anchor="middle">back</text>'
 )
 # Skin areas of the nerve roots on the same outline (approximate, after the ISNCSCI key points).
 _DERMATOMES: dict[str, str] = {
@@ -108,11 +112,12 @@ def svg(regions: dict[str, str]) -> str:
     for region, shape in _SHAPES.items():
         option = regions.get(region)
         if option is None:
-            parts.append(f'<g class="region idle">{shape}</g>')
+            parts.append(f'<g class="region idle" fill="none">{shape}</g>')
             continue
         label = escape(_LABELS[region])
         parts.append(
-            f'<g class="region active" data-option="{escape(option)}"><title>{label}</title>'
+            f'<g class="region active" fill="#d7e6f7" stroke="#0b5cad" '
+            f'data-option="{escape(option)}"><title>{label}</title>'
             f"{shape}</g>"
         )
     parts.append("</svg>")
@@ -131,10 +136,19 @@ def source_svg(group: str, root: str | None = None) -> str:
     }[group]
     parts = [_head(f"Where the answers point: {what}"), _OUTLINE]
     for region in _SOURCE_SHAPES.get(group, []):
-        parts.append(f'<g class="source">{_SHAPES[region]}</g>')
+        parts.append(
+            f'<g class="source" fill="#d1495b" fill-opacity="0.8" stroke="#7d1222">'
+            f"{_SHAPES[region]}</g>"
+        )
     if group == "spine" and root in _DERMATOMES:
-        parts.append(f'<g class="dermatome">{_DERMATOMES[root]}</g>')
-        parts.append(f'<text x="200" y="300" class="root">{escape(root)}</text>')
+        parts.append(
+            f'<g class="dermatome" fill="#9b5fc0" fill-opacity="0.55" stroke="#6b2c91">'
+            f"{_DERMATOMES[root]}</g>"
+        )
+        parts.append(
+            f'<text x="200" y="300" class="root" fill="#6b2c91" font-size="22" '
+            f'font-weight="bold" text-anchor="middle">{escape(root)}</text>'
+        )
     parts.append("</svg>")
     return "".join(parts)
 

@@ -18,12 +18,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from kneesource.assessment import NOTICE, Assessment
+from kneesource.assessment import NOTICE
 from kneesource.engine import Engine
 from kneesource.errors import InputError
-from kneesource.interview import DONT_KNOW, Question, back, start
-from kneesource.kb.schema import Citation
-from kneesource.render import SOURCE_LABELS, condition_advice, evidence_words, pct
+from kneesource.interview import DONT_KNOW, Question, assessment, back, start
+from kneesource.report.document import report_html, report_pdf
+from kneesource.report.fhir import bundle
+from kneesource.report.view import result_view
 from kneesource.web import bodymap
 from kneesource.web.interviews import SEX_OPTIONS, answer_once, question_spec, status
 from kneesource.web.store import InterviewStore, UnknownInterviewError
@@ -31,12 +32,6 @@ from kneesource.web.store import InterviewStore, UnknownInterviewError
 router = APIRouter(include_in_schema=False)
 TEMPLATES = Jinja2Templates(directory=str(resources.files("kneesource.web") / "templates"))
 CSRF_COOKIE = "ks_csrf"
-LEVEL_TITLES = {
-    "emergency": "Emergency: get help now",
-    "urgent": "Urgent: be seen today",
-    "soon": "Soon: see a clinician within days",
-    "self_care": "Self-care: look after it at home",
-}
 
 
 def _csrf(request: Request) -> str:
@@ -156,6 +151,37 @@ def interview_page(request: Request, interview_id: str) -> Response:
     )
 
 
+@router.get("/interviews/{interview_id}/report.pdf")
+def report_pdf_page(request: Request, interview_id: str) -> Response:
+    return _download(request, interview_id, "pdf")
+
+
+@router.get("/interviews/{interview_id}/fhir.json")
+def report_fhir_page(request: Request, interview_id: str) -> Response:
+    return _download(request, interview_id, "fhir")
+
+
+def _download(request: Request, interview_id: str, fmt: str) -> Response:
+    try:
+        state = _store(request).load(interview_id).state
+    except UnknownInterviewError:
+        return _error(request, 404, "No such interview", "There is no interview at this address.")
+    engine = _engine(request)
+    a = assessment(state, case_id=interview_id)
+    if fmt == "fhir":
+        body: bytes = bundle(engine, a, state).model_dump_json(indent=2).encode()
+        kind, name = "application/fhir+json", "kneesource-fhir.json"
+    else:
+        body, kind, name = (
+            report_pdf(report_html(engine, a, state)),
+            "application/pdf",
+            "kneesource-report.pdf",
+        )
+    return Response(
+        body, media_type=kind, headers={"Content-Disposition": f'attachment; filename="{name}"'}
+    )
+
+
 @router.post("/interviews/{interview_id}/answer")
 async def post_answer(request: Request, interview_id: str) -> Response:
     try:
@@ -235,95 +261,4 @@ def _question_view(engine: Engine, q: Question) -> dict[str, Any]:
     }
 
 
-def result_view(engine: Engine, a: Assessment, clinician: bool = False) -> dict[str, Any]:
-    """Everything the result page shows, in display order."""
-    kb = engine.kb
-    assert a.triage is not None
-    t = a.triage
-    causes = []
-    for c in a.conditions[:8]:
-        causes.append(
-            {
-                "name": c.name,
-                "clinical_name": c.clinical_name,
-                "serious": c.serious,
-                "percent": pct(c.probability),
-                "width": round(100 * min(c.probability, 1.0), 1),
-                "before": pct(c.prior),
-                "for": [
-                    evidence_words(kb, e.finding, e.value, clinician) for e in c.supporting[:4]
-                ],
-                "against": [
-                    evidence_words(kb, e.finding, e.value, clinician) for e in c.conflicting[:3]
-                ],
-            }
-        )
-    lead = a.leading_source
-    root = max(a.nerve_roots, key=lambda r: a.nerve_roots[r]) if lead == "spine" else None
-    sources = [
-        {
-            "label": SOURCE_LABELS[g],
-            "percent": pct(p),
-            "before": pct(a.source_before[g]),
-            "width": round(100 * p, 1),
-            "lead": g == lead,
-        }
-        for g, p in sorted(a.pain_source.items(), key=lambda kv: -kv[1])
-    ]
-    return {
-        "level": t.level,
-        "level_title": LEVEL_TITLES[t.level],
-        "reasons": [r.message for r in t.reasons],
-        "uncertain": [
-            f"{kb.condition(u.dangerous).name} or {kb.condition(u.benign).name}: only {u.test} "
-            "can tell them apart."
-            for u in t.uncertainties
-        ],
-        "advice": [p.strip() for p in t.advice.split("\n\n") if p.strip()],
-        "causes": causes,
-        "explained": a.explained,
-        "sources": sources,
-        "lead": SOURCE_LABELS[lead],
-        "lead_group": lead,
-        "root": root,
-        "roots": [(r, pct(p)) for r, p in a.nerve_roots.items()],
-        "picture": bodymap.source_svg(lead, root),
-        "condition_advice": [(c.name, " ".join(c.advice.split())) for c in condition_advice(a, kb)],
-        "references": references(engine, a),
-        "age": a.case.age,
-        "sex": a.case.sex or "not given",
-        "version": a.knowledge_base_version,
-    }
-
-
-def references(engine: Engine, a: Assessment) -> list[dict[str, str | None]]:
-    """The published sources behind the three leading causes' starting chances and behind
-    every reason for the level."""
-    kb, rules = engine.kb, engine.rules
-    cited: list[str] = []
-
-    def add(source: object) -> None:
-        if isinstance(source, Citation) and source.ref not in cited:
-            cited.append(source.ref)
-
-    assert a.triage is not None
-    by_id = {r.id: r for r in rules.rules}
-    thresholds = {f"posterior:{t.condition}": t for t in rules.thresholds}
-    for reason in a.triage.reasons:
-        rule = by_id.get(reason.rule) or thresholds.get(reason.rule)
-        if rule is not None:
-            add(rule.source)
-    for c in a.conditions[:3]:
-        prior = kb.condition(c.id).prior
-        add(prior.source)
-        for m in prior.modifiers:
-            add(m.source)
-    out: list[dict[str, str | None]] = []
-    for ref in cited:
-        r = kb.references[ref]
-        url = r.url or (f"https://doi.org/{r.doi}" if r.doi else None)
-        out.append({"citation": r.citation, "url": url})
-    return out
-
-
-__all__ = ["result_view", "router"]
+__all__ = ["router"]

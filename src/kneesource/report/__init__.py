@@ -1,0 +1,1 @@
+"""Reports of an assessment: the printed report (HTML, PDF) and FHIR R4 resources."""
