@@ -1,10 +1,11 @@
-"""Load on the REST API over loopback: `kneesource serve` with 1, 2 and 4 workers, an httpx
-async client in this process sending a fixed number of requests with a fixed concurrency.
+"""Load on the REST API over loopback: `kneesource serve` with 1, 2 and 4 workers, a fixed
+number of requests (or seconds) with a fixed number in flight.
 
-Rows: `POST /v1/assess` of the example cases (a few answers each), and interview answers (each
-client runs whole interviews: start, then answers until the result). Reported: requests per
-second, p50 and p99 latency, errors. The database is a SQLite file (the default) or, with
---db URL, for example a PostgreSQL server. Run:
+Rows: `POST /v1/assess` of an example case (a few answers), sent by wrk (a C load generator,
+so the client takes little of the two cores) when it is installed, and by an httpx async client
+in this process; and interview answers from the httpx client (each client runs whole
+interviews: start, then answers until the result). Reported: requests per second, p50 and p99
+latency, errors. The database is a new SQLite file, or --db URL (a PostgreSQL server). Run:
     .venv/bin/python -m bench.web_bench [--assess N] [--interviews N] [--concurrency C]
 """
 
@@ -14,7 +15,10 @@ import argparse
 import asyncio
 import json
 import platform
+import re
+import shutil
 import statistics
+import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -88,6 +92,38 @@ async def _interviews(url: str, n: int, concurrency: int) -> tuple[list[float], 
     return latencies, errors
 
 
+WRK_SCRIPT = """
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.body = [[%s]]
+"""
+
+
+def _wrk(url: str, seconds: int, connections: int) -> tuple[float, float, float, int] | None:
+    """(requests/s, p50 ms, p99 ms, non-2xx) from wrk, or None without wrk."""
+    wrk = shutil.which("wrk")
+    if wrk is None:
+        return None
+    body = json.dumps(_cases()[1])
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write(WRK_SCRIPT % body)
+    args = [wrk, "-t1", f"-c{connections}", "--latency", "-s", script.name]
+    subprocess.run([*args, "-d2s", f"{url}/v1/assess"], capture_output=True, check=True)
+    out = subprocess.run(
+        [*args, f"-d{seconds}s", f"{url}/v1/assess"], capture_output=True, text=True, check=True
+    ).stdout
+
+    def ms(label: str) -> float:
+        m = re.search(rf"{label}\s+([\d.]+)(us|ms|s)\b", out)
+        assert m is not None, out
+        return float(m.group(1)) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[m.group(2)]
+
+    rate = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    assert rate is not None, out
+    return float(rate.group(1)), ms("50%"), ms("99%"), int(bad.group(1)) if bad else 0
+
+
 def _row(
     table: Table, what: str, workers: int, latencies: list[float], errors: int, wall: float
 ) -> None:
@@ -107,7 +143,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--assess", type=int, default=3000, help="assess requests per row")
     parser.add_argument("--interviews", type=int, default=40, help="whole interviews per row")
-    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--seconds", type=int, default=10, help="wrk's run per row")
     parser.add_argument("--workers", default="1,2,4")
     parser.add_argument("--db", help="database URL (default: a new SQLite file)")
     args = parser.parse_args()
@@ -123,9 +160,21 @@ def main() -> None:
         server = start_server(db, workers=workers)
         try:
             asyncio.run(_assess(server.url, 100, args.concurrency))  # warm every worker
+            measured = _wrk(server.url, args.seconds, args.concurrency)
+            if measured is not None:
+                rate, p50, p99, bad = measured
+                table.add_row(
+                    "POST /v1/assess (wrk)",
+                    str(workers),
+                    f"{round(rate * args.seconds):,}",
+                    f"{rate:,.0f}",
+                    f"{p50:.1f}",
+                    f"{p99:.1f}",
+                    str(bad),
+                )
             t = time.perf_counter()
             lat, err = asyncio.run(_assess(server.url, args.assess, args.concurrency))
-            _row(table, "POST /v1/assess", workers, lat, err, time.perf_counter() - t)
+            _row(table, "POST /v1/assess (httpx)", workers, lat, err, time.perf_counter() - t)
             t = time.perf_counter()
             lat, err = asyncio.run(_interviews(server.url, args.interviews, args.concurrency))
             _row(table, "interview answer", workers, lat, err, time.perf_counter() - t)

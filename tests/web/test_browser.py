@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -85,17 +85,33 @@ def axe_violations(browser: object, url: str) -> list[dict[str, object]]:
     ]
 
 
+def step(page: object, act: Callable[[], object]) -> None:
+    """Do ``act`` (a click that answers) and wait for the next page: with JavaScript the page's
+    main part is swapped in place, so there is no navigation to wait for. Every page marks its
+    step on ``main``."""
+    before = page.locator("main").get_attribute("data-step")  # type: ignore[attr-defined]
+    act()
+    page.wait_for_function(  # type: ignore[attr-defined]
+        "s => document.querySelector('main') && document.querySelector('main').dataset.step !== s",
+        arg=before,
+    )
+
+
 def start(page: object, server: Server, clinician: bool = False) -> None:
     page.goto(server.url + "/")  # type: ignore[attr-defined]
     name = "Start as a clinician" if clinician else "Start: I have knee pain"
-    page.get_by_role("button", name=re.compile(name)).click()  # type: ignore[attr-defined]
+    step(page, page.get_by_role("button", name=re.compile(name)).click)  # type: ignore[attr-defined]
+
+
+def next_(page: object) -> None:
+    step(page, page.get_by_role("button", name="Next").click)  # type: ignore[attr-defined]
 
 
 def answer_age_and_sex(page: object, age: int = 68, sex: str = "Female") -> None:
     page.get_by_label("Age in whole years").fill(str(age))  # type: ignore[attr-defined]
-    page.get_by_role("button", name="Next").click()  # type: ignore[attr-defined]
+    next_(page)
     page.get_by_label(sex, exact=True).check()  # type: ignore[attr-defined]
-    page.get_by_role("button", name="Next").click()  # type: ignore[attr-defined]
+    next_(page)
 
 
 def heading(page: object) -> str:
@@ -104,23 +120,30 @@ def heading(page: object) -> str:
 
 def finish(page: object, limit: int = 60) -> int:
     """Answer "No" to yes/no questions and nothing ticked to checklists until the result."""
-    for step in range(limit):
+    for answered in range(limit):
         if page.locator(".banner").count():  # type: ignore[attr-defined]
-            return step
+            return answered
         if page.get_by_role("button", name="No", exact=True).count():  # type: ignore[attr-defined]
-            page.get_by_role("button", name="No", exact=True).click()  # type: ignore[attr-defined]
+            step(page, page.get_by_role("button", name="No", exact=True).click)  # type: ignore[attr-defined]
         elif page.locator("input[type=radio]").count():  # type: ignore[attr-defined]
             page.locator("input[type=radio]").first.check()  # type: ignore[attr-defined]
-            page.get_by_role("button", name="Next").click()  # type: ignore[attr-defined]
+            next_(page)
         else:
-            page.get_by_role("button", name="Next").click()  # type: ignore[attr-defined]
+            next_(page)
     raise AssertionError(f"no result after {limit} answers")
 
 
 def test_a_whole_patient_interview_on_a_phone(page: object, server: Server) -> None:
+    refused: list[str] = []
+    page.on(  # type: ignore[attr-defined]
+        "console", lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None
+    )
     start(page, server)
     shot(page, "question-age")
+    # With JavaScript, answers swap the page's main part in place (htmx): no page load.
+    page.evaluate("window.kneesourceMarker = 1")  # type: ignore[attr-defined]
     answer_age_and_sex(page)
+    assert page.evaluate("window.kneesourceMarker") == 1  # type: ignore[attr-defined]
     assert "Where does the knee hurt" in heading(page)
     # The body map: a tap on the kneecap ticks "At the front", a second tap unticks it.
     front = page.locator("#opt-front")  # type: ignore[attr-defined]
@@ -132,7 +155,7 @@ def test_a_whole_patient_interview_on_a_phone(page: object, server: Server) -> N
     page.locator('.region.active[data-option="inner"]').click()  # type: ignore[attr-defined]
     assert page.locator("#opt-inner").is_checked()  # type: ignore[attr-defined]
     shot(page, "question-body-map")
-    page.get_by_role("button", name="Next").click()  # type: ignore[attr-defined]
+    next_(page)
     steps = finish(page)
     assert steps > 3
     banner = page.locator(".banner")  # type: ignore[attr-defined]
@@ -150,18 +173,39 @@ def test_a_whole_patient_interview_on_a_phone(page: object, server: Server) -> N
     with page.expect_download() as download:  # type: ignore[attr-defined]
         page.get_by_role("link", name=re.compile("Download the report")).click()  # type: ignore[attr-defined]
     assert Path(download.value.path()).read_bytes().startswith(b"%PDF")
+    assert refused == []  # nothing the page runs breaks its content security policy
+
+
+def test_the_interview_works_with_javascript_off(browser: object, server: Server) -> None:
+    context = browser.new_context(viewport=PHONE, java_script_enabled=False)  # type: ignore[attr-defined]
+    try:
+        p = context.new_page()
+        p.goto(server.url + "/")
+        p.get_by_role("button", name="Start: I have knee pain").click()
+        p.wait_for_url(re.compile(r"/interviews/"))
+        p.get_by_label("Age in whole years").fill("15")
+        p.get_by_role("button", name="Next").click()
+        p.wait_for_selector("text=What is your sex")
+        p.get_by_label("Male", exact=True).check()
+        p.get_by_role("button", name="Next").click()
+        p.wait_for_selector("text=Where does the knee hurt")
+        p.locator("#opt-below_kneecap").check()
+        p.get_by_role("button", name="Next").click()
+        p.wait_for_selector("text=Question 4")
+    finally:
+        context.close()
 
 
 def test_back_and_dont_know(page: object, server: Server) -> None:
     start(page, server)
     page.get_by_label("Age in whole years").fill("30")  # type: ignore[attr-defined]
-    page.get_by_role("button", name="Next").click()  # type: ignore[attr-defined]
+    next_(page)
     assert "sex" in heading(page)
-    page.get_by_role("button", name="Back to the previous question").click()  # type: ignore[attr-defined]
+    step(page, page.get_by_role("button", name="Back to the previous question").click)  # type: ignore[attr-defined]
     assert "How old" in heading(page)
     page.get_by_label("Age in whole years").fill("30")  # type: ignore[attr-defined]
-    page.get_by_role("button", name="Next").click()  # type: ignore[attr-defined]
-    page.get_by_role("button", name="I don't know").click()  # type: ignore[attr-defined]
+    next_(page)
+    step(page, page.get_by_role("button", name="I don't know").click)  # type: ignore[attr-defined]
     assert "Where does the knee hurt" in heading(page)
     assert "Question 3" in page.locator(".progress").inner_text()  # type: ignore[attr-defined]
 
@@ -189,16 +233,16 @@ def test_clinician_mode_shows_how_to_do_each_test(page: object, server: Server) 
     assert "clinician mode" in page.locator(".progress").inner_text()  # type: ignore[attr-defined]
     answer_age_and_sex(page, 24, "Male")
     page.locator("#opt-inner").check()  # type: ignore[attr-defined]
-    page.get_by_role("button", name="Next").click()  # type: ignore[attr-defined]
+    next_(page)
     for _ in range(40):
         if page.locator(".howto").count():  # type: ignore[attr-defined]
             break
         if page.locator(".banner").count():  # type: ignore[attr-defined]
             pytest.fail("the interview ended without an examination test")
         if page.get_by_role("button", name="Yes", exact=True).count():  # type: ignore[attr-defined]
-            page.get_by_role("button", name="Yes", exact=True).click()  # type: ignore[attr-defined]
+            step(page, page.get_by_role("button", name="Yes", exact=True).click)  # type: ignore[attr-defined]
         else:
-            page.get_by_role("button", name="Next").click()  # type: ignore[attr-defined]
+            next_(page)
     assert "How to do it" in page.locator(".howto").inner_text()  # type: ignore[attr-defined]
     shot(page, "question-clinician-test")
 
@@ -238,7 +282,7 @@ def test_no_serious_accessibility_violation_on_any_page(
     question_url = page.url  # type: ignore[attr-defined]
     answer_age_and_sex(page)
     map_url = page.url  # type: ignore[attr-defined]
-    page.get_by_role("button", name="Next").click()  # type: ignore[attr-defined]
+    next_(page)
     finish(page)
     pages = {
         "home": server.url + "/",

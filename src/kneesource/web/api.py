@@ -92,6 +92,12 @@ class Answers(BaseModel):
     )
 
 
+def _json(content: dict[str, Any]) -> JSONResponse:
+    """Plain JSON (the library's dictionaries hold only JSON types): FastAPI's generic encoder
+    would take as long as the assessment itself."""
+    return JSONResponse(content)
+
+
 def _store(request: Request) -> InterviewStore:
     store: InterviewStore = request.app.state.store
     return store
@@ -103,12 +109,12 @@ def _engine(request: Request) -> Engine:
 
 
 @router.post("/assess")
-def assess(request: Request, case: CaseIn) -> dict[str, Any]:
+def assess(request: Request, case: CaseIn) -> JSONResponse:
     """Assess a case as `kneesource assess` reads it: `{"age", "sex", "findings"}`. The answer
     is the JSON `assess --json` prints."""
     engine = _engine(request)
     data = case.model_dump(exclude_unset=True)
-    return engine.assess(parse_case(data, engine.model, where="body")).to_dict()
+    return _json(engine.assess(parse_case(data, engine.model, where="body")).to_dict())
 
 
 @router.post("/interviews", status_code=201)
@@ -120,15 +126,15 @@ def create_interview(request: Request, body: NewInterview | None = None) -> JSON
 
 
 @router.get("/interviews/{interview_id}", responses={404: _problem("No interview with that id")})
-def get_interview(request: Request, interview_id: str) -> dict[str, Any]:
+def get_interview(request: Request, interview_id: str) -> JSONResponse:
     """Where an interview stands: the question to ask now, or the assessment when it is done."""
-    return status_json(interview_id, _store(request).load(interview_id).state)
+    return _json(status_json(interview_id, _store(request).load(interview_id).state))
 
 
 @router.post(
     "/interviews/{interview_id}/answers", responses={404: _problem("No interview with that id")}
 )
-def post_answer(request: Request, interview_id: str, given: GivenAnswer) -> dict[str, Any]:
+def post_answer(request: Request, interview_id: str, given: GivenAnswer) -> JSONResponse:
     """Answer a question (normally the one just asked). The answer is stored before this
     responds; re-sending the same answer changes nothing."""
     store = _store(request)
@@ -137,18 +143,18 @@ def post_answer(request: Request, interview_id: str, given: GivenAnswer) -> dict
     out = status_json(interview_id, new)
     if new is not state:
         store.save(interview_id, new, finished=out["status"] == "done")
-    return out
+    return _json(out)
 
 
 @router.post(
     "/interviews/{interview_id}/back", responses={404: _problem("No interview with that id")}
 )
-def go_back(request: Request, interview_id: str) -> dict[str, Any]:
+def go_back(request: Request, interview_id: str) -> JSONResponse:
     """Undo the last answer."""
     store = _store(request)
     state = back(store.load(interview_id).state)
     store.save(interview_id, state)
-    return status_json(interview_id, state)
+    return _json(status_json(interview_id, state))
 
 
 def _report(
@@ -206,7 +212,7 @@ def report(
 
 
 @router.post("/next-question")
-def stateless_next(request: Request, body: Answers) -> dict[str, Any]:
+def stateless_next(request: Request, body: Answers) -> JSONResponse:
     """For callers who keep their own state: the question to ask after these answers (or that
     it is time to stop), with the assessment of the answers so far."""
     state: State = start(_engine(request), mode=body.mode)
@@ -216,7 +222,7 @@ def stateless_next(request: Request, body: Answers) -> dict[str, Any]:
     if out["status"] == "asking":
         # Nothing can be assessed before the age is known.
         out["assessment"] = assessment(state).to_dict() if state.answered("age") else None
-    return out
+    return _json(out)
 
 
 @router.get("/findings")

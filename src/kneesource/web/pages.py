@@ -134,6 +134,7 @@ def interview_page(request: Request, interview_id: str) -> Response:
                 "answers": len(stored.state.answers),
                 "mode": stored.state.mode,
                 "link": link,
+                "step": f"{len(stored.state.answers)}-{question.id}",
             },
         )
     assert result is not None
@@ -147,6 +148,7 @@ def interview_page(request: Request, interview_id: str) -> Response:
             "r": view,
             "link": link,
             "mode": stored.state.mode,
+            "step": f"{len(stored.state.answers)}-result",
         },
     )
 

@@ -79,6 +79,8 @@ class InterviewStore:
         self.url = url
         try:
             self.db: DbEngine = sa.create_engine(url, pool_pre_ping=True)
+            if self.db.dialect.name == "sqlite":
+                sa.event.listen(self.db, "connect", _sqlite_settings)
             migrate(url)
         except Exception as exc:  # a driver's error types differ; all mean "cannot open"
             raise InputError(f"cannot open the interview database {url}: {exc}") from None
@@ -117,6 +119,18 @@ class InterviewStore:
 
     def close(self) -> None:
         self.db.dispose()
+
+
+def _sqlite_settings(connection: object, record: object) -> None:
+    """Write-ahead logging: readers never wait for a writer, and a commit is one append. With
+    synchronous=NORMAL a commit survives the process being killed (the log is in the operating
+    system's hands); only a power cut can lose the last ones. Writers wait up to 10 s for each
+    other instead of failing."""
+    cursor = connection.cursor()  # type: ignore[attr-defined]
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
 
 
 def _dump(state: State) -> str:
