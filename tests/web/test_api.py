@@ -191,6 +191,12 @@ def test_forms_refuse_a_request_without_the_page_token(server: Server) -> None:
         assert r.status_code == 303 and r.headers["location"].startswith("/interviews/")
 
 
+def test_the_database_file_is_private(sqlite_url: str, server: Server) -> None:
+    # Health answers: readable by the owner only, like the terminal's file.
+    path = Path(sqlite_url.removeprefix("sqlite:///"))
+    assert path.stat().st_mode & 0o777 == 0o600
+
+
 def test_api_keys_when_configured(sqlite_url: str) -> None:
     keyed = start_server(sqlite_url, {"KNEESOURCE_API_KEYS": "k1, k2"})
     try:

@@ -17,6 +17,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from starlette.concurrency import run_in_threadpool
 
 from kneesource.assessment import NOTICE
 from kneesource.engine import Engine
@@ -106,7 +107,8 @@ async def new_interview(request: Request) -> Response:
         return _error(
             request, 422, "Unknown mode", f"mode must be patient or clinician, not {mode!r}"
         )
-    interview_id = _store(request).create(start(_engine(request), mode=mode))  # type: ignore[arg-type]
+    state = start(_engine(request), mode=mode)  # type: ignore[arg-type]
+    interview_id = await run_in_threadpool(_store(request).create, state)
     return RedirectResponse(f"/interviews/{interview_id}", status_code=303)
 
 
@@ -121,7 +123,10 @@ def interview_page(request: Request, interview_id: str) -> Response:
             "No such interview",
             "There is no interview at this address. Check the link, or start a new interview.",
         )
-    question, result = status(stored.state)
+    try:
+        question, result = status(stored.state)
+    except InputError as exc:  # saved with another knowledge base, for example
+        return _error(request, 409, "This interview cannot go on", str(exc))
     link = str(request.url)
     if question is not None:
         return _page(
@@ -190,6 +195,11 @@ async def post_answer(request: Request, interview_id: str) -> Response:
         fields = await _form(request)
     except _RefusedError:
         return _refused(request)
+    # The database and the inference block: off the event loop, so other requests go on.
+    return await run_in_threadpool(_answer, request, interview_id, fields)
+
+
+def _answer(request: Request, interview_id: str, fields: dict[str, list[str]]) -> Response:
     store = _store(request)
     try:
         stored = store.load(interview_id)
@@ -223,6 +233,10 @@ async def post_back(request: Request, interview_id: str) -> Response:
         await _form(request)
     except _RefusedError:
         return _refused(request)
+    return await run_in_threadpool(_back, request, interview_id)
+
+
+def _back(request: Request, interview_id: str) -> Response:
     store = _store(request)
     try:
         stored = store.load(interview_id)

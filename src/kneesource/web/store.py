@@ -10,6 +10,7 @@ killed server. Interview ids carry 128 random bits, so a link cannot be guessed.
 from __future__ import annotations
 
 import json
+import os
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -78,6 +79,13 @@ class InterviewStore:
     def __init__(self, url: str) -> None:
         self.url = url
         try:
+            path = sa.engine.make_url(url).database if url.startswith("sqlite") else None
+            if path and path != ":memory:":
+                # Health answers: the file is its owner's alone, as the terminal's store makes it.
+                file = Path(path)
+                if not file.exists():
+                    file.touch(mode=0o600)
+                os.chmod(file, 0o600)
             self.db: DbEngine = sa.create_engine(url, pool_pre_ping=True)
             if self.db.dialect.name == "sqlite":
                 sa.event.listen(self.db, "connect", _sqlite_settings)
