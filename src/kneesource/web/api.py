@@ -15,8 +15,8 @@ from kneesource.interview import assessment, back, start
 from kneesource.interview.state import State
 from kneesource.report.document import report_html, report_pdf
 from kneesource.report.fhir import bundle
+from kneesource.web.context import engine_of, store_of
 from kneesource.web.interviews import answer_once, status_json
-from kneesource.web.store import InterviewStore
 
 
 class Problem(BaseModel):
@@ -98,21 +98,11 @@ def _json(content: dict[str, Any]) -> JSONResponse:
     return JSONResponse(content)
 
 
-def _store(request: Request) -> InterviewStore:
-    store: InterviewStore = request.app.state.store
-    return store
-
-
-def _engine(request: Request) -> Engine:
-    engine: Engine = request.app.state.engine
-    return engine
-
-
 @router.post("/assess")
 def assess(request: Request, case: CaseIn) -> JSONResponse:
     """Assess a case as `kneesource assess` reads it: `{"age", "sex", "findings"}`. The answer
     is the JSON `assess --json` prints."""
-    engine = _engine(request)
+    engine = engine_of(request)
     data = case.model_dump(exclude_unset=True)
     return _json(engine.assess(parse_case(data, engine.model, where="body")).to_dict())
 
@@ -120,15 +110,15 @@ def assess(request: Request, case: CaseIn) -> JSONResponse:
 @router.post("/interviews", status_code=201)
 def create_interview(request: Request, body: NewInterview | None = None) -> JSONResponse:
     """Start an interview; the answer holds its id and the first question."""
-    state = start(_engine(request), mode=(body or NewInterview()).mode)
-    interview_id = _store(request).create(state)
+    state = start(engine_of(request), mode=(body or NewInterview()).mode)
+    interview_id = store_of(request).create(state)
     return JSONResponse(status_json(interview_id, state), status_code=201)
 
 
 @router.get("/interviews/{interview_id}", responses={404: _problem("No interview with that id")})
 def get_interview(request: Request, interview_id: str) -> JSONResponse:
     """Where an interview stands: the question to ask now, or the assessment when it is done."""
-    return _json(status_json(interview_id, _store(request).load(interview_id).state))
+    return _json(status_json(interview_id, store_of(request).load(interview_id).state))
 
 
 @router.post(
@@ -137,7 +127,7 @@ def get_interview(request: Request, interview_id: str) -> JSONResponse:
 def post_answer(request: Request, interview_id: str, given: GivenAnswer) -> JSONResponse:
     """Answer a question (normally the one just asked). The answer is stored before this
     responds; re-sending the same answer changes nothing."""
-    store = _store(request)
+    store = store_of(request)
     state = store.load(interview_id).state
     new = answer_once(state, given.question_id, given.answer)
     out = status_json(interview_id, new)
@@ -151,7 +141,7 @@ def post_answer(request: Request, interview_id: str, given: GivenAnswer) -> JSON
 )
 def go_back(request: Request, interview_id: str) -> JSONResponse:
     """Undo the last answer."""
-    store = _store(request)
+    store = store_of(request)
     state = back(store.load(interview_id).state)
     store.save(interview_id, state)
     return _json(status_json(interview_id, state))
@@ -189,16 +179,16 @@ _REPORT_RESPONSES: dict[int | str, dict[str, Any]] = {
 @router.get("/interviews/{interview_id}/report.pdf", responses=_REPORT_RESPONSES)
 def interview_pdf(request: Request, interview_id: str) -> Response:
     """The clinician report of an interview (PDF, A4)."""
-    state = _store(request).load(interview_id).state
-    return _report(_engine(request), assessment(state, case_id=interview_id), state, "pdf")
+    state = store_of(request).load(interview_id).state
+    return _report(engine_of(request), assessment(state, case_id=interview_id), state, "pdf")
 
 
 @router.get("/interviews/{interview_id}/fhir", responses=_REPORT_RESPONSES)
 def interview_fhir(request: Request, interview_id: str) -> Response:
     """The interview as a FHIR R4 Bundle (Patient, QuestionnaireResponse, Observations,
     RiskAssessment, ServiceRequest)."""
-    state = _store(request).load(interview_id).state
-    return _report(_engine(request), assessment(state, case_id=interview_id), state, "fhir")
+    state = store_of(request).load(interview_id).state
+    return _report(engine_of(request), assessment(state, case_id=interview_id), state, "fhir")
 
 
 @router.post("/report", responses=_REPORT_RESPONSES)
@@ -206,7 +196,7 @@ def report(
     request: Request, case: CaseIn, format: Literal["pdf", "fhir", "html"] = "pdf"
 ) -> Response:
     """The report of a case: PDF (default), HTML, or a FHIR R4 Bundle (`?format=fhir`)."""
-    engine = _engine(request)
+    engine = engine_of(request)
     a = engine.assess(parse_case(case.model_dump(exclude_unset=True), engine.model, "body"))
     return _report(engine, a, None, format)
 
@@ -215,7 +205,7 @@ def report(
 def stateless_next(request: Request, body: Answers) -> JSONResponse:
     """For callers who keep their own state: the question to ask after these answers (or that
     it is time to stop), with the assessment of the answers so far."""
-    state: State = start(_engine(request), mode=body.mode)
+    state: State = start(engine_of(request), mode=body.mode)
     for question_id, value in body.answers.items():
         state = answer_once(state, question_id, value)
     out = status_json(None, state)
@@ -228,7 +218,7 @@ def stateless_next(request: Request, body: Answers) -> JSONResponse:
 @router.get("/findings")
 def findings(request: Request) -> list[dict[str, Any]]:
     """The findings a case may hold, with patient and clinician wording."""
-    kb = _engine(request).kb
+    kb = engine_of(request).kb
     return [
         {"id": f.id, "kind": f.kind, "patient": f.patient, "clinician": f.clinician}
         for f in kb.findings
@@ -238,7 +228,7 @@ def findings(request: Request) -> list[dict[str, Any]]:
 @router.get("/conditions")
 def conditions(request: Request) -> list[dict[str, Any]]:
     """The conditions the engine ranks, with plain and clinical names."""
-    kb = _engine(request).kb
+    kb = engine_of(request).kb
     return [
         {
             "id": c.id,

@@ -27,8 +27,9 @@ from kneesource.report.document import report_html, report_pdf
 from kneesource.report.fhir import bundle
 from kneesource.report.view import result_view
 from kneesource.web import bodymap
+from kneesource.web.context import engine_of, store_of
 from kneesource.web.interviews import SEX_OPTIONS, answer_once, question_spec, status
-from kneesource.web.store import InterviewStore, UnknownInterviewError
+from kneesource.web.store import UnknownInterviewError
 
 router = APIRouter(include_in_schema=False)
 TEMPLATES = Jinja2Templates(directory=str(resources.files("kneesource.web") / "templates"))
@@ -66,16 +67,6 @@ class _RefusedError(Exception):
     pass
 
 
-def _store(request: Request) -> InterviewStore:
-    store: InterviewStore = request.app.state.store
-    return store
-
-
-def _engine(request: Request) -> Engine:
-    engine: Engine = request.app.state.engine
-    return engine
-
-
 def _error(request: Request, status_code: int, title: str, message: str) -> Response:
     return _page(
         request, "error.html", {"title": title, "message": message}, status_code=status_code
@@ -107,15 +98,15 @@ async def new_interview(request: Request) -> Response:
         return _error(
             request, 422, "Unknown mode", f"mode must be patient or clinician, not {mode!r}"
         )
-    state = start(_engine(request), mode=mode)  # type: ignore[arg-type]
-    interview_id = await run_in_threadpool(_store(request).create, state)
+    state = start(engine_of(request), mode=mode)  # type: ignore[arg-type]
+    interview_id = await run_in_threadpool(store_of(request).create, state)
     return RedirectResponse(f"/interviews/{interview_id}", status_code=303)
 
 
 @router.get("/interviews/{interview_id}", response_class=HTMLResponse)
 def interview_page(request: Request, interview_id: str) -> Response:
     try:
-        stored = _store(request).load(interview_id)
+        stored = store_of(request).load(interview_id)
     except UnknownInterviewError:
         return _error(
             request,
@@ -135,7 +126,7 @@ def interview_page(request: Request, interview_id: str) -> Response:
             {
                 "title": question.text,
                 "id": interview_id,
-                "q": _question_view(_engine(request), question),
+                "q": _question_view(engine_of(request), question),
                 "answers": len(stored.state.answers),
                 "mode": stored.state.mode,
                 "link": link,
@@ -143,7 +134,7 @@ def interview_page(request: Request, interview_id: str) -> Response:
             },
         )
     assert result is not None
-    view = result_view(_engine(request), result, clinician=stored.state.mode == "clinician")
+    view = result_view(engine_of(request), result, clinician=stored.state.mode == "clinician")
     return _page(
         request,
         "result.html",
@@ -170,10 +161,10 @@ def report_fhir_page(request: Request, interview_id: str) -> Response:
 
 def _download(request: Request, interview_id: str, fmt: str) -> Response:
     try:
-        state = _store(request).load(interview_id).state
+        state = store_of(request).load(interview_id).state
     except UnknownInterviewError:
         return _error(request, 404, "No such interview", "There is no interview at this address.")
-    engine = _engine(request)
+    engine = engine_of(request)
     a = assessment(state, case_id=interview_id)
     if fmt == "fhir":
         body: bytes = bundle(engine, a, state).model_dump_json(indent=2).encode()
@@ -200,14 +191,14 @@ async def post_answer(request: Request, interview_id: str) -> Response:
 
 
 def _answer(request: Request, interview_id: str, fields: dict[str, list[str]]) -> Response:
-    store = _store(request)
+    store = store_of(request)
     try:
         stored = store.load(interview_id)
     except UnknownInterviewError:
         return _error(request, 404, "No such interview", "There is no interview at this address.")
     question_id = (fields.get("question_id") or [""])[0]
     try:
-        spec = question_spec(_engine(request), question_id)
+        spec = question_spec(engine_of(request), question_id)
         value: object
         if fields.get("dont_know"):
             value = DONT_KNOW
@@ -237,7 +228,7 @@ async def post_back(request: Request, interview_id: str) -> Response:
 
 
 def _back(request: Request, interview_id: str) -> Response:
-    store = _store(request)
+    store = store_of(request)
     try:
         stored = store.load(interview_id)
     except UnknownInterviewError:
