@@ -72,7 +72,12 @@ async def _interviews(url: str, n: int, concurrency: int) -> tuple[list[float], 
     async def one(client: httpx.AsyncClient, k: int) -> None:
         nonlocal errors
         async with sem:
-            state = (await client.post(f"{url}/v1/interviews", json={})).json()
+            created = await client.post(f"{url}/v1/interviews", json={})
+            if created.status_code != 201:
+                errors += 1
+                failures.append(f"{created.status_code} {created.text[:200]}")
+                return
+            state = created.json()
             for _ in range(60):
                 if state.get("status") != "asking":
                     break
@@ -84,13 +89,18 @@ async def _interviews(url: str, n: int, concurrency: int) -> tuple[list[float], 
                     json={"question_id": q["id"], "answer": value},
                 )
                 latencies.append(time.perf_counter() - t)
-                errors += r.status_code != 200
+                if r.status_code != 200:
+                    errors += 1
+                    failures.append(f"{r.status_code} {r.text[:200]}")
+                    return
                 state = {**r.json(), "id": state["id"]}
 
     async with httpx.AsyncClient(timeout=60) as client:
         await asyncio.gather(*(one(client, k) for k in range(n)))
     return latencies, errors
 
+
+failures: list[str] = []  # the first words of every failed response, printed at the end
 
 WRK_SCRIPT = """
 wrk.method = "POST"
@@ -182,6 +192,8 @@ def main() -> None:
             server.stop()
         console.print(f"done: {workers} worker(s)")
     console.print(table)
+    for failure in failures[:5]:
+        console.print(f"failed: {failure}")
 
 
 if __name__ == "__main__":
