@@ -42,11 +42,10 @@ MIN_EFFECT = 0.001
 _SAME_FACTOR = 1e-9
 
 
-def source_before(model: CompiledModel, person: Person) -> dict[str, float]:
-    """The probability of a cause in each source group before any answer, for anyone of this
-    age and sex who does the same sports: the conditions are independent a priori, so it is one
+def source_before(model: CompiledModel, priors: FloatArray) -> dict[str, float]:
+    """The probability of a cause in each source group before any answer, from the person's
+    priors (``model.priors(person)``): the conditions are independent a priori, so it is one
     minus the product of their prior complements."""
-    priors = model.priors(person)
     groups = np.asarray(model.groups)
     return {g: float(1.0 - np.prod(1.0 - priors[groups == g])) for g in SOURCE_GROUPS}
 
@@ -264,8 +263,7 @@ def _build(
     post: Posterior,
     without: dict[str, FloatArray],
 ) -> Assessment:
-    person = case.person(model)
-    priors = model.priors(person)
+    priors = model.priors(case.person(model))
     names = list(without)
     values = [case.findings[f] for f in names]
     # (findings, conditions): how much leaving each finding out would lower each probability.
@@ -310,5 +308,5 @@ def _build(
         nerve_roots={r: float(post.roots[j]) for j, r in enumerate(model.root_ids)},
         knowledge_base_version=model.knowledge_base_version,
         posterior=post,
-        source_before=source_before(model, person),
+        source_before=source_before(model, priors),
     )

@@ -216,7 +216,8 @@ def run_posteriors(
             order = sorted(range(model.n_conditions), key=lambda i: -post.conditions[i])
             j = max(range(len(model.root_ids)), key=lambda r: post.roots[r])
             after: dict[str, float] = {g: p for g, p in post.sources.items()}
-            lead = leading_source(after, source_before(model, t.case.person(model)))
+            before = source_before(model, model.priors(t.case.person(model)))
+            lead = leading_source(after, before)
             out.append(
                 Outcome(
                     truth=t,
