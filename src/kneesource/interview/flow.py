@@ -35,7 +35,7 @@ from kneesource.case import Case
 from kneesource.engine import Engine, default_engine
 from kneesource.errors import InputError
 from kneesource.interview.followup import follow_up
-from kneesource.interview.questions import Mode, Policy, QuestionBank, QuestionSpec
+from kneesource.interview.questions import Mode, Policy, QuestionBank, QuestionSpec, question_text
 from kneesource.interview.screening import approximate_presence, approximate_scores
 from kneesource.interview.selection import Baseline, Evaluation, baseline_of, evaluate, ranked
 from kneesource.interview.state import (
@@ -369,17 +369,14 @@ def _question(
     engine: Engine, spec: QuestionSpec, number: int, limit: int, why: Why, phase: str | None = None
 ) -> Question:
     how_to = None
-    text = spec.text
     if spec.type == "yes_no" and spec.finding is not None:
         finding = engine.kb.finding(spec.finding)
         how_to = finding.how_to if finding.kind == "exam" else None
-        text = text or f"{finding.clinician}?"
-    assert text is not None
     return Question(
         id=spec.id,
         phase=phase or spec.phase,
         type=spec.type,
-        text=text,
+        text=question_text(engine.kb, spec),
         options=tuple(Option(o.id, o.label) for o in spec.options),
         how_to=how_to,
         number=number,

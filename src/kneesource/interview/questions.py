@@ -205,6 +205,15 @@ class QuestionBank:
         )
 
 
+def question_text(kb: KnowledgeBase, spec: QuestionSpec) -> str:
+    """The wording a question is asked in: its own, or for a yes/no test written without any,
+    the finding's clinical wording as a question."""
+    if spec.text is not None:
+        return spec.text
+    assert spec.type == "yes_no" and spec.finding is not None
+    return f"{kb.finding(spec.finding).clinician}?"
+
+
 def default_questions_path() -> Path:
     return default_knowledge_dir() / "questions.yaml"
 

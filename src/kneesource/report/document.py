@@ -22,6 +22,7 @@ from kneesource.case import Case
 from kneesource.engine import Engine
 from kneesource.interview import State
 from kneesource.interview.flow import askable
+from kneesource.interview.questions import question_text
 from kneesource.interview.selection import baseline_of, evaluate, ranked
 from kneesource.interview.state import DONT_KNOW
 from kneesource.interview.triage_link import level_function, question_bank
@@ -64,10 +65,8 @@ def answers_from_state(engine: Engine, state: State) -> dict[str, list[Line]]:
             kind = engine.kb.finding(finding).kind if finding else "symptom"
             group = KIND_TITLES.get(kind, "Symptoms")
         label = "don't know" if a.value == DONT_KNOW else answer_label(spec, a.value)
-        text = spec.text or (
-            f"{engine.kb.finding(spec.finding).clinician}?" if spec.finding else spec.id
-        )
-        groups.setdefault(group, []).append(Line(text, label, a.value == DONT_KNOW))
+        line = Line(question_text(engine.kb, spec), label, a.value == DONT_KNOW)
+        groups.setdefault(group, []).append(line)
     return {g: groups[g] for g in GROUP_ORDER if g in groups}
 
 

@@ -32,7 +32,7 @@ from kneesource.assessment import NOTICE, Assessment
 from kneesource.engine import Engine
 from kneesource.errors import CaseFormatError
 from kneesource.interview import State, answer, start
-from kneesource.interview.questions import QuestionSpec
+from kneesource.interview.questions import QuestionSpec, question_text
 from kneesource.interview.state import DONT_KNOW, Value
 from kneesource.interview.triage_link import question_bank
 
@@ -75,10 +75,7 @@ def questionnaire(engine: Engine) -> Questionnaire:
     bank = question_bank(engine)
     items = []
     for spec in bank.questions:
-        text = spec.text
-        if text is None and spec.finding is not None:
-            text = f"{engine.kb.finding(spec.finding).clinician}?"
-        item: dict[str, Any] = {"linkId": spec.id, "text": text or spec.id}
+        item: dict[str, Any] = {"linkId": spec.id, "text": question_text(engine.kb, spec)}
         if spec.type == "age":
             item["type"] = "integer"
         else:
