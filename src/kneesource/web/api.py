@@ -8,15 +8,12 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
-from kneesource.assessment import Assessment
 from kneesource.case import parse_case
-from kneesource.engine import Engine, default_engine
+from kneesource.engine import default_engine
 from kneesource.interview import assessment, back, start
 from kneesource.interview.state import State
-from kneesource.report.document import report_html, report_pdf
-from kneesource.report.fhir import bundle
 from kneesource.web.context import engine_of, store_of
-from kneesource.web.interviews import answer_once, status_json
+from kneesource.web.interviews import answer_once, report_response, status_json
 
 
 class Problem(BaseModel):
@@ -147,22 +144,6 @@ def go_back(request: Request, interview_id: str) -> JSONResponse:
     return _json(status_json(interview_id, state))
 
 
-def _report(
-    engine: Engine, a: Assessment, state: State | None, fmt: str, name: str | None = None
-) -> Response:
-    if fmt == "fhir":
-        text = bundle(engine, a, state).model_dump_json()
-        return Response(text, media_type="application/fhir+json")
-    html = report_html(engine, a, state, name=name)
-    if fmt == "html":
-        return Response(html, media_type="text/html; charset=utf-8")
-    return Response(
-        report_pdf(html),
-        media_type="application/pdf",
-        headers={"Content-Disposition": 'attachment; filename="kneesource-report.pdf"'},
-    )
-
-
 _REPORT_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "The report",
@@ -180,7 +161,9 @@ _REPORT_RESPONSES: dict[int | str, dict[str, Any]] = {
 def interview_pdf(request: Request, interview_id: str) -> Response:
     """The clinician report of an interview (PDF, A4)."""
     state = store_of(request).load(interview_id).state
-    return _report(engine_of(request), assessment(state, case_id=interview_id), state, "pdf")
+    return report_response(
+        engine_of(request), assessment(state, case_id=interview_id), state, "pdf"
+    )
 
 
 @router.get("/interviews/{interview_id}/fhir", responses=_REPORT_RESPONSES)
@@ -188,7 +171,9 @@ def interview_fhir(request: Request, interview_id: str) -> Response:
     """The interview as a FHIR R4 Bundle (Patient, QuestionnaireResponse, Observations,
     RiskAssessment, ServiceRequest)."""
     state = store_of(request).load(interview_id).state
-    return _report(engine_of(request), assessment(state, case_id=interview_id), state, "fhir")
+    return report_response(
+        engine_of(request), assessment(state, case_id=interview_id), state, "fhir"
+    )
 
 
 @router.post("/report", responses=_REPORT_RESPONSES)
@@ -198,7 +183,7 @@ def report(
     """The report of a case: PDF (default), HTML, or a FHIR R4 Bundle (`?format=fhir`)."""
     engine = engine_of(request)
     a = engine.assess(parse_case(case.model_dump(exclude_unset=True), engine.model, "body"))
-    return _report(engine, a, None, format)
+    return report_response(engine, a, None, format)
 
 
 @router.post("/next-question")

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from fastapi.responses import Response
+
 from kneesource.assessment import Assessment
 from kneesource.engine import Engine
 from kneesource.interview import Question, State, answer, assessment, next_question
@@ -16,6 +18,8 @@ from kneesource.interview.flow import engine_for
 from kneesource.interview.questions import QuestionSpec
 from kneesource.interview.state import normalise
 from kneesource.interview.triage_link import question_bank
+from kneesource.report.document import report_html, report_pdf
+from kneesource.report.fhir import bundle
 
 SEX_OPTIONS = (("female", "Female"), ("male", "Male"), ("not_given", "I would rather not say"))
 
@@ -47,6 +51,31 @@ def answer_once(state: State, question_id: str, value: object) -> State:
     if state.answered(question_id) and state.value(question_id) == normalise(spec, value):
         return state
     return answer(state, question_id, value)
+
+
+# Media type and download name of each report format.
+REPORT_TYPES = {
+    "pdf": ("application/pdf", "kneesource-report.pdf"),
+    "html": ("text/html; charset=utf-8", "kneesource-report.html"),
+    "fhir": ("application/fhir+json", "kneesource-fhir.json"),
+}
+
+
+def report_response(
+    engine: Engine, a: Assessment, state: State | None, fmt: str, download: bool = False
+) -> Response:
+    """A report as an HTTP response: the clinician's PDF, its HTML, or a FHIR bundle. A PDF, and
+    any format asked for as a download (indented, for a person to keep), is an attachment."""
+    body: str | bytes
+    if fmt == "fhir":
+        body = bundle(engine, a, state).model_dump_json(indent=2 if download else None)
+    else:
+        html = report_html(engine, a, state)
+        body = report_pdf(html) if fmt == "pdf" else html
+    kind, name = REPORT_TYPES[fmt]
+    attach = download or fmt == "pdf"
+    headers = {"Content-Disposition": f'attachment; filename="{name}"'} if attach else None
+    return Response(body, media_type=kind, headers=headers)
 
 
 def status(state: State) -> tuple[Question | None, Assessment | None]:

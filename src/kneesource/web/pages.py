@@ -23,12 +23,16 @@ from kneesource.assessment import NOTICE
 from kneesource.engine import Engine
 from kneesource.errors import InputError
 from kneesource.interview import DONT_KNOW, Question, assessment, back, start
-from kneesource.report.document import report_html, report_pdf
-from kneesource.report.fhir import bundle
 from kneesource.report.view import result_view
 from kneesource.web import bodymap
 from kneesource.web.context import engine_of, store_of
-from kneesource.web.interviews import SEX_OPTIONS, answer_once, question_spec, status
+from kneesource.web.interviews import (
+    SEX_OPTIONS,
+    answer_once,
+    question_spec,
+    report_response,
+    status,
+)
 from kneesource.web.store import UnknownInterviewError
 
 router = APIRouter(include_in_schema=False)
@@ -164,20 +168,8 @@ def _download(request: Request, interview_id: str, fmt: str) -> Response:
         state = store_of(request).load(interview_id).state
     except UnknownInterviewError:
         return _error(request, 404, "No such interview", "There is no interview at this address.")
-    engine = engine_of(request)
     a = assessment(state, case_id=interview_id)
-    if fmt == "fhir":
-        body: bytes = bundle(engine, a, state).model_dump_json(indent=2).encode()
-        kind, name = "application/fhir+json", "kneesource-fhir.json"
-    else:
-        body, kind, name = (
-            report_pdf(report_html(engine, a, state)),
-            "application/pdf",
-            "kneesource-report.pdf",
-        )
-    return Response(
-        body, media_type=kind, headers={"Content-Disposition": f'attachment; filename="{name}"'}
-    )
+    return report_response(engine_of(request), a, state, fmt, download=True)
 
 
 @router.post("/interviews/{interview_id}/answer")
