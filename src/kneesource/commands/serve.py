@@ -36,15 +36,14 @@ def serve(args: argparse.Namespace, out: Console) -> int:
     import uvicorn
 
     from kneesource.interview.store import ENV_VAR
-    from kneesource.web.app import create_app
-    from kneesource.web.store import database_url
+    from kneesource.web.store import InterviewStore, database_url
 
     if not 1 <= args.port <= 65535:
         raise InputError(f"--port must be between 1 and 65535, got {args.port}")
     if args.workers < 1:
         raise InputError(f"--workers must be at least 1, got {args.workers}")
     url = database_url(args.db or os.environ.get(ENV_VAR))
-    create_app(url).state.store.close()  # opens and migrates the database, or says why not
+    InterviewStore(url).close()  # opens and migrates the database, or says why not
     os.environ["KNEESOURCE_SERVE_DB"] = url
     out.print(f"kneesource is at [bold]http://{args.host}:{args.port}/[/bold] (stop with Ctrl-C)")
     uvicorn.run(
