@@ -247,30 +247,31 @@ def test_clinician_mode_shows_how_to_do_each_test(page: object, server: Server) 
     shot(page, "question-clinician-test")
 
 
+def tab_to(page: object, script: str, wanted: object, limit: int = 20) -> None:
+    """Press Tab until ``script`` (about the focused element) gives ``wanted``."""
+    for _ in range(limit):
+        page.keyboard.press("Tab")  # type: ignore[attr-defined]
+        if page.evaluate(script) == wanted:  # type: ignore[attr-defined]
+            return
+    raise AssertionError(f"Tab never reached {wanted!r}")
+
+
 def test_keyboard_only(page: object, server: Server) -> None:
     page.goto(server.url + "/")  # type: ignore[attr-defined]
     keys = page.keyboard  # type: ignore[attr-defined]
-    for _ in range(10):  # skip link, brand, then the start button
-        keys.press("Tab")
-        if page.evaluate("document.activeElement.textContent").strip() == "Start: I have knee pain":  # type: ignore[attr-defined]
-            break
+    # Past the skip link and the brand to the start button.
+    tab_to(page, "document.activeElement.textContent.trim()", "Start: I have knee pain", 10)
     keys.press("Enter")
     page.wait_for_url(re.compile(r"/interviews/"))  # type: ignore[attr-defined]
     page.locator("#age").focus()  # type: ignore[attr-defined]  # the field has autofocus
     keys.type("52")
     keys.press("Enter")
     page.wait_for_selector("text=What is your sex")  # type: ignore[attr-defined]
-    for _ in range(10):
-        keys.press("Tab")
-        if page.evaluate("document.activeElement.type") == "radio":  # type: ignore[attr-defined]
-            break
+    tab_to(page, "document.activeElement.type", "radio", 10)
     keys.press("Space")
     keys.press("Enter")
     page.wait_for_selector("text=Where does the knee hurt")  # type: ignore[attr-defined]
-    for _ in range(20):
-        keys.press("Tab")
-        if page.evaluate("document.activeElement.id") == "opt-back":  # type: ignore[attr-defined]
-            break
+    tab_to(page, "document.activeElement.id", "opt-back")
     keys.press("Space")
     assert page.locator("#opt-back").is_checked()  # type: ignore[attr-defined]
 
