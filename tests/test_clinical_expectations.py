@@ -48,3 +48,25 @@ def test_supporting_findings_raised_the_probability() -> None:
         assert item.probability_without < top.probability
     for item in top.conflicting:
         assert item.probability_without > top.probability
+
+
+def test_a_normal_knee_x_ray_counts_against_osteoarthritis_by_its_stated_strength() -> None:
+    # A result asked as "did it show a change?": "no" (reported normal) is evidence against the
+    # conditions that usually show. With only absent findings the posterior odds of each
+    # condition are its prior odds times (1 - w), w the noisy-OR weight (kb/strength). By hand
+    # from findings_history.yaml and links_history.yaml: osteoarthritis shows in 0.85, the leak
+    # is 0.15, so w = (0.85 - 0.15) / (1 - 0.15) and the odds fall to 0.15 / 0.85 of before.
+    from kneesource.case import Case
+
+    before = ENGINE.assess(Case(62, "female"))
+    after = ENGINE.assess(Case(62, "female", {"knee_xray_changes": False}))
+
+    def odds(result, condition: str) -> float:  # type: ignore[no-untyped-def]
+        p = next(c.probability for c in result.conditions if c.id == condition)
+        return p / (1 - p)
+
+    ratio = odds(after, "knee_osteoarthritis") / odds(before, "knee_osteoarthritis")
+    assert abs(ratio - 0.15 / 0.85) < 1e-9
+    # A condition the X-ray does not show (patellofemoral pain) keeps its odds.
+    unchanged = odds(after, "patellofemoral_pain") / odds(before, "patellofemoral_pain")
+    assert abs(unchanged - 1.0) < 1e-9

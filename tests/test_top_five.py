@@ -87,8 +87,25 @@ CAUDA = _cases(
     ("back_pain", "saddle_numbness", "bladder_or_bowel_change"),
 )
 
+# NICE NG158 and the evidence brief's same-day tier: one swollen lower leg after a long journey
+# is a suspected clot (Cannegieter 2006: travel doubles the risk), in women and men of any
+# adult age.
+SWOLLEN_LEG_AFTER_TRAVEL = _cases("dvt", [25, 45, 65], ("leg_swelling", "recent_long_travel"))
+# Lesher 2008 (hip-joint pain felt in the buttock, thigh and groin) and the brief's hip section:
+# an older person with hip pain after a fall has a broken hip until an X-ray says otherwise.
+HIP_PAIN_AFTER_FALL = _cases("hip_fracture", [70, 80, 90], ("injury_fall", "hip_pain"))
+# Evidence brief 1.20 (Altinsoy 2018): exercise-induced calf pain in a young athlete, said as
+# claudication (walking brings on the pain, standing still eases it).
+CLAUDICATION_YOUNG = [
+    ("popliteal_artery_entrapment", age, "male", ("calf_claudication", "calf_pain"))
+    for age in (18, 25)
+]
+
 PRESENTATIONS = (
     CLOT
+    + SWOLLEN_LEG_AFTER_TRAVEL
+    + HIP_PAIN_AFTER_FALL
+    + CLAUDICATION_YOUNG
     + CYST_OR_CLOT
     + SLIP
     + PERTHES

@@ -193,3 +193,35 @@ def test_the_result_ends_with_the_urgency_so_it_never_scrolls_away() -> None:
     assert result.triage.level.replace("_", " ").upper() in tail
     assert "Why:" in tail and "Most likely:" in tail and "Where the answers point" in tail
     assert result.conditions[0].name.split()[0] in tail
+
+
+def test_one_swollen_lower_leg_is_checked_for_a_clot_the_same_day() -> None:
+    # NICE NG158 (evidence brief section 5, same-day tier): unilateral leg swelling is a
+    # suspected DVT, scanned within 4 hours or covered and scanned within 24. Removing
+    # leg_swelling from the dvt_leg_signs sign makes this self-care or "soon".
+    result = ENGINE.assess(Case(34, "female", {"leg_swelling": True})).triage
+    assert result is not None
+    assert result.level == "urgent"
+    assert "dvt_leg_signs" in {r.rule for r in result.reasons}
+
+
+def test_missing_foot_pulses_with_sudden_severe_pain_is_an_emergency() -> None:
+    # Acute limb ischaemia (evidence brief 1.20; the six signs: pain of sudden onset,
+    # pulselessness, paraesthesia, paralysis, pallor, coldness): two of them, one a circulation
+    # sign, call for emergency care. Absent pulses alone stay same day.
+    alone = ENGINE.assess(Case(66, "male", {"absent_foot_pulses": True})).triage
+    both = ENGINE.assess(
+        Case(66, "male", {"absent_foot_pulses": True, "sudden_severe_leg_pain": True})
+    ).triage
+    assert alone is not None and both is not None
+    assert alone.level == "urgent"
+    assert both.level == "emergency"
+    assert "limb_ischaemia_signs" in {r.rule for r in both.reasons}
+
+
+def test_hip_pain_after_a_fall_from_sixty_needs_a_hip_x_ray_today() -> None:
+    # missed_hip_fracture_ijirms: missed hip fractures walked in with hip or knee pain.
+    result = ENGINE.assess(Case(72, "female", {"injury_fall": True, "hip_pain": True})).triage
+    assert result is not None
+    assert result.level in ("urgent", "emergency")
+    assert "hip_fracture_older_fall" in {r.rule for r in result.reasons}

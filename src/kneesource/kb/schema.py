@@ -40,7 +40,7 @@ def age_band(age: int) -> AgeBand:
 
 
 Sex = Literal["female", "male"]
-FindingKind = Literal["history", "symptom", "risk_factor", "exam", "context"]
+FindingKind = Literal["history", "symptom", "risk_factor", "result", "exam", "context"]
 EvidenceTag = Literal["V", "S", "M"]
 Region = Literal[
     "front_of_knee",

@@ -33,10 +33,19 @@ KIND_TITLES = {
     "history": "History",
     "symptom": "Symptoms",
     "risk_factor": "Risk factors",
+    "result": "Results already known",
     "exam": "Examination",
     "context": "Sports",
 }
-GROUP_ORDER = ("About you", "History", "Symptoms", "Risk factors", "Sports", "Examination")
+GROUP_ORDER = (
+    "About you",
+    "History",
+    "Symptoms",
+    "Risk factors",
+    "Sports",
+    "Results already known",
+    "Examination",
+)
 TESTS_SHOWN = 3
 
 
