@@ -19,6 +19,7 @@ import yaml
 
 import kneesource
 from kneesource.engine import default_engine
+from kneesource.errors import TooComplexError
 from kneesource.inference import junction
 from kneesource.inference.exact import case_network, fits_kernel, posterior, posterior_wide
 from kneesource.model.compiled import Person
@@ -111,14 +112,21 @@ def _linked_ids() -> list[str]:
     return [MODEL.finding_ids[i] for i in order if linked[i] > 0]
 
 
-def test_every_finding_present_fits_the_bound() -> None:
-    # The widest evidence the vocabulary allows: its largest cluster is within the bound, so
-    # no case is refused; the widest cluster of any smaller set is no wider (the min-fill order
-    # of a subset is checked on the hardest subsets, the findings with most causes).
+def test_forty_findings_fit_the_bound_and_wider_evidence_is_refused_before_any_work() -> None:
+    # Up to 40 present findings fit, the hardest 40 included (the findings with most causes);
+    # the min-fill order of a subset is checked on the hardest subsets. Wider evidence either
+    # fits or is refused by its plan, before any table is built, with TooComplexError (exit 2 on
+    # the command line): never a MemoryError or a traceback.
     ids = _linked_ids()
-    for k in (25, 40, len(ids)):
+    for k in (25, 40):
         the_plan = junction.plan(case_network(MODEL, Person(age=50), dict.fromkeys(ids[:k], True)))
         assert the_plan.feasible, (k, the_plan.max_cluster_bits)
+    for k in [*range(50, len(ids), 15), len(ids)]:
+        evidence = dict.fromkeys(ids[:k], True)
+        the_plan = junction.plan(case_network(MODEL, Person(age=50), evidence))
+        if not the_plan.feasible:
+            with pytest.raises(TooComplexError, match="leave out"):
+                posterior(MODEL, Person(age=50), evidence)
 
 
 def test_wide_case_is_assessed_with_or_without_explanations() -> None:
