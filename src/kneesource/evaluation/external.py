@@ -85,20 +85,28 @@ class SourceCase(_Strict):
 
 class FactMapping(_Strict):
     """One fact of a source, said with findings, said by the case's age and sex (``person``),
-    or not said at all (``untranslatable``, with the kind of fact)."""
+    said by the complaint every assessment presumes (``complaint``: the person has knee pain,
+    and the fact says nothing more), or not said at all (``untranslatable``, with the kind of
+    fact)."""
 
     fact: str
     findings: dict[str, bool] | None = None
     person: bool = False
+    complaint: bool = False
     untranslatable: Category | None = None
 
     @model_validator(mode="after")
     def _one(self) -> FactMapping:
-        kinds = (self.findings is not None) + self.person + (self.untranslatable is not None)
+        kinds = (
+            (self.findings is not None)
+            + self.person
+            + self.complaint
+            + (self.untranslatable is not None)
+        )
         if kinds != 1:
             raise ValueError(
-                "a fact maps to findings, is said by age and sex (person: true) or is "
-                "untranslatable: exactly one of them"
+                "a fact maps to findings, is said by age and sex (person: true), by the "
+                "complaint (complaint: true) or is untranslatable: exactly one of them"
             )
         if self.findings is not None and not self.findings:
             raise ValueError("an empty findings map; mark the fact untranslatable instead")
@@ -235,6 +243,7 @@ class Coverage:
     translated: int  # said with findings, or by the age and sex the engine is given
     by_category: dict[str, int]
     person: int = 0  # of the translated: said by age and sex alone
+    complaint: int = 0  # of the translated: said by the complaint (knee pain) alone
 
     @property
     def share(self) -> float:
@@ -248,5 +257,6 @@ def coverage(cases: tuple[ExternalCase, ...] | list[ExternalCase]) -> Coverage:
         counts.update(c.untranslated())
     untranslated = sum(counts.values())
     person = sum(f.person for c in cases for f in c.mapping.facts)
+    complaint = sum(f.complaint for c in cases for f in c.mapping.facts)
     by_category: dict[str, int] = {k: counts.get(k, 0) for k in CATEGORIES}
-    return Coverage(total, total - untranslated, by_category, person)
+    return Coverage(total, total - untranslated, by_category, person, complaint)

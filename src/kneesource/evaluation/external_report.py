@@ -61,6 +61,7 @@ def coverage_rows(cov: Mapping[str, Coverage]) -> list[tuple[str, list[str]]]:
         ("facts in the sources", [str(c.facts) for c in cols]),
         ("facts the vocabulary can say", [pct(c.share) for c in cols]),
         ("  of them said by age and sex", [str(c.person) for c in cols]),
+        ("  of them said by the complaint (knee pain)", [str(c.complaint) for c in cols]),
     ]
     rows += [(f"  cannot say: {k}", [str(c.by_category[k]) for c in cols]) for k in CATEGORIES]
     return rows
