@@ -101,8 +101,21 @@ CLAUDICATION_YOUNG = [
     for age in (18, 25)
 ]
 
+# Gaulrapp 1999 and Flecca 2007 (tennis leg: a sudden snap in the calf during sport, pain on
+# pressing it, in adults of about 35-60): a torn calf muscle is on the list beside the clot.
+CALF_TEAR = _cases(
+    "calf_muscle_tear", [35, 47, 60], ("calf_pop_during_activity", "calf_pain", "calf_tenderness")
+)
+# The BMUS 2017 case series (a clot beside a torn gastrocnemius) and NICE NG158: with a swollen
+# calf the clot stays on the list even when a snap in the calf explains the pain.
+CALF_TEAR_OR_CLOT = [
+    ("dvt", 55, "female", ("calf_pop_during_activity", "calf_pain", "calf_swelling")),
+]
+
 PRESENTATIONS = (
     CLOT
+    + CALF_TEAR
+    + CALF_TEAR_OR_CLOT
     + SWOLLEN_LEG_AFTER_TRAVEL
     + HIP_PAIN_AFTER_FALL
     + CLAUDICATION_YOUNG
@@ -137,6 +150,18 @@ def not_yet(
 
 
 NOT_YET = [
+    *(
+        not_yet(
+            "dvt",
+            age,
+            sex,
+            ("calf_pop_during_activity", "calf_pain", "calf_swelling"),
+            "a snap in the calf explains the pain and swelling (a torn calf muscle), so the clot "
+            "falls below the knee causes that every person with knee pain carries in the priors",
+            f"clot-beside-calf-tear-{sex}-{age}",
+        )
+        for age, sex in ((40, "female"), (40, "male"), (55, "male"))
+    ),
     *(
         not_yet(
             "slipped_capital_femoral_epiphysis",
