@@ -240,7 +240,7 @@ class Coverage:
     """How much of what the sources say the vocabulary can say."""
 
     facts: int
-    translated: int  # said with findings, or by the age and sex the engine is given
+    translated: int  # said with findings, by the age and sex the engine is given, or the complaint
     by_category: dict[str, int]
     person: int = 0  # of the translated: said by age and sex alone
     complaint: int = 0  # of the translated: said by the complaint (knee pain) alone
