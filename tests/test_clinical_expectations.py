@@ -6,7 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from kneesource.case import parse_case
+from kneesource.assessment import Assessment
+from kneesource.case import Case, parse_case
 from kneesource.engine import default_engine
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
@@ -56,12 +57,10 @@ def test_a_normal_knee_x_ray_counts_against_osteoarthritis_by_its_stated_strengt
     # condition are its prior odds times (1 - w), w the noisy-OR weight (kb/strength). By hand
     # from findings_history.yaml and links_history.yaml: osteoarthritis shows in 0.85, the leak
     # is 0.15, so w = (0.85 - 0.15) / (1 - 0.15) and the odds fall to 0.15 / 0.85 of before.
-    from kneesource.case import Case
-
     before = ENGINE.assess(Case(62, "female"))
     after = ENGINE.assess(Case(62, "female", {"knee_xray_changes": False}))
 
-    def odds(result, condition: str) -> float:  # type: ignore[no-untyped-def]
+    def odds(result: Assessment, condition: str) -> float:
         p = next(c.probability for c in result.conditions if c.id == condition)
         return p / (1 - p)
 
