@@ -32,6 +32,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from kneesource.assessment import Assessment
 from kneesource.case import Case
 from kneesource.inference.exact import Posterior, posterior_batch
@@ -138,9 +140,19 @@ def triage_levels(
     posteriors: Sequence[Posterior],
 ) -> list[int]:
     """The rank (0 self-care .. 3 emergency) ``triage_many`` would give each case with this
-    exact posterior, without its advice text: for checking many possible answers at once."""
-    decided = _batched(rules, model, cases, posteriors)
+    exact posterior, without its advice text: for checking many possible answers at once.
+
+    Only the rank is wanted, so combinations are computed only for conditions that could still
+    raise it (``_prepare`` with ``level_only``): the same rank for less inference."""
+    decided = _batched(rules, model, cases, posteriors, level_only=True)
     return [_rank(reasons) for _, reasons in decided]
+
+
+def combination_rows(rules: RuleSet, model: CompiledModel, case: Case, post: Posterior) -> int:
+    """How many posteriors ``triage_levels`` computes for this case (its combinations of
+    warning signs; none when the rank is settled without them): the interview's measure of the
+    work a full level costs before it asks for one."""
+    return len(_prepare(rules, model, case, post, level_only=True).rows)
 
 
 @dataclass(frozen=True)
@@ -162,10 +174,14 @@ def _batched(
     model: CompiledModel,
     cases: Sequence[Case],
     posteriors: Sequence[Posterior],
+    level_only: bool = False,
 ) -> list[tuple[_Pending, list[Reason]]]:
     """Each case's rule reasons and threshold reasons, with one inference call for the
     combinations of every case."""
-    pending = [_prepare(rules, model, c, post) for c, post in zip(cases, posteriors, strict=True)]
+    pending = [
+        _prepare(rules, model, c, post, level_only)
+        for c, post in zip(cases, posteriors, strict=True)
+    ]
     rows = []
     for case, p in zip(cases, pending, strict=True):
         person = case.person(model)
@@ -217,23 +233,59 @@ def _not_clear(rules: RuleSet) -> Reason:
     return Reason("self_care_not_clear", "soon", rules.self_care.message, (), None, None)
 
 
-def _prepare(rules: RuleSet, model: CompiledModel, case: Case, post: Posterior) -> _Pending:
+def _prepare(
+    rules: RuleSet, model: CompiledModel, case: Case, post: Posterior, level_only: bool = False
+) -> _Pending:
+    """What one case's triage needs. With ``level_only`` (only the rank is wanted, not the
+    probabilities the reasons quote), and all the answers together among the combinations
+    (at most ``MAX_COMBINED`` warning signs), the floor is also raised by the thresholds the
+    answers reach as they stand: the combinations can only add to those, so only conditions
+    with a threshold above that floor need them, and often none does."""
     present = frozenset(f for f, v in case.findings.items() if v)
     reasons = _rule_reasons(rules, present, case.age)
     floor = _rank(reasons)
     full = {c: float(p) for c, p in zip(model.condition_ids, post.conditions, strict=True)}
     thresholds = _open_thresholds(rules, present, case.age)
+    warnings = len(present & rules.warning_findings_at(case.age))
+    if level_only and warnings <= MAX_COMBINED:
+        reached = (level_rank(t.level) for t in thresholds if full[t.condition] >= t.probability)
+        floor = max(floor, max(reached, default=0))
     # Conditions whose thresholds cannot raise the level are left out (their full-answer
     # probability is used for reporting only).
     relevant = sorted({t.condition for t in thresholds if level_rank(t.level) > floor})
-    warnings = len(present & rules.warning_findings_at(case.age))
     too_many = warnings > MAX_SCORED
+    if relevant and not too_many:
+        # A condition no combination can take to any of its thresholds gives no reason either
+        # way, so it needs no combination.
+        bound = _combination_bound(rules, model, case, post)
+        lowest = {c: min(t.probability for t in thresholds if t.condition == c) for c in relevant}
+        relevant = [c for c in relevant if bound[model.condition_ids.index(c)] >= lowest[c]]
     rows: list[dict[str, bool]]
     if too_many or not relevant:
         rows, with_full = [], True
     else:
         rows, with_full = _combinations(rules, model, case)
     return _Pending(reasons, full, thresholds, relevant, rows, with_full, too_many, warnings == 0)
+
+
+def _combination_bound(
+    rules: RuleSet, model: CompiledModel, case: Case, post: Posterior
+) -> FloatArray:
+    """For each condition, a bound on its probability in every combination of the case's
+    warning signs, from its probability on all the answers. Leaving out a present finding f
+    divides P(c) by at most P(f | c present, the rest), and a noisy-OR finding is at least as
+    likely as its leak or c's own link firing: P(f | c, ...) >= 1 - (1 - w_cf)(1 - leak_f).
+    So no combination takes c above P(c | all) / prod_f (1 - (1 - w_cf)(1 - leak_f)) over the
+    warning signs f present. A condition whose bound stays below its thresholds needs no
+    combination for the rank."""
+    watched = rules.warning_findings_at(case.age)
+    signs = [model.finding_index(f) for f, v in case.evidence(model).items() if v and f in watched]
+    floor = 1.0 - (1.0 - model.condition_finding[:, signs]) * (1.0 - model.finding_leak[signs])
+    product = floor.prod(axis=1)
+    out: FloatArray = np.where(
+        product > 0.0, post.conditions / np.where(product > 0.0, product, 1.0), np.inf
+    )
+    return out
 
 
 def _decide(

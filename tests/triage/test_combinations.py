@@ -1,0 +1,100 @@
+"""The shortcuts that spare the triage its combinations of warning signs change no level.
+
+* ``_combination_bound``: no combination of a case's warning signs takes a condition above its
+  bound. Expected values: the exact posterior of every combination, enumerated.
+* ``triage_levels`` (the rank alone, with the combinations only for conditions that could still
+  raise it) gives the level of the full triage (``triage_many``, every combination, with the
+  reasons) on random cases with up to eight warning signs.
+
+Cases are drawn with a fixed seed, enough of them to reach every rank from "soon" up.
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+
+import numpy as np
+
+from kneesource.case import Case
+from kneesource.engine import default_engine
+from kneesource.inference.exact import posterior_batch
+from kneesource.triage import level_rank, triage_levels, triage_many
+from kneesource.triage.decide import (
+    MAX_COMBINED,
+    _combination_bound,
+    _prepare,
+    combination_rows,
+)
+
+ENGINE = default_engine()
+IDS = sorted(ENGINE.model.finding_ids)
+
+
+def _random_cases(n: int, seed: int, most_signs: int) -> list[Case]:
+    """People of any age with 1 to ``most_signs`` warning signs present and up to ten other
+    answers, present or absent."""
+    rng = random.Random(seed)
+    cases = []
+    for _ in range(n):
+        age = rng.randint(3, 95)
+        watched = sorted(ENGINE.rules.warning_findings_at(age) & set(IDS))
+        findings = dict.fromkeys(rng.sample(watched, rng.randint(1, most_signs)), True)
+        for f in rng.sample(IDS, rng.randint(0, 10)):
+            findings.setdefault(f, rng.random() < 0.4)
+        cases.append(Case(age=age, findings=findings))
+    return cases
+
+
+def test_no_combination_of_warning_signs_exceeds_the_bound() -> None:
+    model = ENGINE.model
+    checked = tight = reached = 0
+    for case in _random_cases(120, seed=3, most_signs=MAX_COMBINED):
+        evidence = case.evidence(model)
+        signs = sorted(
+            f for f, v in evidence.items() if v and f in ENGINE.rules.warning_findings_at(case.age)
+        )
+        rest = {f: v for f, v in evidence.items() if f not in signs}
+        person = case.person(model)
+        combos = [
+            rest | dict.fromkeys(kept, True)
+            for size in range(len(signs) + 1)
+            for kept in itertools.combinations(signs, size)
+        ]
+        posts = posterior_batch(model, [(person, c) for c in combos])
+        full = posts[-1]  # every warning sign kept: the case itself
+        bound = _combination_bound(ENGINE.rules, model, case, full)
+        highest = np.max([p.conditions for p in posts], axis=0)
+        assert np.all(highest <= bound * (1 + 1e-9) + 1e-12), case
+        # Every condition some combination takes to a threshold above the rules' level keeps
+        # its combinations (the bound leaves out only conditions none can take there).
+        pending = _prepare(ENGINE.rules, model, case, full)
+        floor = max((level_rank(r.level) for r in pending.reasons), default=0)
+        for t in pending.thresholds:
+            i = model.condition_ids.index(t.condition)
+            if level_rank(t.level) > floor and highest[i] >= t.probability:
+                assert t.condition in pending.relevant, (case, t)
+                reached += 1
+        checked += len(combos)
+        # The bound must be worth having: often within a factor of ten of the truth.
+        tight += int(np.sum((highest > 0.001) & (bound < 10 * highest)))
+    assert checked > 1000
+    assert tight > 100
+    assert reached >= 5
+
+
+def test_the_rank_alone_is_the_level_of_the_full_triage() -> None:
+    cases = _random_cases(300, seed=11, most_signs=8)
+    assessments = [ENGINE.assess(c) for c in cases]
+    full = triage_many(ENGINE.rules, ENGINE.kb, ENGINE.model, cases, assessments)
+    ranks = triage_levels(ENGINE.rules, ENGINE.model, cases, [a.posterior for a in assessments])
+    assert ranks == [level_rank(t.level) for t in full]
+    # The cases reach every level from "soon" to "emergency", and the shortcut skips work:
+    # many cases that the full triage combines need no combination for the rank alone.
+    assert {1, 2, 3} <= set(ranks)
+    spared = sum(
+        bool(_prepare(ENGINE.rules, ENGINE.model, c, a.posterior).rows)
+        and combination_rows(ENGINE.rules, ENGINE.model, c, a.posterior) == 0
+        for c, a in zip(cases, assessments, strict=True)
+    )
+    assert spared >= 10
