@@ -187,6 +187,9 @@ def test_a_likely_answer_that_changes_only_the_full_level_holds_the_interview_op
     assert _full_level_changes(engine, at_full, [likely], policy) is None
     rare = evaluation(policy.answer_floor / 2)
     assert _full_level_changes(engine, at_quick, [rare], policy) is None
+    # Past the work budget the answer keeps its quick level: nothing to hold open for.
+    spent = policy.model_copy(update={"work_budget": 0})
+    assert _full_level_changes(engine, at_quick, [likely], spent) is None
 
 
 # A 17-year-old woman whose knee swelled within hours of a knock, with calf pain and a pop,

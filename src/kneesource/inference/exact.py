@@ -34,6 +34,7 @@ from kneesource.inference.junction import FloatArray
 from kneesource.inference.kernel import MAX_BITS, PARALLEL_FROM, batch_kernel
 from kneesource.kb.schema import SOURCE_GROUPS, SourceGroup
 from kneesource.model.compiled import CompiledModel, Person, check_model
+from kneesource.owned import lru_per
 
 IntArray = np.ndarray
 
@@ -140,6 +141,29 @@ def fits_kernel(model: CompiledModel, findings: Mapping[str, bool]) -> bool:
     observed = [model.finding_index(f) for f in findings]
     roots = int(model.root_finding[:, observed].any(axis=1).sum()) if observed else 0
     return len(present) + roots <= MAX_BITS
+
+
+def row_cost(model: CompiledModel, findings: Mapping[str, bool]) -> int:
+    """Table entries one posterior row of this evidence touches, worked out before any
+    inference: the kernel's full state for every condition (2^(present findings + involved
+    roots) each) when the evidence fits it, else the entries of a bucket-elimination pass
+    (``junction.plan``; the structure, and so the cost, depends only on the present findings).
+    For budgets: a row's time on a machine is roughly proportional to it."""
+    present = frozenset(f for f, v in findings.items() if v)
+    observed = [model.finding_index(f) for f in findings]
+    roots = int(model.root_finding[:, observed].any(axis=1).sum()) if observed else 0
+    bits = len(present) + roots
+    if bits <= MAX_BITS:
+        return model.n_conditions << bits
+    return _wide_row_cost(model, present)
+
+
+@lru_per(1024)
+def _wide_row_cost(model: CompiledModel, present: frozenset[str]) -> int:
+    net = case_network(
+        model, np.full(model.n_conditions, 0.5), dict.fromkeys(sorted(present), True)
+    )
+    return junction.plan(net, _plans(model)).entries_per_row
 
 
 def explanation_cost(model: CompiledModel, person: Person, findings: Mapping[str, bool]) -> int:

@@ -34,10 +34,18 @@ from kneesource.assessment import Assessment
 from kneesource.case import Case
 from kneesource.engine import Engine, default_engine
 from kneesource.errors import InputError
+from kneesource.inference.exact import row_cost
 from kneesource.interview.followup import follow_up
 from kneesource.interview.questions import Mode, Policy, QuestionBank, QuestionSpec, question_text
 from kneesource.interview.screening import approximate_presence, approximate_scores
-from kneesource.interview.selection import Baseline, Evaluation, baseline_of, evaluate, ranked
+from kneesource.interview.selection import (
+    Baseline,
+    Evaluation,
+    baseline_of,
+    evaluate,
+    question_rows,
+    ranked,
+)
 from kneesource.interview.state import (
     DONT_KNOW,
     Answer,
@@ -48,7 +56,8 @@ from kneesource.interview.state import (
     normalise,
 )
 from kneesource.interview.triage_link import (
-    level_function,
+    interview_level_function,
+    level_cost,
     levels,
     question_bank,
     quick_level_function,
@@ -212,8 +221,7 @@ def _plan(engine: Engine, state: State) -> Plan:
             (),
         )
     case = case_of(bank, state)
-    level_of = level_function(engine)
-    baseline = baseline_of(engine.model, case, level_of)
+    baseline = baseline_of(engine.model, case, interview_level_function(engine))
     extra = follow_up(engine.rules, todo, case.findings, case.age, baseline.level)
     if extra is not None:
         why = follow_up_why(engine.kb, extra)
@@ -292,7 +300,9 @@ def shortlist(
 
     Exact scoring costs about twice as much for every present finding, so past
     ``shortlist_full_up_to`` present findings each further one halves both numbers, down to
-    ``shortlist_minimum``."""
+    ``shortlist_minimum``. The work is then measured (the questions' inference rows times
+    ``row_cost``): past ``policy.work_budget`` the questions are kept best first, taking the
+    two lists in turn, while they fit (the best one always), so no answer waits long."""
     model = engine.model
     serious = np.array([engine.kb.condition(c).serious for c in model.condition_ids], float)
     person = baseline.case.person(model)
@@ -304,6 +314,18 @@ def shortlist(
     least_information, least_serious = policy.shortlist_minimum
     keep = set(by_gain[: max(least_information, round(policy.shortlist_information * share))])
     keep |= set(by_serious[: max(least_serious, round(policy.shortlist_serious * share))])
+    per_row = row_cost(model, baseline.case.evidence(model))
+    cost = {i: per_row * len(question_rows(model, todo[i], baseline.case)[1]) for i in keep}
+    if sum(cost.values()) > policy.work_budget:
+        turns = [i for pair in zip(by_gain, by_serious, strict=True) for i in pair if i in keep]
+        kept: list[int] = []
+        spent = 0
+        for i in dict.fromkeys(turns):
+            if kept and spent + cost[i] > policy.work_budget:
+                continue
+            kept.append(i)
+            spent += cost[i]
+        keep = set(kept)
     return [todo[i] for i in sorted(keep)]
 
 
@@ -331,20 +353,31 @@ def _full_level_changes(
 
     Answers are scored with the quick level, which can be lower than the full one where a
     warning sign explains a serious cause away. Before the interview stops, the likely answers
-    of every shortlisted question are checked with the full level: its combinations of warning
-    signs cost inference, so this runs only here, for every answer in one batch. Without a
-    warning sign there are no combinations, and the two levels are the same."""
+    of every shortlisted question are checked with the full level, question by question. Two
+    kinds of answer change it without inference: one with no warning sign and another quick
+    level (without a warning sign the two levels are the same), and one whose quick level is
+    above the level now (up to ``MAX_COMBINED`` warning signs the full level is never below
+    the quick one; past that it can be, and asking is then the safe side). The others cost the
+    combinations of warning signs, measured before they run (``level_cost``): within
+    ``policy.work_budget`` in all they are checked, past it an answer keeps its quick level,
+    so no answer waits long for its next question."""
     watched = engine.rules.warning_findings_at(baseline.case.age)
-    likely = [
-        (evaluation, outcome, any(v and f in watched for f, v in outcome.case.findings.items()))
-        for evaluation in best
-        for outcome in evaluation.outcomes
-        if outcome.probability >= policy.answer_floor
-    ]
-    items = [(o.case, o.posterior) for _, o, signs in likely if signs]
-    checked = iter(levels(engine, items))
-    for evaluation, outcome, signs in likely:
-        if (next(checked) if signs else outcome.level) != baseline.level:
+    spent = 0
+    for evaluation in best:
+        likely = [o for o in evaluation.outcomes if o.probability >= policy.answer_floor]
+        signed = [o for o in likely if any(v and f in watched for f, v in o.case.findings.items())]
+        if any(o.level > baseline.level for o in likely) or any(
+            o.level != baseline.level for o in likely if o not in signed
+        ):
+            return evaluation
+        cost = sum(level_cost(engine, o.case, o.posterior) for o in signed)
+        if not signed or spent + cost > policy.work_budget:
+            continue
+        spent += cost
+        if any(
+            level != baseline.level
+            for level in levels(engine, [(o.case, o.posterior) for o in signed])
+        ):
             return evaluation
     return None
 
@@ -358,11 +391,13 @@ def nothing_more_to_report(case: Case, todo: list[QuestionSpec]) -> Case:
 
 
 def nothing_more_raises_level(engine: Engine, baseline: Baseline, todo: list[QuestionSpec]) -> bool:
-    """Whether ``nothing_more_to_report`` would make care more urgent than it is now (full
-    triage level). Checked once the interview would stop: answers that each barely move a
-    serious cause can together lift it over its threshold."""
+    """Whether ``nothing_more_to_report`` would make care more urgent than it is now (the
+    interview's level, ``interview_level_function``). Checked once the interview would stop:
+    answers that each barely move a serious cause can together lift it over its threshold."""
     completed = nothing_more_to_report(baseline.case, todo)
-    return baseline_of(engine.model, completed, level_function(engine)).level > baseline.level
+    return baseline_of(engine.model, completed, interview_level_function(engine)).level > (
+        baseline.level
+    )
 
 
 def _question(

@@ -172,6 +172,12 @@ class Policy(_Strict):
     shortlist_minimum: tuple[int, int] = Field(
         description="the shortlists never shrink below these (information, serious)"
     )
+    work_budget: int = Field(
+        ge=0,
+        description="table entries (inference.exact.row_cost) that scoring the shortlist may "
+        "cost, and again the full triage levels read while choosing; past it the shortlist is "
+        "cut and the quick level is read",
+    )
     source: Source
     before_stopping: list[BeforeStopping] = Field(default_factory=list)
 

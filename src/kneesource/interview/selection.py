@@ -175,43 +175,12 @@ def evaluate(
     ``presence``, the chance that each finding is present (approximate will do), orders the
     options of a checklist for its coarse reading, rarest first; file order without it."""
     case = baseline.case
-    person = case.person(model)
-    known = case.evidence(model)
     rows: list[tuple[Person, Mapping[str, bool]]] = []
     plans: list[list[tuple[Value, dict[str, bool], int | None]]] = []
     for spec in candidates:
-        plan: list[tuple[Value, dict[str, bool], int | None]] = []
-        if spec.sets_context():
-            for value, sets in outcome_values(spec):
-                if any(case.findings.get(f, v) != v for f, v in sets.items()):
-                    continue
-                ticked = frozenset(f for f, v in sets.items() if v)
-                if ticked <= person.activities:
-                    plan.append((value, sets, None))  # the priors of now: the baseline
-                    continue
-                plan.append((value, sets, len(rows)))
-                rows.append((replace(person, activities=person.activities | ticked), known))
-            plans.append(plan)
-            continue
-        if spec.type == "multi":
-            prefix: dict[str, bool] = {}
-            for option in reading_order(model, spec, presence):
-                if str(option.finding) in known:
-                    continue  # already answered: this checklist only confirms it
-                prefix = {**prefix, str(option.finding): False}
-                plan.append(((option.id,), prefix, len(rows)))
-                rows.append((person, {**known, **prefix}))
-            plans.append(plan)
-            continue
-        for value, sets in outcome_values(spec):
-            if any(known.get(f, v) != v for f, v in sets.items()):
-                continue  # contradicts an earlier answer: impossible here
-            if spec.type == "yes_no" and value == "yes":
-                plan.append((value, sets, None))  # derived from "no" by the mixture identity
-                continue
-            plan.append((value, sets, len(rows)))
-            rows.append((person, {**known, **sets}))
-        plans.append(plan)
+        plan, own = question_rows(model, spec, case, presence)
+        plans.append([(v, sets, None if i is None else len(rows) + i) for v, sets, i in plan])
+        rows += own
     posts = posterior_batch(model, rows)
     base = baseline.posterior
     level_now = level_of(case, base)
@@ -273,6 +242,49 @@ def evaluate(
             )
         )
     return evaluations
+
+
+def question_rows(
+    model: CompiledModel, spec: QuestionSpec, case: Case, presence: FloatArray | None = None
+) -> tuple[
+    list[tuple[Value, dict[str, bool], int | None]], list[tuple[Person, Mapping[str, bool]]]
+]:
+    """The answers ``evaluate`` reads for one question, each with the findings it sets and its
+    inference row (an index into the rows returned; None for an answer worked out without
+    one), and those rows. Its length is the question's share of the scoring's work."""
+    person = case.person(model)
+    known = case.evidence(model)
+    rows: list[tuple[Person, Mapping[str, bool]]] = []
+    plan: list[tuple[Value, dict[str, bool], int | None]] = []
+    if spec.sets_context():
+        for value, sets in outcome_values(spec):
+            if any(case.findings.get(f, v) != v for f, v in sets.items()):
+                continue
+            ticked = frozenset(f for f, v in sets.items() if v)
+            if ticked <= person.activities:
+                plan.append((value, sets, None))  # the priors of now: the baseline
+                continue
+            plan.append((value, sets, len(rows)))
+            rows.append((replace(person, activities=person.activities | ticked), known))
+        return plan, rows
+    if spec.type == "multi":
+        prefix: dict[str, bool] = {}
+        for option in reading_order(model, spec, presence):
+            if str(option.finding) in known:
+                continue  # already answered: this checklist only confirms it
+            prefix = {**prefix, str(option.finding): False}
+            plan.append(((option.id,), prefix, len(rows)))
+            rows.append((person, {**known, **prefix}))
+        return plan, rows
+    for value, sets in outcome_values(spec):
+        if any(known.get(f, v) != v for f, v in sets.items()):
+            continue  # contradicts an earlier answer: impossible here
+        if spec.type == "yes_no" and value == "yes":
+            plan.append((value, sets, None))  # derived from "no" by the mixture identity
+            continue
+        plan.append((value, sets, len(rows)))
+        rows.append((person, {**known, **sets}))
+    return plan, rows
 
 
 def _outcomes(

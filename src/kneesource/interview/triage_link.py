@@ -14,12 +14,13 @@ from collections.abc import Sequence
 
 from kneesource.case import Case
 from kneesource.engine import Engine
-from kneesource.inference.exact import Posterior
+from kneesource.inference.exact import Posterior, row_cost
 from kneesource.interview.questions import QuestionBank, load_questions
 from kneesource.interview.selection import LevelFn
 from kneesource.kb.schema import AGE_BANDS
 from kneesource.owned import once_per
 from kneesource.triage import QuickLevel, level_rank, triage_levels
+from kneesource.triage.decide import combination_rows
 
 URGENT = level_rank("urgent")
 
@@ -59,6 +60,36 @@ def level_function(engine: Engine) -> LevelFn:
         return levels(engine, [(case, post)])[0]
 
     return level
+
+
+def level_cost(engine: Engine, case: Case, post: Posterior) -> int:
+    """Table entries the full triage level of this case costs (its combinations of warning
+    signs, ``combination_rows`` rows of ``row_cost`` entries each), known before any of it
+    runs; 0 when the level needs no inference beyond ``post``."""
+    rows = combination_rows(engine.rules, engine.model, case, post)
+    return rows * row_cost(engine.model, case.evidence(engine.model)) if rows else 0
+
+
+def interview_level_function(engine: Engine) -> LevelFn:
+    """The level the interview reads while it chooses questions: the full level when it costs
+    at most ``policy.work_budget`` table entries, else the quick level (the rules and
+    the thresholds on all the answers together; it differs only where a warning sign explains
+    a serious cause away). So no answer waits long for the next question; the result at the
+    end is always the full triage of what was said (``assessment``)."""
+    budget = question_bank(engine).policy.work_budget
+
+    def level(case: Case, post: Posterior) -> int:
+        return budgeted_level(engine, case, post, budget)
+
+    return level
+
+
+def budgeted_level(engine: Engine, case: Case, post: Posterior, budget: int) -> int:
+    """The full level if it costs at most ``budget`` table entries (``level_cost``), else the
+    quick level."""
+    if level_cost(engine, case, post) > budget:
+        return quick_level_function(engine)(case, post)
+    return levels(engine, [(case, post)])[0]
 
 
 @once_per

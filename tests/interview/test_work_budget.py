@@ -1,0 +1,113 @@
+"""The interview's work budget (``policy.work_budget``, table entries as ``row_cost`` counts
+them): within it the interview reads the full triage level and scores its whole shortlist; past
+it the quick level is read and the shortlist is cut, best questions first."""
+
+from __future__ import annotations
+
+from kneesource.case import Case
+from kneesource.engine import default_engine
+from kneesource.inference import junction
+from kneesource.inference.exact import _plans, case_network, fits_kernel, row_cost
+from kneesource.interview.flow import shortlist
+from kneesource.interview.questions import QuestionSpec
+from kneesource.interview.selection import baseline_of, question_rows
+from kneesource.interview.triage_link import (
+    budgeted_level,
+    level_cost,
+    level_function,
+    question_bank,
+    quick_level_function,
+)
+
+ENGINE = default_engine()
+# Thirteen present findings: the knee, the back and the thigh of a 58-year-old woman.
+BUSY = Case(
+    58,
+    "female",
+    dict.fromkeys(
+        [
+            "pain_front_of_knee",
+            "pain_inner_knee",
+            "pain_dull_diffuse_ache",
+            "knee_swelling",
+            "knee_warmth",
+            "pain_stairs_squatting",
+            "pain_worse_with_activity_better_rest",
+            "night_pain",
+            "pain_over_6_weeks",
+            "giving_way",
+            "catching_clicking",
+            "back_pain",
+            "pain_front_of_thigh",
+        ],
+        True,
+    ),
+)
+
+
+def test_row_cost_is_the_kernel_state_or_the_elimination_pass() -> None:
+    model = ENGINE.model
+    # The kernel: 2^(present findings + roots any observed finding reaches) per condition, by
+    # hand for two present findings that reach no root and one absent one.
+    few = {"knee_swelling": True, "giving_way": True, "knee_warmth": False}
+    roots = model.root_finding[:, [model.finding_index(f) for f in few]].any(axis=1).sum()
+    assert roots == 0
+    assert row_cost(model, few) == model.n_conditions << 2
+    # Too wide for the kernel: the entries of the elimination plan, built here with the
+    # person's own priors (the structure, and so the cost, does not depend on them).
+    wide = {**BUSY.findings, "calf_pain": True, "groin_pain": True, "limp": True, "hip_pain": True}
+    assert not fits_kernel(model, wide)
+    net = case_network(model, BUSY.person(model), wide)
+    assert row_cost(model, wide) == junction.plan(net, _plans(model)).entries_per_row
+
+
+def test_past_the_budget_the_interview_reads_the_quick_level() -> None:
+    # A twisted knee that will not straighten: its quick level is below the full level
+    # (tests/triage/test_properties.py pins it), and the full one costs combinations.
+    locked = Case(
+        27,
+        "male",
+        {"injury_twist": True, "unable_to_straighten_knee": True, "pain_inner_knee": True},
+    )
+    post = ENGINE.assess(locked).posterior
+    full = level_function(ENGINE)(locked, post)
+    quick = quick_level_function(ENGINE)(locked, post)
+    assert quick < full
+    cost = level_cost(ENGINE, locked, post)
+    assert cost > 0
+    assert budgeted_level(ENGINE, locked, post, cost) == full
+    assert budgeted_level(ENGINE, locked, post, cost - 1) == quick
+
+
+def test_the_shortlist_is_cut_to_the_work_budget_best_first() -> None:
+    bank = question_bank(ENGINE)
+    policy = bank.policy
+    model = ENGINE.model
+    baseline = baseline_of(model, BUSY, quick_level_function(ENGINE))
+    todo = [
+        q
+        for q in bank.for_mode("patient")
+        if q.phase == "adaptive"
+        and q.applies(BUSY.age, BUSY.sex)
+        and not all(f in BUSY.findings for f in q.findings())
+    ]
+    per_row = row_cost(model, BUSY.evidence(model))
+
+    def cost(questions: list[QuestionSpec]) -> int:
+        return sum(per_row * len(question_rows(model, q, BUSY)[1]) for q in questions)
+
+    unbounded = shortlist(ENGINE, baseline, todo, policy.model_copy(update={"work_budget": 2**62}))
+    cut = shortlist(ENGINE, baseline, todo, policy)
+    assert cost(unbounded) > policy.work_budget
+    assert cost(cut) <= policy.work_budget
+    assert 1 <= len(cut) < len(unbounded)
+    assert set(q.id for q in cut) <= set(q.id for q in unbounded)
+    # Nothing to cut with a budget that holds the whole list.
+    assert (
+        shortlist(
+            ENGINE, baseline, todo, policy.model_copy(update={"work_budget": cost(unbounded)})
+        )
+        == unbounded
+    )
+    # With no budget at all the single best question is still scored.
+    assert len(shortlist(ENGINE, baseline, todo, policy.model_copy(update={"work_budget": 0}))) == 1
