@@ -3,9 +3,12 @@ number of requests (or seconds) with a fixed number in flight.
 
 Rows: `POST /v1/assess` of an example case (a few answers), sent by wrk (a C load generator,
 so the client takes little of the two cores) when it is installed, and by an httpx async client
-in this process; and interview answers from the httpx client (each client runs whole
-interviews: start, then answers until the result). Reported: requests per second, p50 and p99
-latency, errors. The database is a new SQLite file, or --db URL (a PostgreSQL server). Run:
+in this process; and interview answers from httpx clients: each simulated person, on their own
+connection as a browser would be, runs a whole interview (start, then answers until the
+result), answering from a patient drawn from the model (seeded; what a person can say of
+themselves, "don't know" to anything else). Reported: requests per second, p50 and p99 latency,
+the slowest request, errors. The database is a new SQLite file, or --db URL (a PostgreSQL
+server). Run:
     .venv/bin/python -m bench.web_bench [--assess N] [--interviews N] [--concurrency C]
 """
 
@@ -27,6 +30,12 @@ import httpx
 from rich.console import Console
 from rich.table import Table
 from tests.web.conftest import start_server
+
+from kneesource.case import Case
+from kneesource.engine import default_engine
+from kneesource.evaluation.simulator import Observation, observable_findings, simulate
+from kneesource.interview.simulate import simulated_answer
+from kneesource.interview.triage_link import question_bank
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
@@ -64,14 +73,31 @@ async def _assess(url: str, n: int, concurrency: int) -> tuple[list[float], int]
     return latencies, errors
 
 
-async def _interviews(url: str, n: int, concurrency: int) -> tuple[list[float], int]:
+def _people(n: int, seed: int) -> list[Case]:
+    """``n`` patients drawn from the model, as they could describe themselves."""
+    engine = default_engine()
+    seen = Observation(observable=observable_findings(engine.kb, "patient"))
+    return [
+        Case(p.person.age, p.person.sex, p.observed)
+        for p in simulate(engine.model, n, seed, observation=seen)
+    ]
+
+
+async def _interviews(
+    url: str, n: int, concurrency: int, seed: int = 11
+) -> tuple[list[float], list[float], int]:
+    """Latencies of the answers that brought the next question, of those that brought the
+    result (the whole assessment), and the number of errors."""
     latencies: list[float] = []
+    finals: list[float] = []
     errors = 0
     sem = asyncio.Semaphore(concurrency)
+    people = _people(n, seed)
+    bank = question_bank(default_engine())
 
-    async def one(client: httpx.AsyncClient, k: int) -> None:
+    async def one(k: int) -> None:
         nonlocal errors
-        async with sem:
+        async with sem, httpx.AsyncClient(timeout=60) as client:
             created = await client.post(f"{url}/v1/interviews", json={})
             if created.status_code != 201:
                 errors += 1
@@ -82,22 +108,22 @@ async def _interviews(url: str, n: int, concurrency: int) -> tuple[list[float], 
                 if state.get("status") != "asking":
                     break
                 q = state["question"]
-                value: object = {"age": 20 + k % 60, "sex": "female"}.get(q["type"], "dont_know")
+                value = simulated_answer(bank.get(q["id"]), people[k])
                 t = time.perf_counter()
                 r = await client.post(
                     f"{url}/v1/interviews/{state['id']}/answers",
                     json={"question_id": q["id"], "answer": value},
                 )
-                latencies.append(time.perf_counter() - t)
+                took = time.perf_counter() - t
                 if r.status_code != 200:
                     errors += 1
                     failures.append(f"{r.status_code} {r.text[:200]}")
                     return
                 state = {**r.json(), "id": state["id"]}
+                (finals if state.get("status") == "done" else latencies).append(took)
 
-    async with httpx.AsyncClient(timeout=60) as client:
-        await asyncio.gather(*(one(client, k) for k in range(n)))
-    return latencies, errors
+    await asyncio.gather(*(one(k) for k in range(n)))
+    return latencies, finals, errors
 
 
 failures: list[str] = []  # the first words of every failed response, printed at the end
@@ -137,7 +163,7 @@ def _wrk(url: str, seconds: int, connections: int) -> tuple[float, float, float,
 def _row(
     table: Table, what: str, workers: int, latencies: list[float], errors: int, wall: float
 ) -> None:
-    q = statistics.quantiles(latencies, n=100)
+    q = statistics.quantiles(latencies, n=100, method="inclusive")
     table.add_row(
         what,
         str(workers),
@@ -145,6 +171,7 @@ def _row(
         f"{len(latencies) / wall:,.0f}",
         f"{1000 * q[49]:.1f}",
         f"{1000 * q[98]:.1f}",
+        f"{1000 * max(latencies):.1f}",
         str(errors),
     )
 
@@ -158,12 +185,21 @@ def main() -> None:
     parser.add_argument("--workers", default="1,2,4")
     parser.add_argument("--db", help="database URL (default: a new SQLite file)")
     args = parser.parse_args()
-    console = Console()
+    console = Console(width=150)
     table = Table(
         title=f"REST API over loopback ({platform.machine()}, {platform.python_version()}, "
         f"concurrency {args.concurrency})"
     )
-    for col in ("request", "workers", "requests", "per second", "p50 ms", "p99 ms", "errors"):
+    for col in (
+        "request",
+        "workers",
+        "requests",
+        "per second",
+        "p50 ms",
+        "p99 ms",
+        "max ms",
+        "errors",
+    ):
         table.add_column(col, justify="left" if col == "request" else "right")
     for workers in (int(w) for w in args.workers.split(",")):
         db = args.db or f"sqlite:///{tempfile.mkdtemp()}/bench.sqlite3"
@@ -180,14 +216,23 @@ def main() -> None:
                     f"{rate:,.0f}",
                     f"{p50:.1f}",
                     f"{p99:.1f}",
+                    "",
                     str(bad),
                 )
             t = time.perf_counter()
             lat, err = asyncio.run(_assess(server.url, args.assess, args.concurrency))
             _row(table, "POST /v1/assess (httpx)", workers, lat, err, time.perf_counter() - t)
-            t = time.perf_counter()
-            lat, err = asyncio.run(_interviews(server.url, args.interviews, args.concurrency))
-            _row(table, "interview answer", workers, lat, err, time.perf_counter() - t)
+            # Each pass plays other patients (seeds 11, 12), so that no answer is served from
+            # what the server kept of an earlier pass.
+            for seed, people in enumerate(sorted({1, args.concurrency}), start=11):
+                t = time.perf_counter()
+                lat, finals, err = asyncio.run(
+                    _interviews(server.url, args.interviews, people, seed)
+                )
+                wall = time.perf_counter() - t
+                what = f"interview answer, {people} in flight"
+                _row(table, f"{what} -> next question", workers, lat, err, wall)
+                _row(table, f"{what} -> result", workers, finals, 0, wall)
         finally:
             server.stop()
         console.print(f"done: {workers} worker(s)")
