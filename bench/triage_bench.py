@@ -9,7 +9,8 @@ that is inference, measured by ``bench.inference_bench``.
 
 Adversarial cases: warning signs of a 45-year-old added in a fixed random order, skipping any
 that would make a rule fire above "soon", so the thresholds above stay open and the combinations
-must be scored. Run:
+must be scored. A last row is a model patient at the end of an interview (15 present findings,
+8 of them warning signs at her age): wide evidence makes every combination costly. Run:
     .venv/bin/python -m bench.triage_bench [--runs 5] [--counts 0 4 6 8 9 12 16 24]
 """
 
@@ -30,6 +31,32 @@ from kneesource.engine import default_engine
 from kneesource.triage import MAX_COMBINED, level_rank, triage
 from kneesource.triage.decide import MAX_SCORED, _rank, _rule_reasons
 from kneesource.triage.rules import RuleSet
+
+# A 56-year-old woman as a model patient (seed 11) ended her interview: knee, calf and leg.
+WIDE = Case(
+    56,
+    "female",
+    dict.fromkeys(
+        [
+            "pain_front_of_knee",
+            "pain_inner_knee",
+            "pain_back_of_knee",
+            "calf_swelling",
+            "calf_pain",
+            "leg_swelling",
+            "lump_behind_knee",
+            "bruising_at_ankle",
+            "injury_landing_from_jump",
+            "gradual_onset_no_injury",
+            "pain_over_6_weeks",
+            "pain_worse_with_activity_better_rest",
+            "pain_on_knee_movement",
+            "catching_clicking",
+            "knee_crepitus",
+        ],
+        True,
+    ),
+)
 
 
 def triage_floor(rules: RuleSet, present: frozenset[str], age: int) -> int:
@@ -64,7 +91,9 @@ def main() -> None:
     for n in args.counts:
         if n > len(signs):
             parser.error(f"only {len(signs)} adversarial warning signs at 45, asked for {n}")
-        case = Case(45, "female", dict.fromkeys(signs[:n], True))
+    rows = [(str(n), Case(45, "female", dict.fromkeys(signs[:n], True))) for n in args.counts]
+    rows.append(("8 of 15 present (wide)", WIDE))
+    for label, case in rows:
         assessed = engine.assess(case)
         times = []
         peak = 0
@@ -76,7 +105,7 @@ def main() -> None:
             peak = max(peak, tracemalloc.get_traced_memory()[1])
             tracemalloc.stop()
         table.add_row(
-            str(n),
+            label,
             result.level,
             f"{1000 * statistics.median(times):.1f}",
             f"{1000 * max(times):.1f}",

@@ -102,3 +102,31 @@ def test_adding_any_warning_sign_never_lowers_the_level() -> None:
                 falls.append((dict(base.findings), base.age, f, before.level, after.triage.level))
     assert pairs > 5000
     assert falls == []
+
+
+# The thresholds that may fall when a warning sign goes from "no" to "yes", each for the
+# clinical reason given in docs/triage.md ("no" rules out the usual explanation).
+NO_TO_YES_FALLS = {"slipped_capital_femoral_epiphysis", "cauda_equina_syndrome"}
+
+
+def test_a_no_turned_into_yes_lowers_the_level_only_where_documented() -> None:
+    pairs = 0
+    fell: set[str] = set()
+    for base in _bases():
+        extra = sorted(ENGINE.rules.warning_findings_at(base.age) - set(base.findings))
+        said = {
+            v: [Case(base.age, base.sex, {**base.findings, f: v}) for f in extra]
+            for v in (False, True)
+        }
+        no = ENGINE.assess_many(said[False], explain=False)
+        yes = ENGINE.assess_many(said[True], explain=False)
+        for f, before, after in zip(extra, no, yes, strict=True):
+            assert before.triage is not None and after.triage is not None
+            pairs += 1
+            if level_rank(after.triage.level) < level_rank(before.triage.level):
+                lost = [r for r in before.triage.reasons if r.level == before.triage.level]
+                # Rules read only what is present: a "yes" never switches one off.
+                assert all(r.rule.startswith("posterior:") for r in lost), (base, f, lost)
+                fell |= {r.rule.removeprefix("posterior:") for r in lost}
+    assert pairs > 10000
+    assert fell == NO_TO_YES_FALLS
