@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -189,6 +190,38 @@ def test_forms_refuse_a_request_without_the_page_token(server: Server) -> None:
         assert token is not None
         r = client.post("/interviews", data={"mode": "patient", "csrf": token.group(1)})
         assert r.status_code == 303 and r.headers["location"].startswith("/interviews/")
+
+
+def test_an_interview_of_another_knowledge_base_gets_an_error_page(
+    sqlite_url: str, server: Server
+) -> None:
+    # Expected: the message the library gives (flow.engine_for), on an HTML page with 409 for
+    # a browser, wherever the person goes next: the interview, its report, an answer.
+    with httpx.Client(base_url=server.url) as client:
+        page = client.get("/")
+        token = re.search(r'name="csrf" value="([^"]+)"', page.text)
+        assert token is not None
+        made = client.post("/interviews", data={"mode": "patient", "csrf": token.group(1)})
+        interview_id = made.headers["location"].rsplit("/", 1)[1]
+        with sqlite3.connect(sqlite_url.removeprefix("sqlite:///")) as db:
+            (saved,) = db.execute(
+                "SELECT state FROM sessions WHERE id = ?", (interview_id,)
+            ).fetchone()
+            old = {**json.loads(saved), "knowledge_base_version": "0.0.1-old"}
+            db.execute(
+                "UPDATE sessions SET state = ? WHERE id = ?", (json.dumps(old), interview_id)
+            )
+        for r in (
+            client.get(f"/interviews/{interview_id}"),
+            client.get(f"/interviews/{interview_id}/report.pdf"),
+            client.post(
+                f"/interviews/{interview_id}/answer",
+                data={"question_id": "age", "answer": "40", "csrf": token.group(1)},
+            ),
+        ):
+            assert r.status_code == 409, r.text
+            assert r.headers["content-type"].startswith("text/html")
+            assert "0.0.1-old" in r.text and "start a new interview" in r.text
 
 
 def test_the_database_file_is_private(sqlite_url: str, server: Server) -> None:

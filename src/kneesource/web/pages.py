@@ -23,6 +23,7 @@ from kneesource.assessment import NOTICE
 from kneesource.engine import Engine
 from kneesource.errors import InputError
 from kneesource.interview import DONT_KNOW, Question, assessment, back, start
+from kneesource.interview.flow import engine_for
 from kneesource.report.view import result_view
 from kneesource.web import bodymap
 from kneesource.web.context import engine_of, store_of
@@ -168,7 +169,10 @@ def _download(request: Request, interview_id: str, fmt: str) -> Response:
         state = store_of(request).load(interview_id).state
     except UnknownInterviewError:
         return _error(request, 404, "No such interview", "There is no interview at this address.")
-    a = assessment(state, case_id=interview_id)
+    try:
+        a = assessment(state, case_id=interview_id)
+    except InputError as exc:  # saved with another knowledge base, for example
+        return _error(request, 409, "This interview cannot go on", str(exc))
     return report_response(engine_of(request), a, state, fmt, download=True)
 
 
@@ -189,6 +193,10 @@ def _answer(request: Request, interview_id: str, fields: dict[str, list[str]]) -
     except UnknownInterviewError:
         return _error(request, 404, "No such interview", "There is no interview at this address.")
     question_id = (fields.get("question_id") or [""])[0]
+    try:
+        engine_for(stored.state)
+    except InputError as exc:  # saved with another knowledge base, for example
+        return _error(request, 409, "This interview cannot go on", str(exc))
     try:
         spec = question_spec(engine_of(request), question_id)
         value: object
