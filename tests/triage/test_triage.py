@@ -219,9 +219,19 @@ def test_missing_foot_pulses_with_sudden_severe_pain_is_an_emergency() -> None:
     assert "limb_ischaemia_signs" in {r.rule for r in both.reasons}
 
 
-def test_hip_pain_after_a_fall_from_sixty_needs_a_hip_x_ray_today() -> None:
-    # missed_hip_fracture_ijirms: missed hip fractures walked in with hip or knee pain.
+def test_hip_pain_after_a_fall_from_sixty_calls_an_ambulance() -> None:
+    # nhs_hip_fracture: if you think you have broken your hip, call 999; a broken hip does not
+    # always stop you walking. missed_hip_fracture_ijirms: missed hip fractures walked in with
+    # hip or knee pain. A limp alone after the fall still needs the hip X-rayed the same day.
     result = ENGINE.assess(Case(72, "female", {"injury_fall": True, "hip_pain": True})).triage
     assert result is not None
-    assert result.level in ("urgent", "emergency")
-    assert "hip_fracture_older_fall" in {r.rule for r in result.reasons}
+    assert result.level == "emergency"
+    assert "hip_fracture_older_fall_hip_pain" in {r.rule for r in result.reasons}
+    limp = ENGINE.assess(Case(72, "female", {"injury_fall": True, "limp": True})).triage
+    assert limp is not None
+    assert limp.level == "urgent"
+    assert "hip_fracture_older_fall" in {r.rule for r in limp.reasons}
+    # Before 60 the fall alone does not make hip pain an emergency (no rule of that age fires).
+    young = ENGINE.assess(Case(45, "female", {"injury_fall": True, "hip_pain": True})).triage
+    assert young is not None
+    assert "hip_fracture_older_fall_hip_pain" not in {r.rule for r in young.reasons}
