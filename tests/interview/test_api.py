@@ -223,6 +223,18 @@ def test_assessment_carries_the_triage(engine: Engine) -> None:
     assert result.triage is not None and result.triage.level == "emergency"
 
 
+def test_the_same_answers_are_assessed_once(engine: Engine) -> None:
+    # The result page, its report and the API's last answer read the same assessment: the second
+    # call returns the first one, equal to assessing the answers afresh (engine.assess).
+    state = answered(engine, QUIET_START)
+    first = assessment(state)
+    assert assessment(state) is first
+    fresh = engine.assess(case_of(question_bank(engine), state))
+    assert first.to_dict() == fresh.to_dict()
+    # Another case id (the interview's, for a report) is another assessment.
+    assert assessment(state, "abc").case.case_id == "abc"
+
+
 def test_what_the_person_does_not_know_is_not_asked_again(engine: Engine) -> None:
     # "Don't know" to a checklist: none of its four findings comes back as a question of its
     # own. "Don't know" to the screen's knee checklist: its findings can still be asked, as

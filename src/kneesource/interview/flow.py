@@ -163,8 +163,15 @@ def stop_reason(state: State) -> StopReason | None:
 
 
 def assessment(state: State, case_id: str | None = None) -> Assessment:
-    """The full assessment of the answers so far (as ``kneesource assess`` gives it)."""
-    engine = engine_for(state)
+    """The full assessment of the answers so far (as ``kneesource assess`` gives it). The same
+    answers are assessed once per engine (the result page, its report and the API's last
+    answer all show the same one; for a person with many findings it costs a second or more)."""
+    return _assessment(engine_for(state), (state, case_id))
+
+
+@lru_per(64)
+def _assessment(engine: Engine, key: tuple[State, str | None]) -> Assessment:
+    state, case_id = key
     return engine.assess(case_of(question_bank(engine), state, case_id))
 
 

@@ -22,7 +22,7 @@ from starlette.concurrency import run_in_threadpool
 from kneesource.assessment import NOTICE
 from kneesource.engine import Engine
 from kneesource.errors import InputError
-from kneesource.interview import DONT_KNOW, Question, assessment, back, start
+from kneesource.interview import DONT_KNOW, Question, assessment, back, next_question, start
 from kneesource.interview.flow import engine_for
 from kneesource.report.view import result_view
 from kneesource.web import bodymap
@@ -213,8 +213,8 @@ def _answer(request: Request, interview_id: str, fields: dict[str, list[str]]) -
     except InputError as exc:
         return _error(request, 422, "That answer was not understood", str(exc))
     if state is not stored.state:
-        question, _ = status(state)
-        store.save(interview_id, state, finished=question is None)
+        # Whether the interview is over; the result itself is worked out when its page is shown.
+        store.save(interview_id, state, finished=next_question(state) is None)
     return RedirectResponse(f"/interviews/{interview_id}", status_code=303)
 
 
