@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from kneesource.engine import Engine
 from kneesource.interview import assessment, next_question
-from kneesource.interview.followup import needed, unscreened_rules
+from kneesource.interview.followup import follow_up, needed, unscreened_rules
 from kneesource.interview.triage_link import question_bank
 from kneesource.kb.schema import AGE_BANDS
+from kneesource.triage import level_rank
 from kneesource.triage.schema import AgeRange, AgeTest, AllOf, AnyOf, AtLeast
 
 from .conftest import QUIET_START, answered
@@ -81,3 +82,22 @@ def test_a_warm_knee_asks_its_risk_factors_on_one_checklist(engine: Engine) -> N
     assert warm_only is not None and warm_only.phase == "adaptive"
     result = assessment(answered(engine, [*start.items(), ("infection_risk", ["skin"])]))
     assert result.triage is not None and result.triage.level == "emergency"
+
+
+def test_a_rule_of_another_cause_at_the_level_now_is_finished(engine: Engine) -> None:
+    # A woman of 30 with a weakening leg (same day) and calf pain: a clot rule at the same level
+    # is half met, and its advice and safety net differ from the weak leg's, so a clot risk is
+    # asked (a model patient of bench/interview_bench.py, seed 11, missed it before). Once a clot
+    # rule fires (a swollen calf), the other clot rules at that level are not chased.
+    bank = question_bank(engine)
+    adaptive = [q for q in bank.for_mode("patient") if q.applies(30, "female")]
+    adaptive = [q for q in adaptive if q.phase == "adaptive"]
+    urgent = level_rank("urgent")
+    weak = {"calf_pain": True, "progressive_leg_weakness": True}
+    found = follow_up(engine.rules, adaptive, weak, 30, urgent)
+    assert found is not None
+    assert (found.rule.condition, found.rule.level) == ("dvt", "urgent")
+    assert found.reported == ("calf_pain",)
+    swollen = {"calf_pain": True, "calf_swelling": True}
+    after = follow_up(engine.rules, adaptive, swollen, 30, urgent)
+    assert after is None or level_rank(after.rule.level) > urgent or after.rule.condition != "dvt"

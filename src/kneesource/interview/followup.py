@@ -8,8 +8,10 @@ who has both needs care today. So, as a clinician would, once an answer reports 
 such a rule the interview asks for the rest before it narrows down the cause:
 
 * a rule is *started* when one of the findings it names is reported present;
-* it is *open* when its level is above the triage level now and it can still fire, the unknown
-  findings that questions can still settle counting as possibly present;
+* it is *open* when it can still fire, the unknown findings that questions can still settle
+  counting as possibly present, and its level is above the triage level now, or at it for a
+  cause that no rule names yet (its advice and safety net differ: a clot's beside a weak
+  leg's);
 * the findings *still needed* are the unknown ones in the parts of the rule not yet met (a part
   of an ``any_of`` that already holds needs nothing more).
 
@@ -95,8 +97,19 @@ def follow_up(
     """The follow-up question to ask now, or None when no urgent rule is started and open."""
     present = frozenset(f for f, v in known.items() if v)
     possible = frozenset(f for q in askable for f in q.findings() if f not in known)
+    # Causes a rule already names at the level now: a rule of another cause at that level is
+    # still worth finishing, for its own advice and safety net (a clot's, beside a weak leg's).
+    named = {
+        rule.condition or rule.id
+        for rule in rules.rules
+        if level_rank(rule.level) >= level_now
+        and rules.matches(rule.when, present, age) is not None
+    }
     for rule in rules.rules:
-        if level_rank(rule.level) < URGENT or level_rank(rule.level) <= level_now:
+        level = level_rank(rule.level)
+        if level < URGENT or level < level_now:
+            continue
+        if level == level_now and (rule.condition or rule.id) in named:
             continue
         reported = tuple(dict.fromkeys(f for f in mentioned(rules, rule.when) if f in present))
         if not reported:
