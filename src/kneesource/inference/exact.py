@@ -134,13 +134,19 @@ def rows_network(
 EXPLAIN_BUDGET = 1 << 29
 
 
+def kernel_bits(model: CompiledModel, findings: Mapping[str, bool]) -> int:
+    """The bits of the compiled kernel's full state for this evidence: one per present finding
+    and one per root that an observed finding involves."""
+    present = sum(1 for v in findings.values() if v)
+    observed = [model.finding_index(f) for f in findings]
+    roots = int(model.root_finding[:, observed].any(axis=1).sum()) if observed else 0
+    return present + roots
+
+
 def fits_kernel(model: CompiledModel, findings: Mapping[str, bool]) -> bool:
     """Whether the compiled kernel's full state (present findings and the roots any observed
     finding involves) stays within its ``MAX_BITS``; otherwise ``posterior_wide`` is used."""
-    present = [model.finding_index(f) for f, v in findings.items() if v]
-    observed = [model.finding_index(f) for f in findings]
-    roots = int(model.root_finding[:, observed].any(axis=1).sum()) if observed else 0
-    return len(present) + roots <= MAX_BITS
+    return kernel_bits(model, findings) <= MAX_BITS
 
 
 def row_cost(model: CompiledModel, findings: Mapping[str, bool]) -> int:
@@ -149,13 +155,10 @@ def row_cost(model: CompiledModel, findings: Mapping[str, bool]) -> int:
     roots) each) when the evidence fits it, else the entries of a bucket-elimination pass
     (``junction.plan``; the structure, and so the cost, depends only on the present findings).
     For budgets: a row's time on a machine is roughly proportional to it."""
-    present = frozenset(f for f, v in findings.items() if v)
-    observed = [model.finding_index(f) for f in findings]
-    roots = int(model.root_finding[:, observed].any(axis=1).sum()) if observed else 0
-    bits = len(present) + roots
+    bits = kernel_bits(model, findings)
     if bits <= MAX_BITS:
         return model.n_conditions << bits
-    return _wide_row_cost(model, present)
+    return _wide_row_cost(model, frozenset(f for f, v in findings.items() if v))
 
 
 @lru_per(1024)

@@ -78,6 +78,11 @@ def _error(request: Request, status_code: int, title: str, message: str) -> Resp
     )
 
 
+def _cannot_go_on(request: Request, exc: InputError) -> Response:
+    """An interview that cannot be taken further here (saved with another knowledge base)."""
+    return _error(request, 409, "This interview cannot go on", str(exc))
+
+
 def _refused(request: Request) -> Response:
     return _error(
         request,
@@ -122,7 +127,7 @@ def interview_page(request: Request, interview_id: str) -> Response:
     try:
         question, result = status(stored.state)
     except InputError as exc:  # saved with another knowledge base, for example
-        return _error(request, 409, "This interview cannot go on", str(exc))
+        return _cannot_go_on(request, exc)
     link = str(request.url)
     if question is not None:
         return _page(
@@ -172,7 +177,7 @@ def _download(request: Request, interview_id: str, fmt: str) -> Response:
     try:
         a = assessment(state, case_id=interview_id)
     except InputError as exc:  # saved with another knowledge base, for example
-        return _error(request, 409, "This interview cannot go on", str(exc))
+        return _cannot_go_on(request, exc)
     return report_response(engine_of(request), a, state, fmt, download=True)
 
 
@@ -196,7 +201,7 @@ def _answer(request: Request, interview_id: str, fields: dict[str, list[str]]) -
     try:
         engine_for(stored.state)
     except InputError as exc:  # saved with another knowledge base, for example
-        return _error(request, 409, "This interview cannot go on", str(exc))
+        return _cannot_go_on(request, exc)
     try:
         spec = question_spec(engine_of(request), question_id)
         value: object
