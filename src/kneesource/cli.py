@@ -8,20 +8,39 @@ function that adds its parser and sets ``handler`` to a function ``(args, consol
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from collections.abc import Callable, Sequence
 
 from rich.console import Console
 
 from kneesource import __version__
-from kneesource.commands import core, evaluate, interview, report, serve, simulate
 from kneesource.commands.base import EXIT_BROKEN, EXIT_USAGE, Parser
 from kneesource.errors import InputError, KneesourceError, KnowledgeBaseError, ModelError
 
-COMMAND_MODULES = [core, evaluate, simulate, interview, serve, report]
+# Each command and the module of ``kneesource.commands`` that registers it. A command line that
+# names one imports only that module (a single ``assess`` does not load the evaluation, the
+# interview or the web server); anything else (help, a mistyped command) registers them all.
+COMMANDS = {
+    "assess": "core",
+    "findings": "core",
+    "conditions": "core",
+    "kb": "core",
+    "model": "core",
+    "evaluate": "evaluate",
+    "simulate": "simulate",
+    "interview": "interview",
+    "questions": "interview",
+    "serve": "serve",
+    "report": "report",
+    "questionnaire": "report",
+}
+COMMAND_MODULES = list(dict.fromkeys(COMMANDS.values()))
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser; with ``command`` (a known command's name) only that command's module is
+    imported and registered."""
     parser = Parser(
         prog="kneesource",
         description="Where does this knee pain come from? Decision support, not a diagnosis.",
@@ -33,13 +52,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="print the version and exit",
     )
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
-    for module in COMMAND_MODULES:
-        module.register(sub)
+    names = [COMMANDS[command]] if command in COMMANDS else COMMAND_MODULES
+    for name in names:
+        importlib.import_module(f"kneesource.commands.{name}").register(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = build_parser(argv[0] if argv else None).parse_args(argv)
     out = Console(soft_wrap=False)
     err = Console(stderr=True)
     handler: Callable[[argparse.Namespace, Console], int] = args.handler

@@ -8,9 +8,10 @@ import functools
 from collections.abc import Sequence
 from pathlib import Path
 
+from kneesource import engine_cache
 from kneesource.assessment import Assessment, assess_cases
 from kneesource.case import Case, parse_case
-from kneesource.kb.loader import KnowledgeBase, load_knowledge_base
+from kneesource.kb.loader import KnowledgeBase, default_knowledge_dir, load_knowledge_base
 from kneesource.model.compiled import CompiledModel, compile_model
 from kneesource.triage import RuleSet, Triage, load_rules, triage, triage_many
 
@@ -27,9 +28,17 @@ class Engine:
 
     @classmethod
     def from_directory(cls, directory: Path | None = None) -> Engine:
-        """The knowledge files and the red-flag rules, both read from ``directory``."""
+        """The knowledge files and the red-flag rules, both read from ``directory``; a ready
+        engine from an earlier run on the same files and code is reused (``engine_cache``)."""
+        directory = directory or default_knowledge_dir()
+        digest = engine_cache.key(directory)
+        cached = engine_cache.load(digest)
+        if isinstance(cached, cls):
+            return cached
         kb = load_knowledge_base(directory)
-        return cls(kb, load_rules(kb, directory))
+        engine = cls(kb, load_rules(kb, directory))
+        engine_cache.store(digest, engine)
+        return engine
 
     def case(self, data: object) -> Case:
         """Validate a decoded JSON case for this engine's vocabulary."""

@@ -1,4 +1,6 @@
-"""Exact inference agrees with brute-force enumeration of the joint distribution."""
+"""Exact inference agrees with brute-force enumeration of the joint distribution, with the
+compiled kernel and with its numpy version (``kernel``: both are shipped, for long runs and for
+single cases)."""
 
 from __future__ import annotations
 
@@ -7,10 +9,19 @@ import dataclasses
 import numpy as np
 import pytest
 
+from kneesource.inference import exact, kernel_np
 from kneesource.inference.exact import posterior, posterior_batch, posterior_wide
-from kneesource.inference.kernel import MAX_BITS
+from kneesource.inference.kernel_np import MAX_BITS
 from kneesource.model.compiled import Person
 from tests.random_models import brute_force, random_model
+
+
+@pytest.fixture(params=["numpy", "compiled"])
+def kernel(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every batch of the test runs on the chosen kernel."""
+    chosen = kernel_np.batch if request.param == "numpy" else exact.load_compiled()
+    monkeypatch.setattr(exact, "_kernel", lambda rows: chosen)
+    return str(request.param)
 
 
 def posterior_wide_one(model, person, evidence):
@@ -34,7 +45,7 @@ def _assert_enumerated(post, model, person, evidence) -> None:
 
 @pytest.mark.parametrize("infer", [posterior, posterior_wide_one], ids=["kernel", "buckets"])
 @pytest.mark.parametrize("seed", range(12))
-def test_single_case_matches_enumeration(seed: int, infer) -> None:
+def test_single_case_matches_enumeration(seed: int, infer, kernel: str) -> None:
     model = random_model(seed)
     rng = np.random.default_rng(100 + seed)
     person = Person(age=int(rng.integers(0, 100)), sex="female" if seed % 2 else "male")
@@ -42,7 +53,7 @@ def test_single_case_matches_enumeration(seed: int, infer) -> None:
     _assert_enumerated(infer(model, person, evidence), model, person, evidence)
 
 
-def test_batch_matches_single_cases() -> None:
+def test_batch_matches_single_cases(kernel: str) -> None:
     model = random_model(7, n=8, n_findings=14)
     rng = np.random.default_rng(3)
     cases = [
@@ -62,7 +73,9 @@ def test_batch_matches_single_cases() -> None:
             assert got.sources[g] == pytest.approx(one.sources[g], abs=1e-10)
 
 
-def test_evidence_too_wide_for_the_kernel_uses_bucket_elimination_and_stays_exact() -> None:
+def test_evidence_too_wide_for_the_kernel_uses_bucket_elimination_and_stays_exact(
+    kernel: str,
+) -> None:
     # 22 present findings + involved roots exceed the kernel's full state of MAX_BITS bits.
     model = random_model(21, n=6, n_findings=22, density=0.25)
     person = Person(age=60)
@@ -82,6 +95,7 @@ def test_parallel_batch_matches_serial_single_cases() -> None:
     # A batch of PARALLEL_FROM or more cases runs on worker threads; one case runs serially.
     from kneesource.inference.kernel import PARALLEL_FROM
 
+    exact.load_compiled()
     model = random_model(9, n=8, n_findings=14)
     rng = np.random.default_rng(9)
     cases = [
@@ -98,7 +112,7 @@ def test_parallel_batch_matches_serial_single_cases() -> None:
 
 
 @pytest.mark.parametrize("seed", range(6))
-def test_variants_rerun_as_blocks_match_enumeration(seed: int) -> None:
+def test_variants_rerun_as_blocks_match_enumeration(seed: int, kernel: str) -> None:
     # As in the shipped network, the conditions that reach the nerve roots belong to one source
     # group and share their links, so each root's variant reruns only their block of the pass.
     # Evidence avoids the first root's findings, so that root's variant is computed too.

@@ -11,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from kneesource.engine import default_engine
+from kneesource.inference.exact import load_compiled
 
 PROBE = r"""
 import numpy as np
@@ -41,6 +42,7 @@ def test_serial_and_parallel_kernels_stay_distinct_in_later_processes() -> None:
 
 
 def test_threads_give_the_serial_results() -> None:
+    load_compiled()  # as a server does at start-up: both runs on the compiled kernel
     engine = default_engine()
     model = engine.model
     rng = np.random.default_rng(5)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import subprocess
@@ -9,6 +10,8 @@ import sys
 from pathlib import Path
 
 import pytest
+
+from kneesource import cli
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
@@ -244,3 +247,17 @@ def test_scripts_start_works_from_any_folder_and_with_interview_options(tmp_path
             check=False,
         )
         assert done.returncode == 2 and "no terminal" in done.stderr, done.stderr
+
+
+def _commands(parser: argparse.ArgumentParser) -> set[str]:
+    (sub,) = (a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return set(sub.choices)
+
+
+def test_each_command_is_registered_by_the_module_it_is_listed_under() -> None:
+    # ``main`` imports only the module of the command it is given, from cli.COMMANDS.
+    assert _commands(cli.build_parser()) == set(cli.COMMANDS)
+    for name, module in cli.COMMANDS.items():
+        alone = _commands(cli.build_parser(name))
+        assert name in alone
+        assert alone == {n for n, m in cli.COMMANDS.items() if m == module}

@@ -22,16 +22,16 @@ source group as a deterministic OR of its conditions, so their marginals come ou
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import cast
 
 import numpy as np
 
 from kneesource.errors import TooComplexError
-from kneesource.inference import junction
+from kneesource.inference import junction, kernel_np
 from kneesource.inference.junction import FloatArray
-from kneesource.inference.kernel import MAX_BITS, PARALLEL_FROM, batch_kernel
+from kneesource.inference.kernel_np import MAX_BITS
 from kneesource.kb.schema import SOURCE_GROUPS, SourceGroup
 from kneesource.model.compiled import CompiledModel, Person, check_model
 from kneesource.owned import lru_per
@@ -255,7 +255,7 @@ def posterior_rows(
     b, n, r = len(priors), model.n_conditions, len(model.root_ids)
     conds, roots, srcs = np.zeros((b, n)), np.zeros((b, r)), np.zeros((b, N_GROUPS))
     log_z, ok = np.zeros(b), np.zeros(b, dtype=np.bool_)
-    batch_kernel(
+    _kernel(b)(
         np.ascontiguousarray(priors),
         model.condition_finding,
         model.condition_root,
@@ -345,10 +345,43 @@ def _run(model: CompiledModel, net: junction.Network) -> junction.Result:
     return junction.run(net, the_plan)
 
 
+# Rows the numpy kernel works before the compiled one is loaded. Loading the compiled kernel
+# (importing the compiler, linking its cached machine code) costs about 0.6 s on a 2-core
+# machine, as much as some 400 rows in numpy and more than one assessment needs in all; a long
+# run (a file of cases, an interview, a server) soon passes this and then runs compiled.
+COMPILED_AFTER = 400
+_numpy_rows = 0
+_compiled: Callable[..., None] | None = None
+
+
+def _kernel(rows: int) -> Callable[..., None]:
+    """The kernel for a batch of ``rows``: numpy until the process has worked enough rows to
+    repay loading the compiled kernel, compiled from then on (both give the same numbers)."""
+    global _numpy_rows
+    if _compiled is None and _numpy_rows + rows < COMPILED_AFTER:
+        _numpy_rows += rows
+        return kernel_np.batch
+    return load_compiled()
+
+
+def load_compiled() -> Callable[..., None]:
+    """Load the compiled kernel now (a server or an interview does this at start-up, so that no
+    answer waits for it) and use it for every later batch."""
+    global _compiled
+    if _compiled is None:
+        from kneesource.inference.kernel import batch_kernel
+
+        _compiled = batch_kernel
+    return _compiled
+
+
 def warm_up(model: CompiledModel) -> None:
     """Compile every kernel once into the on-disk cache (``scripts/setup`` runs this after an
     install), so that the first assessment a person asks for does not wait for the compiler:
     the serial and the parallel batch kernels, and bucket elimination's table kernels."""
+    from kneesource.inference.kernel import PARALLEL_FROM
+
+    load_compiled()
     person = Person(age=40)
     linked = np.flatnonzero(model.condition_finding.any(axis=0))
     narrow = {model.finding_ids[int(linked[0])]: True}

@@ -37,7 +37,6 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 import numpy as np
-from numba import njit
 from numpy.typing import NDArray
 
 FloatArray = NDArray[np.float64]
@@ -328,8 +327,15 @@ def _scatter_py(src: Any, out: Any, lo: Any, hi: Any) -> None:
                 out[r, base + lo[i]] += src[r, at + i]
 
 
-_gather = cast(Callable[..., None], njit(cache=True, nogil=True)(_gather_py))
-_scatter = cast(Callable[..., None], njit(cache=True, nogil=True)(_scatter_py))
+@functools.cache
+def _compiled() -> tuple[Callable[..., None], Callable[..., None]]:
+    """The table kernels, compiled (from the on-disk cache) the first time a wide case runs, so
+    that narrow cases never load the compiler."""
+    from numba import njit
+
+    gather = cast(Callable[..., None], njit(cache=True, nogil=True)(_gather_py))
+    scatter = cast(Callable[..., None], njit(cache=True, nogil=True)(_scatter_py))
+    return gather, scatter
 
 
 def _product(
@@ -341,7 +347,7 @@ def _product(
         out.fill(1.0)
     for k, (table, scope) in enumerate(parts):
         lo, hi, _ = _split_index(tuple(scope), tuple(cluster))
-        _gather(out, np.ascontiguousarray(table).reshape(rows, -1), lo, hi, k == 0)
+        _compiled()[0](out, np.ascontiguousarray(table).reshape(rows, -1), lo, hi, k == 0)
     return out.reshape((rows,) + (2,) * len(cluster))
 
 
@@ -350,7 +356,7 @@ def _sum_to(full: FloatArray, cluster: Sequence[int], keep: Sequence[int]) -> Fl
     rows = full.shape[0]
     out = np.zeros((rows, 1 << len(keep)))
     lo, hi, _ = _split_index(tuple(keep), tuple(cluster))
-    _scatter(full.reshape(rows, -1), out, lo, hi)
+    _compiled()[1](full.reshape(rows, -1), out, lo, hi)
     return out.reshape((rows,) + (2,) * len(keep))
 
 

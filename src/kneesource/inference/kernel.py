@@ -26,8 +26,7 @@ from typing import Any, cast
 import numpy as np
 from numba import njit, prange
 
-MAX_BITS = 16
-N_GROUPS = 5
+from kneesource.inference.kernel_np import MAX_BITS, N_GROUPS
 
 
 def _activate_py(y: Any, size: int, bit: int, p: float, transpose: bool, within: int) -> None:

@@ -7,12 +7,15 @@ Keys: the answer itself (y / n / d, option numbers, an age), ``?`` why this ques
 
 from __future__ import annotations
 
+import threading
+
 from rich.console import Console
 from rich.panel import Panel
 from rich.text import Text
 
 from kneesource.engine import Engine
 from kneesource.errors import InputError
+from kneesource.inference.exact import load_compiled
 from kneesource.interview.flow import (
     STOP_REASONS,
     Question,
@@ -37,6 +40,9 @@ def run_terminal(
 
     A new interview (``session_id`` None) is saved from its first answer on, so quitting before
     answering anything leaves nothing behind."""
+    # The adaptive questions score many answers with the compiled kernel; it loads (most of a
+    # second) while the person reads and answers the first questions.
+    threading.Thread(target=load_compiled, daemon=True).start()
 
     def save(finished: bool = False) -> str:
         nonlocal session_id

@@ -66,7 +66,7 @@ PositiveRatio = Annotated[float, Field(gt=0.0, le=1000.0)]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class Citation(_Strict):
@@ -248,7 +248,7 @@ class Link(_Strict):
     (chance of the child when this parent alone is present).
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, defer_build=True)
 
     parent: str = Field(min_length=2)
     child: str = Field(min_length=2)

@@ -129,9 +129,13 @@ def create_app(db: str | None = None, api_keys: str | None = None) -> FastAPI:
 
 
 def _warm_up(engine: Engine) -> None:
-    """Build the interview's tables once, before the first person waits for them: the first
-    adaptive question of a process costs about 0.4 s, every later one milliseconds."""
+    """Load the compiled kernel and build the interview's tables once, before the first person
+    waits for them: the first adaptive question of a process costs about 0.4 s, every later one
+    milliseconds."""
+    from kneesource.inference.exact import load_compiled
     from kneesource.interview import answer, next_question, start
+
+    load_compiled()
 
     state = answer(answer(start(engine), "age", 40), "sex", "not_given")
     for _ in range(8):
