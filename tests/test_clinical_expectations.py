@@ -69,3 +69,26 @@ def test_a_normal_knee_x_ray_counts_against_osteoarthritis_by_its_stated_strengt
     # A condition the X-ray does not show (patellofemoral pain) keeps its odds.
     unchanged = odds(after, "patellofemoral_pain") / odds(before, "patellofemoral_pain")
     assert abs(unchanged - 1.0) < 1e-9
+
+
+def test_a_fall_onto_the_knee_alone_makes_a_break_possible_not_likely() -> None:
+    # Fractures are found in 4-7% of acute knee injuries in emergency departments
+    # (pines_bellolio_knee), 13% in one Irish department (mohamed2020_ottawa). A fall onto the
+    # knee told as "a fall" and "a knock to the knee" is one event: with nothing else known the
+    # break must stay near those figures (an X-ray the same day, not an emergency), and the
+    # bruised knee that usually explains such a fall should lead.
+    for age in (14, 30, 45):
+        result = ENGINE.assess(Case(age, None, {"injury_fall": True, "injury_direct_blow": True}))
+        p = {c.id: c.probability for c in result.conditions}
+        assert 0.04 <= p["fracture"] <= 0.2, (age, p["fracture"])
+        assert result.conditions[0].id == "knee_contusion"
+        assert result.triage is not None and result.triage.level == "urgent"
+    # Not being able to bear weight afterwards is the Ottawa item that makes it an emergency.
+    cannot = ENGINE.assess(
+        Case(
+            30,
+            None,
+            {"injury_fall": True, "injury_direct_blow": True, "unable_to_bear_weight": True},
+        )
+    )
+    assert cannot.triage is not None and cannot.triage.level == "emergency"
