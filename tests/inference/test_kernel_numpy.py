@@ -74,12 +74,26 @@ def test_numpy_kernel_gives_the_compiled_kernels_numbers() -> None:
 def test_small_batches_run_in_numpy_until_the_compiled_kernel_pays(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # The estimate by hand: a row with one present finding and no root involved has a state of
+    # 2 entries per condition; 30 rows cost 30 * (NUMPY_ROW_SECONDS + 2n * NUMPY_ENTRY_SECONDS).
+    model = default_engine().model
     monkeypatch.setattr(exact, "_compiled", None)
-    monkeypatch.setattr(exact, "_numpy_rows", 0)
-    assert exact._kernel(30) is kernel_np.batch
-    assert exact._kernel(exact.COMPILED_AFTER - 31) is kernel_np.batch
-    assert exact._kernel(1) is not kernel_np.batch  # the process has now worked enough rows
-    assert exact._kernel(1) is exact._compiled
+    monkeypatch.setattr(exact, "_numpy_seconds", 0.0)
+    unlinked = [
+        f
+        for j, f in enumerate(model.finding_ids)
+        if model.condition_finding[:, j].any() and not model.root_finding[:, j].any()
+    ]
+    _, narrow = encode_evidence(model, [(Person(age=40), {unlinked[0]: True})] * 30)
+    assert exact._kernel(model, narrow) is kernel_np.batch
+    each = exact.NUMPY_ROW_SECONDS + 2 * model.n_conditions * exact.NUMPY_ENTRY_SECONDS
+    assert exact._numpy_seconds == pytest.approx(30 * each)
+    # One heavy batch (rows of the widest state the kernels hold) goes compiled at once.
+    linked = [model.finding_ids[j] for j in np.flatnonzero(model.condition_finding.any(axis=0))]
+    wide = dict.fromkeys(linked[:14], True)
+    _, heavy = encode_evidence(model, [(Person(age=40), wide)] * 100)
+    assert exact._kernel(model, heavy) is not kernel_np.batch
+    assert exact._kernel(model, narrow) is exact._compiled
 
 
 def test_one_assessment_never_loads_the_compiler() -> None:

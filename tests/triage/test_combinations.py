@@ -5,6 +5,8 @@
 * ``triage_levels`` (the rank alone, with the combinations only for conditions that could still
   raise it) gives the level of the full triage (``triage_many``, every combination, with the
   reasons) on random cases with up to eight warning signs.
+* ``WORK_BUDGET``: past it no combination is computed, and the level is never lower than with
+  them (expected values: the full triage under the shipped budget).
 
 Cases are drawn with a fixed seed, enough of them to reach every rank from "soon" up.
 """
@@ -19,7 +21,7 @@ import numpy as np
 from kneesource.case import Case
 from kneesource.engine import default_engine
 from kneesource.inference.exact import posterior_batch
-from kneesource.triage import level_rank, triage_levels, triage_many
+from kneesource.triage import decide, level_rank, triage_levels, triage_many
 from kneesource.triage.decide import (
     MAX_COMBINED,
     _combination_bound,
@@ -98,3 +100,47 @@ def test_the_rank_alone_is_the_level_of_the_full_triage() -> None:
         for c, a in zip(cases, assessments, strict=True)
     )
     assert spared >= 10
+
+
+def _every_finding_of_knee_osteoarthritis(age: int) -> Case:
+    """A clinician's adversarial case: every finding linked to knee osteoarthritis present
+    (eight of them warning signs at 60)."""
+    model = ENGINE.model
+    oa = model.condition_ids.index("knee_osteoarthritis")
+    linked = [model.finding_ids[i] for i in np.flatnonzero(model.condition_finding[oa])]
+    return Case(age=age, findings=dict.fromkeys(linked, True))
+
+
+def test_combinations_past_the_work_budget_are_not_computed() -> None:
+    # Its 247 combinations of wide evidence took 4.5 s; over WORK_BUDGET (estimated before any
+    # inference) every open threshold fires at its own level, with the note that says why.
+    case = _every_finding_of_knee_osteoarthritis(60)
+    post = ENGINE.assess(case).posterior
+    pending = _prepare(ENGINE.rules, ENGINE.model, case, post)
+    assert pending.unscored == "work" and not pending.rows
+    note = " ".join(ENGINE.rules.advice.too_many_answers_to_weigh.split())
+    triage = ENGINE.assess(case).triage
+    assert triage is not None
+    assert any(note in " ".join(r.message.split()) for r in triage.reasons)
+
+
+def test_past_the_work_budget_the_level_is_never_lower(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    # With the budget lowered so that ordinary cases reach it, the level without combinations
+    # is at least the level with them (expected values: the full triage under the shipped
+    # budget), and the rank alone still equals the full triage's.
+    cases = _random_cases(120, seed=5, most_signs=6)
+    assessments = [ENGINE.assess(c) for c in cases]
+    posts = [a.posterior for a in assessments]
+    scored = triage_many(ENGINE.rules, ENGINE.kb, ENGINE.model, cases, assessments)
+    monkeypatch.setattr(decide, "WORK_BUDGET", 1 << 12)
+    lowered = triage_many(ENGINE.rules, ENGINE.kb, ENGINE.model, cases, assessments)
+    over = [
+        _prepare(ENGINE.rules, ENGINE.model, c, p).unscored == "work"
+        for c, p in zip(cases, posts, strict=True)
+    ]
+    assert sum(over) >= 20, "the lowered budget must reach many cases"
+    pairs = list(zip(scored, lowered, strict=True))
+    assert all(level_rank(b.level) >= level_rank(a.level) for a, b in pairs)
+    assert any(level_rank(b.level) > level_rank(a.level) for a, b in pairs)
+    ranks = triage_levels(ENGINE.rules, ENGINE.model, cases, posts)
+    assert ranks == [level_rank(t.level) for t in lowered]

@@ -255,7 +255,7 @@ def posterior_rows(
     b, n, r = len(priors), model.n_conditions, len(model.root_ids)
     conds, roots, srcs = np.zeros((b, n)), np.zeros((b, r)), np.zeros((b, N_GROUPS))
     log_z, ok = np.zeros(b), np.zeros(b, dtype=np.bool_)
-    _kernel(b)(
+    _kernel(model, evidence)(
         np.ascontiguousarray(priors),
         model.condition_finding,
         model.condition_root,
@@ -345,21 +345,33 @@ def _run(model: CompiledModel, net: junction.Network) -> junction.Result:
     return junction.run(net, the_plan)
 
 
-# Rows the numpy kernel works before the compiled one is loaded. Loading the compiled kernel
-# (importing the compiler, linking its cached machine code) costs about 0.6 s on a 2-core
-# machine, as much as some 400 rows in numpy and more than one assessment needs in all; a long
-# run (a file of cases, an interview, a server) soon passes this and then runs compiled.
-COMPILED_AFTER = 400
-_numpy_rows = 0
+# Seconds of numpy kernel work a process does before it loads the compiled kernel instead.
+# Loading it (importing the compiler, linking its cached machine code) costs about 0.6 s on a
+# 2-core machine, more than a single assessment needs in all; a long run (a file of cases, an
+# interview, a server) or one heavy batch soon passes this and then runs compiled. The work is
+# estimated before it runs from the numpy kernel's cost on that machine: about half a
+# millisecond a row plus 8 ns for each entry of its state (``n_conditions << bits``).
+COMPILED_AFTER = 0.5
+NUMPY_ROW_SECONDS = 5e-4
+NUMPY_ENTRY_SECONDS = 8e-9
+_numpy_seconds = 0.0
 _compiled: Callable[..., None] | None = None
 
 
-def _kernel(rows: int) -> Callable[..., None]:
-    """The kernel for a batch of ``rows``: numpy until the process has worked enough rows to
-    repay loading the compiled kernel, compiled from then on (both give the same numbers)."""
-    global _numpy_rows
-    if _compiled is None and _numpy_rows + rows < COMPILED_AFTER:
-        _numpy_rows += rows
+def _kernel(model: CompiledModel, evidence: np.ndarray) -> Callable[..., None]:
+    """The kernel for these rows: numpy until the process has spent, or would spend, enough
+    time in it to repay loading the compiled kernel; compiled from then on (both give the same
+    numbers)."""
+    global _numpy_seconds
+    if _compiled is not None:
+        return _compiled
+    observed = evidence >= 0
+    involved = (observed.astype(np.int64) @ (model.root_finding > 0.0).T.astype(np.int64)) > 0
+    bits = (evidence == 1).sum(axis=1) + involved.sum(axis=1)
+    entries = float((model.n_conditions * np.exp2(np.minimum(bits, MAX_BITS))).sum())
+    cost = len(evidence) * NUMPY_ROW_SECONDS + entries * NUMPY_ENTRY_SECONDS
+    if _numpy_seconds + cost < COMPILED_AFTER:
+        _numpy_seconds += cost
         return kernel_np.batch
     return load_compiled()
 

@@ -36,7 +36,7 @@ import numpy as np
 
 from kneesource.assessment import Assessment
 from kneesource.case import Case
-from kneesource.inference.exact import Posterior, posterior_batch
+from kneesource.inference.exact import Posterior, posterior_batch, row_cost
 from kneesource.kb.loader import KnowledgeBase
 from kneesource.model.compiled import CompiledModel, FloatArray, compile_model
 from kneesource.triage.advice import Person, age_fits, compose, suspected_conditions
@@ -53,6 +53,15 @@ MAX_COMBINED = 6
 # is the most any combination could give, so the level stays monotone, at the cost of more
 # urgent advice for a person with very many warning signs (who already has rule reasons).
 MAX_SCORED = 8
+# Table entries the combinations of one case may cost (``exact.row_cost`` of the case's own
+# evidence times the number of combinations, worked out before any inference: an upper
+# estimate, since each combination holds fewer present findings; 0.5-1 ns of work an entry on a
+# 2-core machine). Past it the combinations are not computed and every open threshold fires at
+# its own level, as past ``MAX_SCORED``: the most any combination could give, so the level is
+# never lower than it would be with them. At 2^31 a model patient with 15 present findings, 8
+# of them warning signs (2^30.5, 0.7 s), is still scored exactly; a clinician entering every
+# finding of knee osteoarthritis at 60 (38 present, 8 warning signs: 2^32.1, 4.5 s) is not.
+WORK_BUDGET = 1 << 31
 
 
 @dataclass(frozen=True)
@@ -165,7 +174,8 @@ class _Pending:
     relevant: list[str]  # conditions with a threshold above the rules' level
     rows: list[dict[str, bool]]  # the combinations to compute (none if nothing is relevant)
     with_full: bool  # the case's own evidence counts among the combinations
-    too_many: bool  # over MAX_SCORED warning signs: open thresholds fire without scoring
+    too_many: bool  # open thresholds fire without scoring (see ``unscored``)
+    unscored: str  # why: "" (scored), "warning_signs" (MAX_SCORED) or "work" (WORK_BUDGET)
     quiet: bool  # no warning sign present (self-care is possible)
 
 
@@ -213,8 +223,9 @@ def _self_limiting_leads(rules: RuleSet, model: CompiledModel, conditions: Float
 
 
 def _unscored_reasons(rules: RuleSet, pending: _Pending) -> list[Reason]:
-    """With too many warning signs to score their combinations, the most urgent open threshold
-    of each condition that could raise the level, as a reason without a probability."""
+    """With too many warning signs (or answers) to score their combinations, the most urgent
+    open threshold of each condition that could raise the level, as a reason without a
+    probability."""
     floor = _rank(pending.reasons)
     top: dict[str, Threshold] = {}
     for t in pending.thresholds:
@@ -222,7 +233,11 @@ def _unscored_reasons(rules: RuleSet, pending: _Pending) -> list[Reason]:
             t.condition not in top or level_rank(t.level) > level_rank(top[t.condition].level)
         ):
             top[t.condition] = t
-    note = rules.advice.many_warning_signs
+    note = (
+        rules.advice.many_warning_signs
+        if pending.unscored == "warning_signs"
+        else rules.advice.too_many_answers_to_weigh
+    )
     return [
         Reason(f"posterior:{c}", t.level, f"{t.message} {note}", (), c, None)
         for c, t in top.items()
@@ -247,25 +262,41 @@ def _prepare(
     full = {c: float(p) for c, p in zip(model.condition_ids, post.conditions, strict=True)}
     thresholds = _open_thresholds(rules, present, case.age)
     warnings = len(present & rules.warning_findings_at(case.age))
-    if level_only and warnings <= MAX_COMBINED:
-        reached = (level_rank(t.level) for t in thresholds if full[t.condition] >= t.probability)
-        floor = max(floor, max(reached, default=0))
     # Conditions whose thresholds cannot raise the level are left out (their full-answer
     # probability is used for reporting only).
     relevant = sorted({t.condition for t in thresholds if level_rank(t.level) > floor})
-    too_many = warnings > MAX_SCORED
-    if relevant and not too_many:
+    unscored = "warning_signs" if warnings > MAX_SCORED else ""
+    rows: list[dict[str, bool]] = []
+    with_full = True
+    if relevant and not unscored:
         # A condition no combination can take to any of its thresholds gives no reason either
         # way, so it needs no combination.
         bound = _combination_bound(rules, model, case, post)
         lowest = {c: min(t.probability for t in thresholds if t.condition == c) for c in relevant}
         relevant = [c for c in relevant if bound[model.condition_ids.index(c)] >= lowest[c]]
-    rows: list[dict[str, bool]]
-    if too_many or not relevant:
-        rows, with_full = [], True
-    else:
+    if relevant and not unscored:
         rows, with_full = _combinations(rules, model, case)
-    return _Pending(reasons, full, thresholds, relevant, rows, with_full, too_many, warnings == 0)
+        # Decided on the rules' floor, the same in both modes, so the rank stays the full one.
+        if len(rows) * row_cost(model, case.evidence(model)) > WORK_BUDGET:
+            unscored, rows, with_full = "work", [], True
+    if level_only and warnings <= MAX_COMBINED and not unscored:
+        reached = (level_rank(t.level) for t in thresholds if full[t.condition] >= t.probability)
+        floor = max(floor, max(reached, default=0))
+        above = {t.condition for t in thresholds if level_rank(t.level) > floor}
+        relevant = [c for c in relevant if c in above]
+        if not relevant:
+            rows, with_full = [], True
+    return _Pending(
+        reasons,
+        full,
+        thresholds,
+        relevant,
+        rows,
+        with_full,
+        bool(unscored),
+        unscored,
+        warnings == 0,
+    )
 
 
 def _combination_bound(

@@ -221,6 +221,10 @@ class Advice(_Strict):
     many_warning_signs: str = Field(
         min_length=20, description="said after a threshold raised without scoring (MAX_SCORED)"
     )
+    too_many_answers_to_weigh: str = Field(
+        min_length=20,
+        description="said after a threshold raised without scoring (the triage's WORK_BUDGET)",
+    )
     warning_sign_kept: str = Field(
         min_length=20, description="said when a probability is kept up despite a warning sign"
     )
