@@ -1,10 +1,12 @@
 """Exact posterior marginals of every condition, nerve root and pain source.
 
 ``posterior`` and ``posterior_batch`` run the compiled kernel of :mod:`kneesource.inference.kernel`
-(cases in parallel); evidence too wide for its full state (more than ``MAX_BITS`` present findings
-and involved roots) goes to ``posterior_wide``, bucket elimination in
-:mod:`kneesource.inference.junction`, whose cost follows the treewidth of the evidence. Both are
-checked against each other, against brute-force enumeration and against pyAgrum.
+(cases in parallel), or its numpy version (:mod:`kneesource.inference.kernel_np`) until a process
+has enough work to repay loading the compiler (``_kernel``); evidence too wide for their full
+state (more than ``MAX_BITS`` present findings and involved roots) goes to ``posterior_wide``,
+bucket elimination in :mod:`kneesource.inference.junction`, whose cost follows the treewidth of
+the evidence. All are checked against each other, against brute-force enumeration and against
+pyAgrum.
 
 Definitions (also in ``docs/model.md``):
 
