@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import pickle
 import shutil
 from pathlib import Path
 
@@ -124,3 +125,15 @@ def test_only_the_newest_engines_are_kept(cache: Path) -> None:
     assert engine_cache.load(digests[-engine_cache.KEEP]) == {"engine": len(digests) - 4}
     assert engine_cache.load(digests[-engine_cache.KEEP - 1]) is None
     assert not list(cache.glob(".engine-*")), "no temporary file is left behind"
+
+
+def test_rules_are_stored_without_caches_keyed_by_object_ids() -> None:
+    # The rule matcher caches by id() of each rule's expression; an id from another process
+    # could name another expression, so an engine used before it is stored must not carry them.
+    engine = Engine.from_directory()
+    engine.assess(engine.case({"age": 70, "findings": {"injury_fall": True, "hip_pain": True}}))
+    assert engine.rules._names and engine.rules._bare
+    copy = pickle.loads(pickle.dumps(engine))
+    assert not copy.rules._names and not copy.rules._bare and not copy.rules._by_age
+    case = copy.case({"age": 70, "findings": {"injury_fall": True, "hip_pain": True}})
+    assert copy.assess(case).to_dict() == engine.assess(case).to_dict()

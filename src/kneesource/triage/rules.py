@@ -63,6 +63,14 @@ class RuleSet:
         default_factory=dict, init=False, repr=False, compare=False, hash=False
     )
 
+    def __getstate__(self) -> dict[str, object]:
+        """Pickled (the engine cache) without what was worked out on use: ``_names`` and
+        ``_bare`` are keyed by the ids of the rules' expressions, which in another process
+        could name other objects."""
+        state = dict(self.__dict__)
+        state.update(_by_age={}, _names={}, _bare={})
+        return state
+
     def warning_findings_at(self, age: int) -> frozenset[str]:
         """The findings some rule can read at this age: a finding under an ``all_of`` with an
         age test the person fails cannot switch that rule on, so it is no warning sign for them.
