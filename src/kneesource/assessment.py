@@ -278,12 +278,22 @@ def _build(
     for c, k, e in zip(conds.tolist(), rows.tolist(), effect[rows, conds].tolist(), strict=True):
         moved.setdefault(c, []).append((e, k))
     ranked = []
+    none: tuple[EvidenceItem, ...] = ()
+    probabilities, prior_list = post.conditions.tolist(), priors.tolist()
     for i in np.argsort(-post.conditions, kind="stable").tolist():
         cond = kb.condition(model.condition_ids[i])
-        found = moved.get(i, [])
-        # Strongest first; ties keep the order the findings were given in (sorts are stable).
-        up = sorted((x for x in found if x[0] > 0), key=lambda x: -x[0])
-        down = sorted((x for x in found if x[0] < 0), key=lambda x: x[0])
+        supporting = conflicting = none
+        found = moved.get(i)
+        if found:  # most conditions are moved by no answer
+            # Strongest first; ties keep the order the findings were given in (stable sorts).
+            up = sorted((x for x in found if x[0] > 0), key=lambda x: -x[0])
+            down = sorted((x for x in found if x[0] < 0), key=lambda x: x[0])
+            supporting = tuple(
+                EvidenceItem(names[k], values[k], float(without[names[k]][i])) for _, k in up
+            )
+            conflicting = tuple(
+                EvidenceItem(names[k], values[k], float(without[names[k]][i])) for _, k in down
+            )
         ranked.append(
             RankedCondition(
                 id=cond.id,
@@ -291,14 +301,10 @@ def _build(
                 clinical_name=cond.clinical_name,
                 source=cond.source_group,
                 serious=cond.serious,
-                prior=float(priors[i]),
-                probability=float(post.conditions[i]),
-                supporting=tuple(
-                    EvidenceItem(names[k], values[k], float(without[names[k]][i])) for _, k in up
-                ),
-                conflicting=tuple(
-                    EvidenceItem(names[k], values[k], float(without[names[k]][i])) for _, k in down
-                ),
+                prior=prior_list[i],
+                probability=probabilities[i],
+                supporting=supporting,
+                conflicting=conflicting,
             )
         )
     return Assessment(
