@@ -26,7 +26,7 @@ from kneesource.triage.decide import (
     MAX_COMBINED,
     _combination_bound,
     _prepare,
-    combination_rows,
+    combination_work,
 )
 
 ENGINE = default_engine()
@@ -96,7 +96,7 @@ def test_the_rank_alone_is_the_level_of_the_full_triage() -> None:
     assert {1, 2, 3} <= set(ranks)
     spared = sum(
         bool(_prepare(ENGINE.rules, ENGINE.model, c, a.posterior).rows)
-        and combination_rows(ENGINE.rules, ENGINE.model, c, a.posterior) == 0
+        and combination_work(ENGINE.rules, ENGINE.model, c, a.posterior) == 0
         for c, a in zip(cases, assessments, strict=True)
     )
     assert spared >= 10

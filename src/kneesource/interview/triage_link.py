@@ -14,13 +14,13 @@ from collections.abc import Sequence
 
 from kneesource.case import Case
 from kneesource.engine import Engine
-from kneesource.inference.exact import Posterior, row_cost
+from kneesource.inference.exact import Posterior
 from kneesource.interview.questions import QuestionBank, load_questions
 from kneesource.interview.selection import LevelFn
 from kneesource.kb.schema import AGE_BANDS
 from kneesource.owned import once_per
 from kneesource.triage import QuickLevel, level_rank, triage_levels
-from kneesource.triage.decide import combination_rows
+from kneesource.triage.decide import combination_work
 
 URGENT = level_rank("urgent")
 
@@ -64,10 +64,9 @@ def level_function(engine: Engine) -> LevelFn:
 
 def level_cost(engine: Engine, case: Case, post: Posterior) -> int:
     """Table entries the full triage level of this case costs (its combinations of warning
-    signs, ``combination_rows`` rows of ``row_cost`` entries each), known before any of it
-    runs; 0 when the level needs no inference beyond ``post``."""
-    rows = combination_rows(engine.rules, engine.model, case, post)
-    return rows * row_cost(engine.model, case.evidence(engine.model)) if rows else 0
+    signs, ``combination_work``), known before any of it runs; 0 when the level needs no
+    inference beyond ``post``."""
+    return combination_work(engine.rules, engine.model, case, post)
 
 
 def interview_level_function(engine: Engine) -> LevelFn:

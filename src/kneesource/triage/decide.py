@@ -157,11 +157,11 @@ def triage_levels(
     return [_rank(reasons) for _, reasons in decided]
 
 
-def combination_rows(rules: RuleSet, model: CompiledModel, case: Case, post: Posterior) -> int:
-    """How many posteriors ``triage_levels`` computes for this case (its combinations of
-    warning signs; none when the rank is settled without them): the interview's measure of the
-    work a full level costs before it asks for one."""
-    return len(_prepare(rules, model, case, post, level_only=True).rows)
+def combination_work(rules: RuleSet, model: CompiledModel, case: Case, post: Posterior) -> int:
+    """Table entries ``triage_levels`` spends on this case (its combinations of warning signs,
+    ``exact.row_cost`` each; 0 when the rank is settled without them), known before any of it
+    runs: the interview's measure of what a full level costs before it asks for one."""
+    return _prepare(rules, model, case, post, level_only=True).work
 
 
 @dataclass(frozen=True)
@@ -174,9 +174,11 @@ class _Pending:
     relevant: list[str]  # conditions with a threshold above the rules' level
     rows: list[dict[str, bool]]  # the combinations to compute (none if nothing is relevant)
     with_full: bool  # the case's own evidence counts among the combinations
-    too_many: bool  # open thresholds fire without scoring (see ``unscored``)
-    unscored: str  # why: "" (scored), "warning_signs" (MAX_SCORED) or "work" (WORK_BUDGET)
+    # Why open thresholds fire without scoring: "" (they are scored), "warning_signs" (past
+    # MAX_SCORED) or "work" (past WORK_BUDGET).
+    unscored: str
     quiet: bool  # no warning sign present (self-care is possible)
+    work: int  # table entries the rows cost (``exact.row_cost`` each)
 
 
 def _batched(
@@ -202,7 +204,7 @@ def _batched(
     for post, p in zip(posteriors, pending, strict=True):
         best = _highest(model, p, posts[start : start + len(p.rows)])
         start += len(p.rows)
-        if p.too_many:
+        if p.unscored:
             reasons = p.reasons + _unscored_reasons(rules, p)
         else:
             reasons = p.reasons + _posterior_reasons(rules, p.thresholds, best, p.full)
@@ -268,17 +270,20 @@ def _prepare(
     unscored = "warning_signs" if warnings > MAX_SCORED else ""
     rows: list[dict[str, bool]] = []
     with_full = True
+    per_row = 0
     if relevant and not unscored:
         # A condition no combination can take to any of its thresholds gives no reason either
         # way, so it needs no combination.
         bound = _combination_bound(rules, model, case, post)
         lowest = {c: min(t.probability for t in thresholds if t.condition == c) for c in relevant}
         relevant = [c for c in relevant if bound[model.condition_ids.index(c)] >= lowest[c]]
-    if relevant and not unscored:
-        rows, with_full = _combinations(rules, model, case)
-        # Decided on the rules' floor, the same in both modes, so the rank stays the full one.
-        if len(rows) * row_cost(model, case.evidence(model)) > WORK_BUDGET:
-            unscored, rows, with_full = "work", [], True
+        if relevant:
+            rows, with_full = _combinations(rules, model, case)
+            # Decided on the rules' floor, the same in both modes, so the rank stays the full
+            # one.
+            per_row = row_cost(model, case.evidence(model))
+            if len(rows) * per_row > WORK_BUDGET:
+                unscored, rows, with_full = "work", [], True
     if level_only and warnings <= MAX_COMBINED and not unscored:
         reached = (level_rank(t.level) for t in thresholds if full[t.condition] >= t.probability)
         floor = max(floor, max(reached, default=0))
@@ -293,9 +298,9 @@ def _prepare(
         relevant,
         rows,
         with_full,
-        bool(unscored),
         unscored,
         warnings == 0,
+        len(rows) * per_row,
     )
 
 
