@@ -262,7 +262,7 @@ def _prepare(
     reasons = _rule_reasons(rules, present, case.age)
     floor = _rank(reasons)
     full = {c: float(p) for c, p in zip(model.condition_ids, post.conditions, strict=True)}
-    thresholds = _open_thresholds(rules, present, case.age)
+    thresholds = rules.open_thresholds(present, case.age)
     warnings = len(present & rules.warning_findings_at(case.age))
     # Conditions whose thresholds cannot raise the level are left out (their full-answer
     # probability is used for reporting only).
@@ -430,7 +430,7 @@ class QuickLevel:
         floor = _rank(_rule_reasons(rules, present, age))
         thresholds = [
             (self._index[t.condition], t.probability, level_rank(t.level))
-            for t in _open_thresholds(rules, present, age)
+            for t in rules.open_thresholds(present, age)
             if level_rank(t.level) > floor
         ]
         return floor, thresholds, present.isdisjoint(rules.warning_findings_at(age))
@@ -443,23 +443,10 @@ def _rank(reasons: Sequence[Reason]) -> int:
 
 def _rule_reasons(rules: RuleSet, present: frozenset[str], age: int) -> list[Reason]:
     """A reason for every warning-sign rule the present findings fire."""
-    reasons = []
-    for rule in rules.rules:
-        hit = rules.matches(rule.when, present, age)
-        if hit is not None:
-            reasons.append(
-                Reason(rule.id, rule.level, rule.message, tuple(sorted(hit)), rule.condition, None)
-            )
-    return reasons
-
-
-def _open_thresholds(rules: RuleSet, present: frozenset[str], age: int) -> tuple[Threshold, ...]:
-    """The probability thresholds whose ``requires`` holds (or that require nothing)."""
-    return tuple(
-        t
-        for t in rules.thresholds
-        if t.requires is None or rules.matches(t.requires, present, age) is not None
-    )
+    return [
+        Reason(rule.id, rule.level, rule.message, tuple(sorted(hit)), rule.condition, None)
+        for rule, hit in rules.fired_rules(present, age)
+    ]
 
 
 def _combinations(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -41,6 +41,15 @@ RULES_FILE = "redflags.yaml"
 
 
 @dataclass(frozen=True)
+class _Index:
+    """Expressions by the findings they name, and those that hold with no findings, by age."""
+
+    exprs: tuple[Expr | None, ...]
+    by_finding: dict[str, tuple[int, ...]]
+    bare: dict[int, dict[int, frozenset[str]]]
+
+
+@dataclass(frozen=True)
 class RuleSet:
     """The validated red-flag rules, thresholds and advice, with the findings they watch."""
 
@@ -62,13 +71,16 @@ class RuleSet:
     _bare: dict[tuple[int, int], frozenset[str] | None] = field(
         default_factory=dict, init=False, repr=False, compare=False, hash=False
     )
+    _indexes: dict[str, _Index] = field(
+        default_factory=dict, init=False, repr=False, compare=False, hash=False
+    )
 
     def __getstate__(self) -> dict[str, object]:
         """Pickled (the engine cache) without what was worked out on use: ``_names`` and
         ``_bare`` are keyed by the ids of the rules' expressions, which in another process
         could name other objects."""
         state = dict(self.__dict__)
-        state.update(_by_age={}, _names={}, _bare={})
+        state.update(_by_age={}, _names={}, _bare={}, _indexes={})
         return state
 
     def warning_findings_at(self, age: int) -> frozenset[str]:
@@ -98,6 +110,61 @@ class RuleSet:
         if key not in self._bare:
             self._bare[key] = self._walk(expr, frozenset(), age)
         return self._bare[key]
+
+    def fired_rules(self, present: frozenset[str], age: int) -> list[tuple[Rule, frozenset[str]]]:
+        """Every rule whose condition holds, in file order, with the present findings that make
+        it hold (``matches`` of each rule's ``when``)."""
+        hits = self._holding("rules", lambda: [r.when for r in self.rules], present, age)
+        return [(self.rules[i], hit) for i, hit in hits]
+
+    def open_thresholds(self, present: frozenset[str], age: int) -> tuple[Threshold, ...]:
+        """The probability thresholds whose ``requires`` holds, or that require nothing."""
+        hits = self._holding(
+            "thresholds", lambda: [t.requires for t in self.thresholds], present, age
+        )
+        return tuple(self.thresholds[i] for i, _ in hits)
+
+    def _holding(
+        self,
+        name: str,
+        expressions: Callable[[], list[Expr | None]],
+        present: frozenset[str],
+        age: int,
+    ) -> list[tuple[int, frozenset[str]]]:
+        """``matches`` of each expression (None holds, naming nothing), as (position, hit) for
+        those that hold. Only the expressions that name a present finding are walked; the others
+        hold as they do with no findings at all, worked out once per age. (The expressions are
+        indexed by finding under ``name`` on first use.)"""
+        index = self._indexes.get(name)
+        if index is None:
+            exprs = tuple(expressions())
+            by_finding: dict[str, list[int]] = {}
+            for i, expr in enumerate(exprs):
+                for f in _finding_ids(expr, self.signs, set()) if expr is not None else ():
+                    by_finding.setdefault(f, []).append(i)
+            index = self._indexes[name] = _Index(
+                exprs, {f: tuple(ids) for f, ids in by_finding.items()}, {}
+            )
+        exprs = index.exprs
+        bare = index.bare.get(age)
+        if bare is None:
+            bare = index.bare[age] = {
+                i: hit
+                for i, expr in enumerate(exprs)
+                if (hit := frozenset() if expr is None else self._walk(expr, frozenset(), age))
+                is not None
+            }
+        walked = {i for f in present for i in index.by_finding.get(f, ())}
+        if not walked:
+            return list(bare.items())
+        out = {i: hit for i, hit in bare.items() if i not in walked}
+        for i in walked:
+            expr = exprs[i]
+            assert expr is not None  # only expressions that name a finding are indexed
+            hit = self._walk(expr, present, age)
+            if hit is not None:
+                out[i] = hit
+        return sorted(out.items())
 
     def _walk(self, expr: Expr, present: frozenset[str], age: int) -> frozenset[str] | None:
         if isinstance(expr, str):
