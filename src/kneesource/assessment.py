@@ -26,8 +26,9 @@ from kneesource.inference.exact import (
 )
 from kneesource.inference.junction import FloatArray
 from kneesource.kb.loader import KnowledgeBase
-from kneesource.kb.schema import SOURCE_GROUPS
+from kneesource.kb.schema import SOURCE_GROUPS, Condition
 from kneesource.model.compiled import CompiledModel, Person
+from kneesource.owned import lru_per
 
 if TYPE_CHECKING:  # triage depends on assessments, not the other way round
     from kneesource.triage import Triage
@@ -110,8 +111,9 @@ class RankedCondition:
             "prior": round(self.prior, 6),
             "source": self.source,
             "serious": self.serious,
-            "supporting": [e.to_dict() for e in self.supporting],
-            "conflicting": [e.to_dict() for e in self.conflicting],
+            # (Most conditions have no evidence listed: no list to build for them.)
+            "supporting": [e.to_dict() for e in self.supporting] if self.supporting else [],
+            "conflicting": [e.to_dict() for e in self.conflicting] if self.conflicting else [],
         }
 
 
@@ -126,7 +128,7 @@ class Assessment:
     # The pain-source probabilities before any answer, for this age, sex and sports.
     source_before: dict[str, float]
     triage: Triage | None = None  # filled by ``Engine.assess`` / ``assess_many``
-    # False when the case was too wide to re-run once per finding within ``EXPLAIN_BUDGET``:
+    # False when the case was too wide to re-run once per answer within ``EXPLAIN_BUDGET``:
     # the probabilities are exact, the supporting and conflicting lists are left empty.
     explained: bool = True
 
@@ -189,19 +191,83 @@ def assess_cases(
     return cast(list[Assessment], out)
 
 
-def _variants(model: CompiledModel, case: Case) -> list[tuple[str, Person | None]]:
-    """The findings whose removal can change a probability, each with the person to use when
-    left out (None: the same person, the finding's evidence removed). A context finding said yes
-    (a sport) sets the priors; a triage-only finding or a sport said no changes nothing."""
+def _variants(model: CompiledModel, case: Case, post: Posterior) -> list[tuple[str, Person | None]]:
+    """The findings whose removal can change a probability by ``MIN_EFFECT``, each with the
+    person to use when left out (None: the same person, the finding's evidence removed). A
+    context finding said yes (a sport) sets the priors; a triage-only finding or a sport said no
+    changes nothing; an absent finding that ``quiet_absent`` clears cannot move any probability
+    that far, so it would be listed nowhere."""
     out: list[tuple[str, Person | None]] = []
     context = set(model.context_ids)
+    quiet = quiet_absent(model, case, post)
     for f, value in case.findings.items():
         if f in context:
             if value:
                 out.append((f, case.without(f).person(model)))
-        elif f not in model.triage_ids:
+        elif f not in model.triage_ids and f not in quiet:
             out.append((f, None))
     return out
+
+
+def quiet_absent(model: CompiledModel, case: Case, post: Posterior) -> frozenset[str]:
+    """The absent findings whose leaving out cannot change any probability by ``MIN_EFFECT``
+    (``absent_bounds`` below it, with a margin for rounding): they need no run of their own,
+    since they would be listed as evidence for nothing."""
+    return frozenset(
+        f for f, b in absent_bounds(model, case, post).items() if b < MIN_EFFECT - _ROUNDING
+    )
+
+
+def absent_bounds(model: CompiledModel, case: Case, post: Posterior) -> dict[str, float]:
+    """For each absent finding of the case, a bound on how far leaving it out can move any
+    probability (of a condition, a root or a pain source), from the case's posteriors ``post``.
+
+    Leaving out an absent finding g reweights every state of the network by a function of g's
+    causes alone (conditions and nerve roots): h = the product of r = 1 / (1 - w) over the
+    causes present, 1 when none is, H when all are. Every probability then moves by at most the
+    total variation between the causes' joint distributions with and without g, which is
+    E|h - m| / 2m for m = E[h]; with h between 1 and H this is at most
+    (m - 1)(H - m) / ((H - 1) m). m is not known, but it lies between
+    1 + sum of P(cause)(r - 1) (a product of r's is at least one plus the sum of their excesses)
+    and 1 + (H - 1) min(1, sum of P(cause)) (h exceeds 1 only when some cause is present), and
+    the bound is taken at the m of that range closest to sqrt(H), where it peaks. With one cause
+    this is exactly how far that cause's own probability moves. A cause that always produces g
+    (w = 1) gives no bound (inf)."""
+    positions = model.finding_positions
+    names = [f for f, v in case.findings.items() if not v and f in positions]
+    if not names:
+        return {}
+    absent = [positions[f] for f in names]
+    top, excess_c, excess_r = _absent_reach(model)
+    big = top[absent]
+    low = 1.0 + post.conditions @ excess_c[:, absent] + post.roots @ excess_r[:, absent]
+    mass = post.conditions @ (excess_c[:, absent] > 0.0) + post.roots @ (excess_r[:, absent] > 0.0)
+    high = 1.0 + (big - 1.0) * np.minimum(mass, 1.0)
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        m = np.clip(np.sqrt(big), low, np.maximum(low, high))
+        bound = (m - 1.0) * (big - m) / ((big - 1.0) * m)
+    bound = np.where(big > 1.0, bound, 0.0)  # no cause: leaving it out changes nothing
+    bound = np.where(np.isfinite(bound), bound, np.inf)
+    return dict(zip(names, bound.tolist(), strict=True))
+
+
+# Room left below MIN_EFFECT for rounding in the probabilities a bound is compared with.
+_ROUNDING = 1e-9
+
+
+def _absent_reach(model: CompiledModel) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Per finding, for ``quiet_absent``: H (inf when a cause always produces it), and r - 1
+    = w / (1 - w) for each condition and root (0 where it is no cause). Kept on the model."""
+    cached: tuple[FloatArray, FloatArray, FloatArray] | None = model.__dict__.get("_reach")
+    if cached is None:
+        with np.errstate(divide="ignore"):
+            keep = np.log1p(-model.condition_finding).sum(axis=0)
+            keep += np.log1p(-model.root_finding).sum(axis=0)
+            excess_c = model.condition_finding / (1.0 - model.condition_finding)
+            excess_r = model.root_finding / (1.0 - model.root_finding)
+        cached = (np.exp(-keep), excess_c, excess_r)
+        object.__setattr__(model, "_reach", cached)
+    return cached
 
 
 def _assess_group(
@@ -216,25 +282,30 @@ def _assess_group(
     priors, evidence = encode_evidence(
         model, [(p, c.evidence(model)) for p, c in zip(people, cases, strict=True)]
     )
-    plans = [_variants(model, c) if explain else [] for c in cases]
-    sizes = np.array([1 + len(v) for v in plans])
-    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    # The cases first; then the findings left out one at a time, for those that could move a
+    # probability far enough to be listed (``_variants`` reads the case's own posteriors).
+    bases = posterior_rows(model, priors, evidence)
+    plans = [
+        _variants(model, c, base) if explain else [] for c, base in zip(cases, bases, strict=True)
+    ]
+    sizes = np.array([len(v) for v in plans], dtype=np.int64)
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
     owner = np.repeat(np.arange(len(cases)), sizes)
     rows_priors = priors[owner]
     rows_evidence = evidence[owner]
     positions = model.finding_positions
     for g, plan in enumerate(plans):
         for i, (f, person) in enumerate(plan):
-            row = starts[g] + 1 + i
+            row = starts[g] + i
             if person is None:
                 rows_evidence[row, positions[f]] = -1
             else:
                 rows_priors[row] = model.priors(person)
-    posts = posterior_rows(model, rows_priors, rows_evidence)
+    posts = posterior_rows(model, rows_priors, rows_evidence) if len(owner) else []
     for g, case in enumerate(cases):
         start = int(starts[g])
-        without = {f: posts[start + 1 + i].conditions for i, (f, _) in enumerate(plans[g])}
-        built = _build(kb, model, case, posts[start], without)
+        without = {f: posts[start + i].conditions for i, (f, _) in enumerate(plans[g])}
+        built = _build(kb, model, case, bases[g], without)
         out[where[g]] = built if explain else dataclasses.replace(built, explained=False)
 
 
@@ -242,17 +313,19 @@ def _assess_wide(
     kb: KnowledgeBase, model: CompiledModel, case: Case, explain: bool = True
 ) -> Assessment:
     person, evidence = case.person(model), case.evidence(model)
-    explain = explain and explanation_cost(model, person, evidence) <= EXPLAIN_BUDGET
-    plan = _variants(model, case) if explain else []
+    post = posterior_wide(model, person, evidence)[0]
+    plan = _variants(model, case, post) if explain else []
     leave_out = [f for f, p in plan if p is None]
-    post, without = posterior_wide(model, person, evidence, leave_out)
-    rows = iter(without)
+    explain = explain and explanation_cost(model, person, evidence, leave_out) <= EXPLAIN_BUDGET
     by_finding = {}
-    for f, other in plan:
-        if other is None:
-            by_finding[f] = next(rows)
-        else:  # a sport left out: the same evidence for a person who does not do it
-            by_finding[f] = posterior_wide(model, other, evidence)[0].conditions
+    if explain and plan:
+        _, without = posterior_wide(model, person, evidence, leave_out)
+        rows = iter(without)
+        for f, other in plan:
+            if other is None:
+                by_finding[f] = next(rows)
+            else:  # a sport left out: the same evidence for a person who does not do it
+                by_finding[f] = posterior_wide(model, other, evidence)[0].conditions
     return dataclasses.replace(_build(kb, model, case, post, by_finding), explained=explain)
 
 
@@ -263,48 +336,46 @@ def _build(
     post: Posterior,
     without: dict[str, FloatArray],
 ) -> Assessment:
-    priors = model.priors(case.person(model))
+    priors, before = person_priors(model, case.person(model))
     names = list(without)
     values = [case.findings[f] for f in names]
+    left_out = np.array([without[f] for f in names]) if names else np.zeros((0, model.n_conditions))
     # (findings, conditions): how much leaving each finding out would lower each probability.
-    effect = (
-        post.conditions[None, :] - np.array([without[f] for f in names])
-        if names
-        else np.zeros((0, model.n_conditions))
-    )
-    # The findings that moved each condition by at least MIN_EFFECT, in the order given.
-    moved: dict[int, list[tuple[float, int]]] = {}
+    effect = post.conditions[None, :] - left_out
+    # The findings that moved each condition by at least MIN_EFFECT, in the order given, with
+    # the condition's probability without them.
+    moved: dict[int, list[tuple[float, int, float]]] = {}
     conds, rows = np.nonzero((np.abs(effect) >= MIN_EFFECT).T)
-    for c, k, e in zip(conds.tolist(), rows.tolist(), effect[rows, conds].tolist(), strict=True):
-        moved.setdefault(c, []).append((e, k))
+    for c, k, e, p in zip(
+        conds.tolist(),
+        rows.tolist(),
+        effect[rows, conds].tolist(),
+        left_out[rows, conds].tolist(),
+        strict=True,
+    ):
+        moved.setdefault(c, []).append((e, k, p))
     ranked = []
     none: tuple[EvidenceItem, ...] = ()
     probabilities, prior_list = post.conditions.tolist(), priors.tolist()
-    for i in np.argsort(-post.conditions, kind="stable").tolist():
-        cond = kb.condition(model.condition_ids[i])
+    for i, cond in _in_rank_order(kb, model, post.conditions):
         supporting = conflicting = none
         found = moved.get(i)
         if found:  # most conditions are moved by no answer
             # Strongest first; ties keep the order the findings were given in (stable sorts).
-            up = sorted((x for x in found if x[0] > 0), key=lambda x: -x[0])
-            down = sorted((x for x in found if x[0] < 0), key=lambda x: x[0])
-            supporting = tuple(
-                EvidenceItem(names[k], values[k], float(without[names[k]][i])) for _, k in up
-            )
-            conflicting = tuple(
-                EvidenceItem(names[k], values[k], float(without[names[k]][i])) for _, k in down
-            )
+            found.sort(key=lambda x: -abs(x[0]))
+            supporting = tuple(EvidenceItem(names[k], values[k], p) for e, k, p in found if e > 0)
+            conflicting = tuple(EvidenceItem(names[k], values[k], p) for e, k, p in found if e < 0)
         ranked.append(
             RankedCondition(
-                id=cond.id,
-                name=cond.name,
-                clinical_name=cond.clinical_name,
-                source=cond.source_group,
-                serious=cond.serious,
-                prior=prior_list[i],
-                probability=probabilities[i],
-                supporting=supporting,
-                conflicting=conflicting,
+                cond.id,
+                cond.name,
+                cond.clinical_name,
+                cond.source_group,
+                cond.serious,
+                prior_list[i],
+                probabilities[i],
+                supporting,
+                conflicting,
             )
         )
     return Assessment(
@@ -314,5 +385,27 @@ def _build(
         nerve_roots={r: float(post.roots[j]) for j, r in enumerate(model.root_ids)},
         knowledge_base_version=model.knowledge_base_version,
         posterior=post,
-        source_before=source_before(model, priors),
+        source_before=dict(before),
     )
+
+
+def _in_rank_order(
+    kb: KnowledgeBase, model: CompiledModel, probabilities: FloatArray
+) -> list[tuple[int, Condition]]:
+    """(index, condition) from the most probable down; ties keep the model's order."""
+    conditions = _conditions(kb, model)
+    return [(i, conditions[i]) for i in np.argsort(-probabilities, kind="stable").tolist()]
+
+
+@lru_per(8)
+def _conditions(kb: KnowledgeBase, model: CompiledModel) -> list[Condition]:
+    return [kb.condition(c) for c in model.condition_ids]
+
+
+@lru_per(4096)
+def person_priors(model: CompiledModel, person: Person) -> tuple[FloatArray, dict[str, float]]:
+    """The person's condition priors (read-only) and pain-source probabilities before any
+    answer, kept on the model: a batch holds few distinct people (age, sex and sports)."""
+    priors = model.priors(person)
+    priors.setflags(write=False)
+    return priors, source_before(model, priors)

@@ -131,8 +131,9 @@ def rows_network(
     return net
 
 
-# Explanations re-run the case once per observed finding; beyond this many table entries in all
-# (about a second on this machine's two cores) a wide case is given its posteriors without them.
+# Explanations re-run the case once per answer that could move a probability far enough to be
+# listed; beyond this many table entries in all (about a second on this machine's two cores) a
+# wide case is given its posteriors without them.
 EXPLAIN_BUDGET = 1 << 29
 
 
@@ -171,10 +172,13 @@ def _wide_row_cost(model: CompiledModel, present: frozenset[str]) -> int:
     return junction.plan(net, _plans(model)).entries_per_row
 
 
-def explanation_cost(model: CompiledModel, person: Person, findings: Mapping[str, bool]) -> int:
-    """Table entries that ``posterior_wide`` with every observed finding left out would touch."""
+def explanation_cost(
+    model: CompiledModel, person: Person, findings: Mapping[str, bool], leave_out: Sequence[str]
+) -> int:
+    """Table entries that ``posterior_wide`` with each finding of ``leave_out`` left out would
+    touch."""
     net = case_network(model, person, findings)
-    return junction.plan(net, _plans(model)).entries_per_row * (1 + len(findings))
+    return junction.plan(net, _plans(model)).entries_per_row * (1 + len(leave_out))
 
 
 def posterior_wide(
