@@ -229,8 +229,10 @@ def absent_bounds(model: CompiledModel, case: Case, post: Posterior) -> dict[str
     E|h - m| / 2m for m = E[h]; with h between 1 and H this is at most
     (m - 1)(H - m) / ((H - 1) m). m is not known, but it lies between
     1 + sum of P(cause)(r - 1) (a product of r's is at least one plus the sum of their excesses)
-    and 1 + (H - 1) min(1, sum of P(cause)) (h exceeds 1 only when some cause is present), and
-    the bound is taken at the m of that range closest to sqrt(H), where it peaks. With one cause
+    and the smaller of 1 + (H - 1) min(1, sum of P(cause)) (h exceeds 1 only when some cause is
+    present) and 1 + H sum of P(cause) w (a product of r's less one is at most the sum over its
+    causes of (r - 1) times the others' r's, and (r - 1) H / r = H w), and the bound is taken at
+    the m of that range closest to sqrt(H), where it peaks. With one cause
     this is exactly how far that cause's own probability moves. A cause that always produces g
     (w = 1) gives no bound (inf)."""
     positions = model.finding_positions
@@ -242,7 +244,10 @@ def absent_bounds(model: CompiledModel, case: Case, post: Posterior) -> dict[str
     big = top[absent]
     low = 1.0 + post.conditions @ excess_c[:, absent] + post.roots @ excess_r[:, absent]
     mass = post.conditions @ (excess_c[:, absent] > 0.0) + post.roots @ (excess_r[:, absent] > 0.0)
-    high = 1.0 + (big - 1.0) * np.minimum(mass, 1.0)
+    weighted = post.conditions @ model.condition_finding[:, absent]
+    weighted += post.roots @ model.root_finding[:, absent]
+    with np.errstate(invalid="ignore", over="ignore"):
+        high = 1.0 + np.minimum((big - 1.0) * np.minimum(mass, 1.0), big * weighted)
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         m = np.clip(np.sqrt(big), low, np.maximum(low, high))
         bound = (m - 1.0) * (big - m) / ((big - 1.0) * m)
