@@ -191,15 +191,16 @@ def assess_cases(
     return cast(list[Assessment], out)
 
 
-def _variants(model: CompiledModel, case: Case, post: Posterior) -> list[tuple[str, Person | None]]:
+def _variants(
+    model: CompiledModel, case: Case, quiet: frozenset[str]
+) -> list[tuple[str, Person | None]]:
     """The findings whose removal can change a probability by ``MIN_EFFECT``, each with the
     person to use when left out (None: the same person, the finding's evidence removed). A
     context finding said yes (a sport) sets the priors; a triage-only finding or a sport said no
-    changes nothing; an absent finding that ``quiet_absent`` clears cannot move any probability
-    that far, so it would be listed nowhere."""
+    changes nothing; an absent finding that ``quiet_absent`` clears (``quiet``) cannot move any
+    probability that far, so it would be listed nowhere."""
     out: list[tuple[str, Person | None]] = []
     context = set(model.context_ids)
-    quiet = quiet_absent(model, case, post)
     for f, value in case.findings.items():
         if f in context:
             if value:
@@ -213,9 +214,26 @@ def quiet_absent(model: CompiledModel, case: Case, post: Posterior) -> frozenset
     """The absent findings whose leaving out cannot change any probability by ``MIN_EFFECT``
     (``absent_bounds`` below it, with a margin for rounding): they need no run of their own,
     since they would be listed as evidence for nothing."""
-    return frozenset(
-        f for f, b in absent_bounds(model, case, post).items() if b < MIN_EFFECT - _ROUNDING
-    )
+    return quiet_absent_many(model, [case], [post])[0]
+
+
+def quiet_absent_many(
+    model: CompiledModel, cases: Sequence[Case], posts: Sequence[Posterior]
+) -> list[frozenset[str]]:
+    """``quiet_absent`` of many cases, worked out together."""
+    names = [_absent(model, c) for c in cases]
+    positions = model.finding_positions
+    findings = np.array([positions[f] for fs in names for f in fs], dtype=np.int64)
+    if not len(findings):
+        return [frozenset() for _ in cases]
+    owner = np.repeat(np.arange(len(cases)), [len(fs) for fs in names])
+    causes = np.array([_causes(p) for p in posts])
+    quiet = (_bounds(model, causes, findings, owner) < MIN_EFFECT - _ROUNDING).tolist()
+    out, at = [], 0
+    for fs in names:
+        out.append(frozenset(f for f, q in zip(fs, quiet[at : at + len(fs)], strict=True) if q))
+        at += len(fs)
+    return out
 
 
 def absent_bounds(model: CompiledModel, case: Case, post: Posterior) -> dict[str, float]:
@@ -232,45 +250,63 @@ def absent_bounds(model: CompiledModel, case: Case, post: Posterior) -> dict[str
     and the smaller of 1 + (H - 1) min(1, sum of P(cause)) (h exceeds 1 only when some cause is
     present) and 1 + H sum of P(cause) w (a product of r's less one is at most the sum over its
     causes of (r - 1) times the others' r's, and (r - 1) H / r = H w), and the bound is taken at
-    the m of that range closest to sqrt(H), where it peaks. With one cause
-    this is exactly how far that cause's own probability moves. A cause that always produces g
-    (w = 1) gives no bound (inf)."""
-    positions = model.finding_positions
-    names = [f for f, v in case.findings.items() if not v and f in positions]
+    the m of that range closest to sqrt(H), where it peaks. With one cause this is exactly how
+    far that cause's own probability moves. A cause that always produces g (w = 1) gives no
+    bound (inf)."""
+    names = _absent(model, case)
     if not names:
         return {}
-    absent = [positions[f] for f in names]
-    top, excess_c, excess_r = _absent_reach(model)
-    big = top[absent]
-    low = 1.0 + post.conditions @ excess_c[:, absent] + post.roots @ excess_r[:, absent]
-    mass = post.conditions @ (excess_c[:, absent] > 0.0) + post.roots @ (excess_r[:, absent] > 0.0)
-    weighted = post.conditions @ model.condition_finding[:, absent]
-    weighted += post.roots @ model.root_finding[:, absent]
-    with np.errstate(invalid="ignore", over="ignore"):
-        high = 1.0 + np.minimum((big - 1.0) * np.minimum(mass, 1.0), big * weighted)
+    positions = model.finding_positions
+    findings = np.array([positions[f] for f in names], dtype=np.int64)
+    bound = _bounds(model, _causes(post)[None, :], findings, np.zeros(len(names), np.int64))
+    return dict(zip(names, bound.tolist(), strict=True))
+
+
+def _absent(model: CompiledModel, case: Case) -> list[str]:
+    positions = model.finding_positions
+    return [f for f, v in case.findings.items() if not v and f in positions]
+
+
+def _causes(post: Posterior) -> FloatArray:
+    """The probabilities of every possible cause of a finding: conditions, then roots."""
+    return np.concatenate([post.conditions, post.roots])
+
+
+def _bounds(
+    model: CompiledModel, causes: FloatArray, findings: np.ndarray, owner: np.ndarray
+) -> FloatArray:
+    """``absent_bounds`` of finding ``findings[k]`` (a column) in case ``owner[k]``, whose
+    causes' probabilities are ``causes[owner[k]]`` (``_causes``), for many at once."""
+    top, table = _absent_reach(model)
+    sums = (causes @ table).reshape(len(causes), 3, -1)  # (cases, 3, findings)
+    low = 1.0 + sums[owner, 0, findings]
+    mass, weighted = sums[owner, 1, findings], sums[owner, 2, findings]
+    big = top[findings]
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        high = 1.0 + np.minimum((big - 1.0) * np.minimum(mass, 1.0), big * weighted)
         m = np.clip(np.sqrt(big), low, np.maximum(low, high))
         bound = (m - 1.0) * (big - m) / ((big - 1.0) * m)
     bound = np.where(big > 1.0, bound, 0.0)  # no cause: leaving it out changes nothing
-    bound = np.where(np.isfinite(bound), bound, np.inf)
-    return dict(zip(names, bound.tolist(), strict=True))
+    out: FloatArray = np.where(np.isfinite(bound), bound, np.inf)
+    return out
 
 
 # Room left below MIN_EFFECT for rounding in the probabilities a bound is compared with.
 _ROUNDING = 1e-9
 
 
-def _absent_reach(model: CompiledModel) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """Per finding, for ``quiet_absent``: H (inf when a cause always produces it), and r - 1
-    = w / (1 - w) for each condition and root (0 where it is no cause). Kept on the model."""
-    cached: tuple[FloatArray, FloatArray, FloatArray] | None = model.__dict__.get("_reach")
+def _absent_reach(model: CompiledModel) -> tuple[FloatArray, FloatArray]:
+    """For ``_bounds``, kept on the model: H per finding (inf when a cause always produces it),
+    and a table (conditions and roots, 3 x findings) of r - 1 = w / (1 - w), 1 for a cause and
+    w, so that one product with the causes' probabilities gives the three sums."""
+    cached: tuple[FloatArray, FloatArray] | None = model.__dict__.get("_reach")
     if cached is None:
+        w = np.concatenate([model.condition_finding, model.root_finding])
         with np.errstate(divide="ignore"):
-            keep = np.log1p(-model.condition_finding).sum(axis=0)
-            keep += np.log1p(-model.root_finding).sum(axis=0)
-            excess_c = model.condition_finding / (1.0 - model.condition_finding)
-            excess_r = model.root_finding / (1.0 - model.root_finding)
-        cached = (np.exp(-keep), excess_c, excess_r)
+            keep = np.log1p(-w).sum(axis=0)
+            excess = w / (1.0 - w)
+        table = np.stack([excess, (w > 0.0).astype(np.float64), w], axis=1)
+        cached = (np.exp(-keep), table.reshape(len(w), -1))
         object.__setattr__(model, "_reach", cached)
     return cached
 
@@ -290,9 +326,8 @@ def _assess_group(
     # The cases first; then the findings left out one at a time, for those that could move a
     # probability far enough to be listed (``_variants`` reads the case's own posteriors).
     bases = posterior_rows(model, priors, evidence)
-    plans = [
-        _variants(model, c, base) if explain else [] for c, base in zip(cases, bases, strict=True)
-    ]
+    quiet = quiet_absent_many(model, cases, bases) if explain else [frozenset()] * len(cases)
+    plans = [_variants(model, c, q) if explain else [] for c, q in zip(cases, quiet, strict=True)]
     sizes = np.array([len(v) for v in plans], dtype=np.int64)
     starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
     owner = np.repeat(np.arange(len(cases)), sizes)
@@ -319,7 +354,7 @@ def _assess_wide(
 ) -> Assessment:
     person, evidence = case.person(model), case.evidence(model)
     post = posterior_wide(model, person, evidence)[0]
-    plan = _variants(model, case, post) if explain else []
+    plan = _variants(model, case, quiet_absent(model, case, post)) if explain else []
     leave_out = [f for f, p in plan if p is None]
     explain = explain and explanation_cost(model, person, evidence, leave_out) <= EXPLAIN_BUDGET
     by_finding = {}
