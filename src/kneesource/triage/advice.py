@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from kneesource.triage.rules import RuleSet
 from kneesource.triage.schema import (
     AgeRange,
-    Expr,
     Level,
     MedicineNote,
     SafetyNet,
@@ -37,18 +36,17 @@ def _strength(
     item: Tip | SafetyNet, conditions: Mapping[str, float], sources: Mapping[str, float]
 ) -> float:
     """The highest probability among the item's conditions and pain sources."""
-    values = [conditions.get(c, 0.0) for c in item.conditions]
-    values += [sources.get(s, 0.0) for s in item.sources]
-    return max(values, default=0.0)
+    best = 0.0
+    for c in item.conditions:
+        best = max(best, conditions.get(c, 0.0))
+    for s in item.sources:
+        best = max(best, sources.get(s, 0.0))
+    return best
 
 
 def age_fits(r: AgeRange | None, age: int) -> bool:
     """Whether ``age`` is inside the range (no range: every age)."""
     return r is None or ((r.min is None or age >= r.min) and (r.max is None or age <= r.max))
-
-
-def _holds(rules: RuleSet, expr: Expr | None, person: Person) -> bool:
-    return expr is not None and rules.matches(expr, person.present, person.age) is not None
 
 
 def select_tips(
@@ -60,11 +58,12 @@ def select_tips(
     """Tips whose conditions or sources reach their minimum and that are safe for this
     person, most relevant first."""
     advice = rules.advice
+    avoided = rules.holding_advice("tips", person.present, person.age)
     scored = [
         (_strength(t, conditions, sources), i, t)
         for i, t in enumerate(advice.tips)
         if age_fits(t.age, person.age)
-        and not _holds(rules, t.avoid_when, person)
+        and i not in avoided
         and person.suspected.isdisjoint(t.avoid_if_suspected)
     ]
     chosen = [(s, i, t) for s, i, t in scored if s >= t.min_probability and s > 0.0]
@@ -74,10 +73,11 @@ def select_tips(
 
 def select_medicine(rules: RuleSet, person: Person) -> MedicineNote:
     """The first medicine note that fits what the person said (the last fits everyone)."""
+    fitting = rules.holding_advice("medicines", person.present, person.age)
     return next(
         m
-        for m in rules.advice.medicines
-        if age_fits(m.age, person.age) and (m.when is None or _holds(rules, m.when, person))
+        for i, m in enumerate(rules.advice.medicines)
+        if age_fits(m.age, person.age) and i in fitting
     )
 
 
@@ -90,15 +90,16 @@ def select_safety_nets(
 ) -> list[SafetyNet]:
     """Nets for this person at this level, in file order: those always given, those whose
     causes a reason names or whose findings are present, and those made plausible."""
+    named = rules.holding_advice("safety_nets", person.present, person.age)
     return [
         n
-        for n in rules.advice.safety_nets
+        for i, n in enumerate(rules.advice.safety_nets)
         if age_fits(n.age, person.age)
         and level_rank(level) <= level_rank(n.up_to)
         and (
             n.always
             or not person.suspected.isdisjoint(n.reasons_for)
-            or _holds(rules, n.when, person)
+            or i in named
             or (
                 bool(n.conditions or n.sources)
                 and _strength(n, conditions, sources) >= max(n.min_probability, 1e-12)

@@ -124,17 +124,33 @@ class RuleSet:
         )
         return tuple(self.thresholds[i] for i, _ in hits)
 
+    def holding_advice(self, kind: str, present: frozenset[str], age: int) -> frozenset[int]:
+        """Positions of the advice items of ``kind`` whose condition holds: "tips" whose
+        ``avoid_when`` holds, "safety_nets" whose ``when`` holds (neither holds without one),
+        and "medicines" whose ``when`` holds or that have none."""
+        items = getattr(self.advice, kind)
+        attribute = "avoid_when" if kind == "tips" else "when"
+        hits = self._holding(
+            kind,
+            lambda: [getattr(item, attribute) for item in items],
+            present,
+            age,
+            none_holds=kind == "medicines",
+        )
+        return frozenset(i for i, _ in hits)
+
     def _holding(
         self,
         name: str,
         expressions: Callable[[], list[Expr | None]],
         present: frozenset[str],
         age: int,
+        none_holds: bool = True,
     ) -> list[tuple[int, frozenset[str]]]:
-        """``matches`` of each expression (None holds, naming nothing), as (position, hit) for
-        those that hold. Only the expressions that name a present finding are walked; the others
-        hold as they do with no findings at all, worked out once per age. (The expressions are
-        indexed by finding under ``name`` on first use.)"""
+        """``matches`` of each expression (None holds, naming nothing, when ``none_holds``), as
+        (position, hit) for those that hold. Only the expressions that name a present finding
+        are walked; the others hold as they do with no findings at all, worked out once per age.
+        (The expressions are indexed by finding under ``name`` on first use.)"""
         index = self._indexes.get(name)
         if index is None:
             exprs = tuple(expressions())
@@ -151,7 +167,11 @@ class RuleSet:
             bare = index.bare[age] = {
                 i: hit
                 for i, expr in enumerate(exprs)
-                if (hit := frozenset() if expr is None else self._walk(expr, frozenset(), age))
+                if (
+                    hit := (frozenset() if none_holds else None)
+                    if expr is None
+                    else self._walk(expr, frozenset(), age)
+                )
                 is not None
             }
         walked = {i for f in present for i in index.by_finding.get(f, ())}
