@@ -168,6 +168,22 @@ def test_cannot_bear_weight_wording_has_no_injury_clause() -> None:
     assert not re.search(r"injury", words)
 
 
+def test_cold_pale_leg_wording_names_no_numbness_or_pain() -> None:
+    # Review L3: "cold, pale, numb or very painful" sent a numb foot from sciatica to the
+    # emergency department. The emergency finding says cold or pale only, wherever it is worded;
+    # numbness of the foot is asked with the nerve signs.
+    finding = ENGINE.kb.finding("cold_pale_leg")
+    questions = question_bank(ENGINE).questions
+    labels = [o.label for q in questions for o in q.options if o.finding == "cold_pale_leg"]
+    assert labels
+    rule = next(r for r in ENGINE.rules.rules if r.id == "limb_ischaemia_cold_pale")
+    for words in (finding.patient, finding.clinician, *labels, rule.message):
+        assert re.search(r"cold|pale", words), words
+        assert not re.search(r"numb|pain", words), words
+    numb = {o.finding for q in questions for o in q.options if "numb" in q.text}
+    assert {"numbness_outer_leg_foot", "numbness_sole_heel"} <= numb
+
+
 # Words a clinician uses that a patient should not have to know. The plain name of a condition
 # may be followed by its clinical name in brackets, so that a person can tell their clinician:
 # bracketed text is allowed, the rest must not use these words.
