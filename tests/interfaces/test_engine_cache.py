@@ -132,8 +132,13 @@ def test_rules_are_stored_without_caches_keyed_by_object_ids() -> None:
     # could name another expression, so an engine used before it is stored must not carry them.
     engine = Engine.from_directory()
     engine.assess(engine.case({"age": 70, "findings": {"injury_fall": True, "hip_pain": True}}))
-    assert engine.rules._names and engine.rules._bare
+    # (An assessment reads the rules through their index; the interview's follow-ups walk
+    # single expressions, which fills the id-keyed caches.)
+    engine.rules.matches(engine.rules.rules[0].when, frozenset({"hip_pain"}), 70)
+    engine.rules.matches(engine.rules.rules[1].when, frozenset(), 70)
+    assert engine.rules._names and engine.rules._bare and engine.rules._indexes
     copy = pickle.loads(pickle.dumps(engine))
     assert not copy.rules._names and not copy.rules._bare and not copy.rules._by_age
+    assert not copy.rules._indexes
     case = copy.case({"age": 70, "findings": {"injury_fall": True, "hip_pain": True}})
     assert copy.assess(case).to_dict() == engine.assess(case).to_dict()
