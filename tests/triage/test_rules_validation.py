@@ -94,6 +94,14 @@ def test_shipped_rules_are_valid() -> None:
         ),
         (lambda d: d["advice"]["levels"].pop("soon"), "advice is missing for level(s) ['soon']"),
         (
+            lambda d: _rule(d, "locked_knee").update(action="x_ray_now"),
+            "rule locked_knee: unknown action 'x_ray_now'",
+        ),
+        (
+            lambda d: d["thresholds"][0].update(action="x_ray_now"),
+            "unknown action 'x_ray_now'",
+        ),
+        (
             lambda d: d["uncertainties"][0].update(benign="cyst"),
             "unknown condition 'cyst'",
         ),

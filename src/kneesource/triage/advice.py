@@ -115,12 +115,13 @@ def compose(
     uncertainty_lines: Sequence[str],
     conditions: Mapping[str, float],
     sources: Mapping[str, float],
+    action: str | None = None,
 ) -> str:
     """The advice as paragraphs separated by blank lines: what to do now, what the answers
     cannot settle, (for self-care and soon) what helps and what to know about painkillers,
     then what to do while waiting and what makes it more urgent."""
     advice = rules.advice
-    what = advice.levels[level]
+    what = advice.levels[level] if action is None else advice.actions[action]
     parts = [f"{what.title}. {what.action}", *uncertainty_lines]
     if level in ("self_care", "soon"):
         tips = select_tips(rules, person, conditions, sources)

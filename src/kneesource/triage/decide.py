@@ -367,8 +367,27 @@ def _decide(
     ]
     present = frozenset(f for f, v in case.findings.items() if v)
     person = Person(case.age, present, suspected)
-    text = compose(rules, level, person, lines, full, assessment.pain_source)
+    action = _action(rules, [r for r in reasons if r.level == level], case.age)
+    text = compose(rules, level, person, lines, full, assessment.pain_source, action)
     return Triage(level, tuple(reasons), text, tuple(uncertainties))
+
+
+def _action(rules: RuleSet, at_level: Sequence[Reason], age: int) -> str | None:
+    """The named action (``advice.actions``) every reason at the level gives, if they all give
+    the same one and it is for this age; otherwise None, and the level's own action stands (one
+    reason without a named action, such as a suspected spinal cord problem beside a suspected
+    broken bone, keeps the call for an ambulance)."""
+    named: set[str | None] = set()
+    for r in at_level:
+        if r.rule.startswith("posterior:") and r.condition is not None:
+            named.add(rules.threshold(r.condition, r.level).action)
+        else:
+            rule = rules.rule(r.rule)
+            named.add(rule.action if rule is not None else None)
+    action = named.pop() if len(named) == 1 else None
+    if action is None or not age_fits(rules.advice.actions[action].age, age):
+        return None
+    return action
 
 
 def mid_sentence(name: str) -> str:

@@ -111,6 +111,15 @@ class RuleSet:
             self._bare[key] = self._walk(expr, frozenset(), age)
         return self._bare[key]
 
+    def rule(self, rule_id: str) -> Rule | None:
+        """The rule with this id (None for a reason that is no rule, such as self-care not
+        being clear)."""
+        return next((r for r in self.rules if r.id == rule_id), None)
+
+    def threshold(self, condition: str, level: str) -> Threshold:
+        """The probability threshold of ``condition`` at ``level``."""
+        return next(t for t in self.thresholds if t.condition == condition and t.level == level)
+
     def fired_rules(self, present: frozenset[str], age: int) -> list[tuple[Rule, frozenset[str]]]:
         """Every rule whose condition holds, in file order, with the present findings that make
         it hold (``matches`` of each rule's ``when``)."""
@@ -370,9 +379,13 @@ def _problems(kb: KnowledgeBase, parsed: RedFlagsFile, signs: dict[str, Sign]) -
             problems.append(f"rule {rule.id}: unknown condition {rule.condition!r}")
         if not _finding_ids(rule.when, signs, set()):
             problems.append(f"rule {rule.id}: names no finding, so it would fire for everyone")
+        if rule.action is not None and rule.action not in parsed.advice.actions:
+            problems.append(f"rule {rule.id}: unknown action {rule.action!r}")
     for t in parsed.thresholds:
         if t.condition not in conditions:
             problems.append(f"threshold: unknown condition {t.condition!r}")
+        if t.action is not None and t.action not in parsed.advice.actions:
+            problems.append(f"threshold {t.condition}/{t.level}: unknown action {t.action!r}")
         if t.requires is not None:
             check_expr(f"threshold {t.condition}/{t.level}", t.requires)
     levels_by_condition: dict[str, list[Threshold]] = {}

@@ -101,6 +101,11 @@ class Rule(_Strict):
     level: Level
     when: Expr
     message: str = Field(min_length=20, description="plain words for the person")
+    action: Id | None = Field(
+        default=None,
+        description="an entry of advice.actions said instead of the level's own action when "
+        "every reason at the case's level names it",
+    )
     source: Source
 
 
@@ -114,6 +119,7 @@ class Threshold(_Strict):
     level: Level
     requires: Expr | None = None
     message: str = Field(min_length=20)
+    action: Id | None = Field(default=None, description="as for a rule")
     source: Source
 
 
@@ -134,6 +140,12 @@ class UncertainPair(_Strict):
 class LevelAdvice(_Strict):
     title: str = Field(min_length=3)
     action: str = Field(min_length=20)
+
+
+class NamedAction(LevelAdvice):
+    """What to do now in place of a level's action, for the ages in ``age`` (all without)."""
+
+    age: AgeRange | None = None
 
 
 class Tip(_Strict):
@@ -202,6 +214,11 @@ class MedicineNote(_Strict):
 
 class Advice(_Strict):
     levels: dict[Level, LevelAdvice]
+    actions: dict[Id, NamedAction] = Field(
+        default_factory=dict,
+        description="what to do now, named, for reasons whose own destination differs from "
+        "their level's (a rule or threshold names one with ``action``)",
+    )
     default_tip: str = Field(min_length=20)
     max_tips: int = Field(ge=1, le=10)
     tips: list[Tip]
