@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 from pydantic import ValidationError
 
@@ -38,6 +39,7 @@ from kneesource.triage.schema import (
 )
 
 RULES_FILE = "redflags.yaml"
+AdviceKind = Literal["tips", "safety_nets", "medicines"]
 
 
 @dataclass(frozen=True)
@@ -78,7 +80,7 @@ class RuleSet:
     def __getstate__(self) -> dict[str, object]:
         """Pickled (the engine cache) without what was worked out on use: ``_names`` and
         ``_bare`` are keyed by the ids of the rules' expressions, which in another process
-        could name other objects."""
+        could name other objects (the indexes and ages are simply rebuilt)."""
         state = dict(self.__dict__)
         state.update(_by_age={}, _names={}, _bare={}, _indexes={})
         return state
@@ -133,7 +135,7 @@ class RuleSet:
         )
         return tuple(self.thresholds[i] for i, _ in hits)
 
-    def holding_advice(self, kind: str, present: frozenset[str], age: int) -> frozenset[int]:
+    def holding_advice(self, kind: AdviceKind, present: frozenset[str], age: int) -> frozenset[int]:
         """Positions of the advice items of ``kind`` whose condition holds: "tips" whose
         ``avoid_when`` holds, "safety_nets" whose ``when`` holds (neither holds without one),
         and "medicines" whose ``when`` holds or that have none."""
