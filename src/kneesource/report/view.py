@@ -92,12 +92,10 @@ def references(engine: Engine, a: Assessment) -> list[dict[str, str | None]]:
             cited.append(source.ref)
 
     assert a.triage is not None
-    by_id = {r.id: r for r in rules.rules}
-    thresholds = {f"posterior:{t.condition}": t for t in rules.thresholds}
     for reason in a.triage.reasons:
-        rule = by_id.get(reason.rule) or thresholds.get(reason.rule)
-        if rule is not None:
-            add(rule.source)
+        origin = rules.origin(reason.rule, reason.level)
+        if origin is not None:
+            add(origin.source)
     for c in a.conditions[:3]:
         prior = kb.condition(c.id).prior
         add(prior.source)

@@ -377,13 +377,8 @@ def _action(rules: RuleSet, at_level: Sequence[Reason], age: int) -> str | None:
     the same one and it is for this age; otherwise None, and the level's own action stands (one
     reason without a named action, such as a suspected spinal cord problem beside a suspected
     broken bone, keeps the call for an ambulance)."""
-    named: set[str | None] = set()
-    for r in at_level:
-        if r.rule.startswith("posterior:") and r.condition is not None:
-            named.add(rules.threshold(r.condition, r.level).action)
-        else:
-            rule = rules.rule(r.rule)
-            named.add(rule.action if rule is not None else None)
+    origins = [rules.origin(r.rule, r.level) for r in at_level]
+    named = {o.action if o is not None else None for o in origins}
     action = named.pop() if len(named) == 1 else None
     if action is None or not age_fits(rules.advice.actions[action].age, age):
         return None

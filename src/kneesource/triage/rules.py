@@ -113,14 +113,17 @@ class RuleSet:
             self._bare[key] = self._walk(expr, frozenset(), age)
         return self._bare[key]
 
-    def rule(self, rule_id: str) -> Rule | None:
-        """The rule with this id (None for a reason that is no rule, such as self-care not
-        being clear)."""
-        return next((r for r in self.rules if r.id == rule_id), None)
-
-    def threshold(self, condition: str, level: str) -> Threshold:
-        """The probability threshold of ``condition`` at ``level``."""
-        return next(t for t in self.thresholds if t.condition == condition and t.level == level)
+    def origin(self, reason: str, level: str) -> Rule | Threshold | None:
+        """What a triage reason (its ``rule`` id and ``level``) came from: the rule of that id,
+        or for "posterior:<condition>" the condition's threshold at that level; None for a
+        reason that is neither (self-care not being clear)."""
+        condition = reason.removeprefix("posterior:")
+        if condition != reason:
+            return next(
+                (t for t in self.thresholds if t.condition == condition and t.level == level),
+                None,
+            )
+        return next((r for r in self.rules if r.id == reason), None)
 
     def fired_rules(self, present: frozenset[str], age: int) -> list[tuple[Rule, frozenset[str]]]:
         """Every rule whose condition holds, in file order, with the present findings that make
