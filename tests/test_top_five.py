@@ -112,8 +112,17 @@ CALF_TEAR_OR_CLOT = [
     ("dvt", 55, "female", ("calf_pop_during_activity", "calf_pain", "calf_swelling")),
 ]
 
+# Robertson and Wood 2017 (femoral neck stress fractures in sport): to be considered in every
+# athlete with exercise-related hip or groin pain; commonest in runners (Clement 1993: 89%).
+RUNNER_GROIN = ("activity_running", "groin_pain", "pain_worse_with_activity_better_rest")
+HIP_STRESS_FRACTURE = [
+    ("femoral_stress_fracture", age, sex, RUNNER_GROIN)
+    for age, sex in ((16, "female"), (22, "female"), (22, "male"), (30, "female"), (30, "male"))
+]
+
 PRESENTATIONS = (
     CLOT
+    + HIP_STRESS_FRACTURE
     + CALF_TEAR
     + CALF_TEAR_OR_CLOT
     + SWOLLEN_LEG_AFTER_TRAVEL
@@ -150,6 +159,20 @@ def not_yet(
 
 
 NOT_YET = [
+    *(
+        not_yet(
+            "femoral_stress_fracture",
+            age,
+            sex,
+            RUNNER_GROIN,
+            "the knee causes every person with knee pain carries (a runner's patellofemoral "
+            "pain, ITB syndrome, a meniscus) come first, then the growth-plate conditions at 16 "
+            "and osteoarthritis at 40; the stress fracture's odds outside 10-34 are estimates "
+            "from a series whose patients were mostly younger (mean age 21)",
+            f"hip-stress-fracture-{sex}-{age}",
+        )
+        for age, sex in ((16, "male"), (40, "female"), (40, "male"))
+    ),
     *(
         not_yet(
             "dvt",

@@ -180,8 +180,13 @@ def test_without_explanations_the_probabilities_and_triage_are_the_same() -> Non
     for a, b in zip(full, bare, strict=True):
         assert b.explained is False
         assert [c.id for c in a.conditions] == [c.id for c in b.conditions]
-        assert [c.probability for c in a.conditions] == [c.probability for c in b.conditions]
-        assert a.pain_source == b.pain_source and a.nerve_roots == b.nerve_roots
+        # The same numbers up to rounding: a process that has not loaded the compiled kernel
+        # yet answers the smaller batch with the numpy one, which sums in another order.
+        assert [c.probability for c in a.conditions] == pytest.approx(
+            [c.probability for c in b.conditions], abs=1e-12
+        )
+        assert a.pain_source == pytest.approx(b.pain_source, abs=1e-12)
+        assert a.nerve_roots == pytest.approx(b.nerve_roots, abs=1e-12)
         assert a.triage is not None and b.triage is not None
         assert a.triage.to_dict() == b.triage.to_dict()
         assert all(not c.supporting and not c.conflicting for c in b.conditions)

@@ -49,7 +49,7 @@ DIRECT_PARENTS = 3
 # The bound: no cluster above 2^MAX_CLUSTER_BITS entries per row, and a batch is cut into chunks
 # of rows so that the tables a chunk holds at once (every message, a cluster, its belief and a
 # temporary) stay under CHUNK_ENTRIES entries (256 MB); a single row always runs.
-MAX_CLUSTER_BITS = 24
+MAX_CLUSTER_BITS = 25
 CHUNK_ENTRIES = 1 << 25
 
 
