@@ -11,6 +11,7 @@ import json
 import math
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -190,3 +191,44 @@ def test_without_explanations_the_probabilities_and_triage_are_the_same() -> Non
         assert a.triage is not None and b.triage is not None
         assert a.triage.to_dict() == b.triage.to_dict()
         assert all(not c.supporting and not c.conflicting for c in b.conditions)
+
+
+def test_passes_over_the_chunk_budget_run_one_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Four threads work out the 25 findings with most causes at once: one row needs 265 MB of
+    # tables (plan.memory_per_row, over the 256 MB chunk budget), so their passes must not
+    # overlap. junction.run is wrapped to count the passes running at once (each takes about half
+    # a second); without the lock in exact._run all four overlap.
+    running, most = 0, 0
+    guard = threading.Lock()
+    real_run = junction.run
+
+    def counting(net: junction.Network, the_plan: junction.Plan) -> junction.Result:
+        nonlocal running, most
+        with guard:
+            running += 1
+            most = max(most, running)
+        try:
+            return real_run(net, the_plan)
+        finally:
+            with guard:
+                running -= 1
+
+    monkeypatch.setattr(junction, "run", counting)
+    evidence = dict.fromkeys(_linked_ids()[:25], True)
+    net = case_network(MODEL, Person(age=50), evidence)
+    assert junction.plan(net).memory_per_row > junction.CHUNK_ENTRIES
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            posterior(MODEL, Person(age=50), evidence)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert most == 1
