@@ -196,24 +196,26 @@ def test_without_explanations_the_probabilities_and_triage_are_the_same() -> Non
 def test_passes_over_the_chunk_budget_run_one_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
     # Four threads work out the 25 findings with most causes at once: one row needs 265 MB of
     # tables (plan.memory_per_row, over the 256 MB chunk budget), so their passes must not
-    # overlap. junction.run is wrapped to count the passes running at once (each takes about half
-    # a second); without the lock in exact._run all four overlap.
+    # overlap. junction._run_rows (one chunk of a pass) is wrapped to count the chunks running at
+    # once (each takes about half a second); without the lock in junction.run all four overlap.
     running, most = 0, 0
     guard = threading.Lock()
-    real_run = junction.run
+    real_rows = junction._run_rows
 
-    def counting(net: junction.Network, the_plan: junction.Plan) -> junction.Result:
+    def counting(
+        net: junction.Network, the_plan: junction.Plan, rows: slice
+    ) -> tuple[np.ndarray, np.ndarray]:
         nonlocal running, most
         with guard:
             running += 1
             most = max(most, running)
         try:
-            return real_run(net, the_plan)
+            return real_rows(net, the_plan, rows)
         finally:
             with guard:
                 running -= 1
 
-    monkeypatch.setattr(junction, "run", counting)
+    monkeypatch.setattr(junction, "_run_rows", counting)
     evidence = dict.fromkeys(_linked_ids()[:25], True)
     net = case_network(MODEL, Person(age=50), evidence)
     assert junction.plan(net).memory_per_row > junction.CHUNK_ENTRIES

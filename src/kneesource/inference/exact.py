@@ -24,7 +24,6 @@ source group as a deterministic OR of its conditions, so their marginals come ou
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import cast
@@ -340,15 +339,8 @@ def _rows_posteriors(
     ]
 
 
-# A pass whose single row holds more tables than a chunk may (junction.CHUNK_ENTRIES, 256 MB)
-# waits for any other such pass in the process to finish: a server given several very wide cases
-# at once would otherwise hold all their tables together (up to about 3 GB each at the bound).
-_HEAVY = threading.Lock()
-
-
 def _run(model: CompiledModel, net: junction.Network) -> junction.Result:
-    """Bucket elimination on ``net``, refused before any work beyond the stated bound; passes
-    over the chunk budget run one at a time."""
+    """Bucket elimination on ``net``, refused before any work beyond the stated bound."""
     the_plan = junction.plan(net, _plans(model))
     if not the_plan.feasible:
         raise TooComplexError(
@@ -356,9 +348,6 @@ def _run(model: CompiledModel, net: junction.Network) -> junction.Result:
             f"inference would need tables of 2^{the_plan.max_cluster_bits} entries (the bound is "
             f"2^{junction.MAX_CLUSTER_BITS}); leave out findings that are not really present"
         )
-    if the_plan.memory_per_row > junction.CHUNK_ENTRIES:
-        with _HEAVY:
-            return junction.run(net, the_plan)
     return junction.run(net, the_plan)
 
 

@@ -29,6 +29,7 @@ input beyond the stated bound is refused with a clear message instead of exhaust
 from __future__ import annotations
 
 import collections
+import contextlib
 import functools
 import math
 import threading
@@ -374,18 +375,27 @@ class Result:
     log_z: FloatArray  # (B,) log P(evidence of the row), factors as given
 
 
+# A pass whose single row needs more tables than a chunk may hold waits for any other such pass
+# in the process: a server given several very wide cases at once would otherwise hold all their
+# tables together (up to about 3 GB each at the bound).
+_OVER_BUDGET = threading.Lock()
+
+
 def run(net: Network, the_plan: Plan | None = None) -> Result:
-    """Marginals of the named variables and the evidence probability for every row."""
+    """Marginals of the named variables and the evidence probability for every row; passes whose
+    single row is over the chunk budget run one at a time."""
     p = the_plan if the_plan is not None else plan(net)
     if not p.feasible:
         raise ValueError(f"a cluster of {p.max_cluster_bits} variables exceeds the bound")
     step = max(1, CHUNK_ENTRIES // max(1, p.memory_per_row))
     marg = np.empty((net.rows, net.n_named))
     log_z = np.empty(net.rows)
-    for lo in range(0, net.rows, step):
-        hi = min(net.rows, lo + step)
-        m, z = _run_rows(net, p, slice(lo, hi))
-        marg[lo:hi], log_z[lo:hi] = m, z
+    over_budget = p.memory_per_row > CHUNK_ENTRIES
+    with _OVER_BUDGET if over_budget else contextlib.nullcontext():
+        for lo in range(0, net.rows, step):
+            hi = min(net.rows, lo + step)
+            m, z = _run_rows(net, p, slice(lo, hi))
+            marg[lo:hi], log_z[lo:hi] = m, z
     return Result(marg, log_z)
 
 
