@@ -124,3 +124,29 @@ def test_a_runner_suspected_of_a_hip_stress_fracture_is_not_given_it_as_near_cer
     )
     probability = {c.id: c.probability for c in ENGINE.assess(case).conditions}
     assert probability["femoral_stress_fracture"] < 0.5
+
+
+@pytest.mark.parametrize("condition", ["gout", "septic_arthritis"])
+@pytest.mark.parametrize(("age", "sex"), [(55, "male"), (70, "female"), (40, "female")])
+def test_a_knee_that_swelled_slowly_without_an_injury_does_not_count_against_a_hot_joint(
+    condition: str, age: int, sex: str
+) -> None:
+    # A gout attack builds over hours and is at its worst within a day; an infected knee swells
+    # over hours to days, usually without an injury (evidence brief 1.16, 1.17). Saying the
+    # swelling came the next day or over several days is what such a person says, so it must not
+    # lower the probability of either (it used to: it was linked only to the causes of a slow
+    # effusion, so for these two it was as if it could not happen).
+    findings = {
+        "knee_swelling": True,
+        "knee_warmth": True,
+        "injury_twist": False,
+        "injury_fall": False,
+        "injury_direct_blow": False,
+    }
+    unknown = ENGINE.assess(Case(age, sex, findings))  # type: ignore[arg-type]
+    said = ENGINE.assess(Case(age, sex, {**findings, "swelling_next_day_or_gradual": True}))  # type: ignore[arg-type]
+
+    def probability(a: Assessment) -> float:
+        return next(c.probability for c in a.conditions if c.id == condition)
+
+    assert probability(said) >= probability(unknown)
