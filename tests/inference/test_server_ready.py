@@ -83,3 +83,24 @@ def test_an_engine_and_its_caches_go_when_it_is_dropped() -> None:
     del engine, state, model
     gc.collect()
     assert gone() is None and model_gone() is None
+
+
+WARM_PROBE = r"""
+import sys, tempfile
+from kneesource.inference import junction
+gather, scatter = junction._compiled()
+print(bool(gather.signatures), bool(scatter.signatures))
+from kneesource.web.app import create_app
+with tempfile.TemporaryDirectory() as d:
+    create_app(f"sqlite:///{d}/k.db")
+print(bool(gather.signatures), bool(scatter.signatures))
+"""
+
+
+def test_a_server_loads_the_bucket_elimination_kernels_before_the_first_wide_case() -> None:
+    # Their first call in a process links the cached machine code (about 0.3 s); the server's
+    # start-up makes it, so the first wide result someone waits for does not.
+    out = subprocess.run(
+        [sys.executable, "-c", WARM_PROBE], capture_output=True, text=True, timeout=600, check=True
+    ).stdout.split()
+    assert out == ["False", "False", "True", "True"], out
