@@ -127,6 +127,7 @@ async def _interviews(
 
 
 failures: list[str] = []  # the first words of every failed response, printed at the end
+STARTUP_SECONDS = 6.0
 
 WRK_SCRIPT = """
 wrk.method = "POST"
@@ -205,6 +206,10 @@ def main() -> None:
         db = args.db or f"sqlite:///{tempfile.mkdtemp()}/bench.sqlite3"
         server = start_server(db, workers=workers)
         try:
+            # The server answers as soon as one worker is up; the others are still loading the
+            # engine and its kernels (a second or two each on two busy cores), and connections
+            # opened meanwhile all go to the first and stay there, measuring one worker.
+            time.sleep(STARTUP_SECONDS)
             asyncio.run(_assess(server.url, 100, args.concurrency))  # warm every worker
             measured = _wrk(server.url, args.seconds, args.concurrency)
             if measured is not None:
