@@ -267,3 +267,39 @@ def test_rows_the_kernel_could_hold_run_by_bucket_elimination_when_cheaper(
         for g, p in b.sources.items():
             assert a.sources[g] == pytest.approx(p, abs=1e-12)
         assert a.log_evidence == pytest.approx(b.log_evidence, abs=1e-9)
+
+
+def test_rows_the_kernel_could_hold_never_share_a_pass_with_wider_ones(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The man of 40 above, his explanation rows (sent to bucket elimination) and a wider row
+    # that contradicts none of them (four more present findings: 20 bits). Sharing a pass would
+    # give his rows the wider row's network, which near the bound could be refused for them.
+    present = [
+        "bilateral_leg_symptoms", "calf_swelling", "cramps_at_night", "giving_way",
+        "gradual_onset_no_injury", "pain_back_of_knee", "pain_on_knee_movement",
+        "pain_outer_knee", "pain_sharp_focal", "pain_stairs_squatting", "previous_dvt",
+    ]  # fmt: skip
+    evidence = {**dict.fromkeys(present, True), "pins_and_needles_leg": False, "limp": False}
+    person = Person(age=40, sex="male")
+    wider = {
+        **evidence,
+        **dict.fromkeys(["knee_swelling", "knee_warmth", "calf_pain", "knee_redness"], True),
+    }
+    cases = [(person, evidence), (person, wider)] + [
+        (person, {k: v for k, v in evidence.items() if k != f}) for f in present
+    ]
+    priors, rows = exact.encode_evidence(MODEL, cases)
+    bits = exact._row_bits(MODEL, rows)
+    assert bits[1] > exact.MAX_BITS >= bits[[0, *range(2, len(cases))]].max()
+    passes: list[np.ndarray] = []
+    real = exact._rows_posteriors
+
+    def spy(model, priors, evidence):  # type: ignore[no-untyped-def]
+        passes.append(exact._row_bits(model, evidence))
+        return real(model, priors, evidence)
+
+    monkeypatch.setattr(exact, "_rows_posteriors", spy)
+    exact.posterior_rows(MODEL, priors, rows)
+    assert len(passes) == 2
+    assert all((p > exact.MAX_BITS).all() or (p <= exact.MAX_BITS).all() for p in passes)

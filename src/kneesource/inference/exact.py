@@ -287,11 +287,14 @@ def posterior_rows(
     ]
     # Rows too wide for the kernel go to bucket elimination. Rows that differ only by present
     # findings left unknown and by absent ones (a case's triage combinations, its leave-one-out
-    # variants) share one network and run as rows of one pass.
-    for group in _wide_groups(evidence, np.flatnonzero(~ok)):
-        posts = _rows_posteriors(model, priors[group], evidence[group])
-        for i, post in zip(group, posts, strict=True):
-            out[i] = post
+    # variants) share one network and run as rows of one pass. Rows the kernel could hold never
+    # share a pass with wider ones: their findings could widen it past the bound.
+    held = bits <= MAX_BITS
+    for kind in (~ok & held, ~ok & ~held):
+        for group in _wide_groups(evidence, np.flatnonzero(kind)):
+            posts = _rows_posteriors(model, priors[group], evidence[group])
+            for i, post in zip(group, posts, strict=True):
+                out[i] = post
     return cast(list[Posterior], out)
 
 
