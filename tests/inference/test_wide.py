@@ -236,24 +236,37 @@ def test_passes_over_the_chunk_budget_run_one_at_a_time(monkeypatch: pytest.Monk
     assert most == 1
 
 
+# A man of 40 with eleven present findings that share few causes (from a simulated interview's
+# result): 16 bits for the kernel (2.2 million entries a row), about 0.2 million for bucket
+# elimination.
+SPARSE_MAN = Person(age=40, sex="male")
+SPARSE_PRESENT = [
+    "bilateral_leg_symptoms", "calf_swelling", "cramps_at_night", "giving_way",
+    "gradual_onset_no_injury", "pain_back_of_knee", "pain_on_knee_movement",
+    "pain_outer_knee", "pain_sharp_focal", "pain_stairs_squatting", "previous_dvt",
+]  # fmt: skip
+SPARSE_EVIDENCE = {
+    **dict.fromkeys(SPARSE_PRESENT, True),
+    "pins_and_needles_leg": False,
+    "limp": False,
+}
+
+
+def _left_out_one_at_a_time() -> list[tuple[Person, dict[str, bool]]]:
+    """The man's explanation rows: each present finding left out."""
+    return [
+        (SPARSE_MAN, {k: v for k, v in SPARSE_EVIDENCE.items() if k != f}) for f in SPARSE_PRESENT
+    ]
+
+
 def test_rows_the_kernel_could_hold_run_by_bucket_elimination_when_cheaper(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # A man of 40 with eleven present findings that share few causes (from a simulated
-    # interview's result): 16 bits for the kernel (2.2 million entries a row), about 0.2 million
-    # for bucket elimination. His explanation rows (each present finding left out) go to bucket
-    # elimination, and give what the kernel gives (both exact; the kernel is checked against
-    # brute-force enumeration in test_exact_vs_brute_force).
-    present = [
-        "bilateral_leg_symptoms", "calf_swelling", "cramps_at_night", "giving_way",
-        "gradual_onset_no_injury", "pain_back_of_knee", "pain_on_knee_movement",
-        "pain_outer_knee", "pain_sharp_focal", "pain_stairs_squatting", "previous_dvt",
-    ]  # fmt: skip
-    evidence = {**dict.fromkeys(present, True), "pins_and_needles_leg": False, "limp": False}
-    assert exact.kernel_bits(MODEL, evidence) == 16
-    cases = [(Person(age=40, sex="male"), evidence)] + [
-        (Person(age=40, sex="male"), {k: v for k, v in evidence.items() if k != f}) for f in present
-    ]
+    # The man's explanation rows go to bucket elimination, and give what the kernel gives (both
+    # exact; the kernel is checked against brute-force enumeration in
+    # test_exact_vs_brute_force).
+    assert exact.kernel_bits(MODEL, SPARSE_EVIDENCE) == 16
+    cases = [(SPARSE_MAN, SPARSE_EVIDENCE), *_left_out_one_at_a_time()]
     priors, rows = exact.encode_evidence(MODEL, cases)
     bits = exact._row_bits(MODEL, rows)
     assert exact._cheaper_wide(MODEL, rows, bits, exact.load_compiled()).all()
@@ -272,23 +285,14 @@ def test_rows_the_kernel_could_hold_run_by_bucket_elimination_when_cheaper(
 def test_rows_the_kernel_could_hold_never_share_a_pass_with_wider_ones(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # The man of 40 above, his explanation rows (sent to bucket elimination) and a wider row
-    # that contradicts none of them (four more present findings: 20 bits). Sharing a pass would
-    # give his rows the wider row's network, which near the bound could be refused for them.
-    present = [
-        "bilateral_leg_symptoms", "calf_swelling", "cramps_at_night", "giving_way",
-        "gradual_onset_no_injury", "pain_back_of_knee", "pain_on_knee_movement",
-        "pain_outer_knee", "pain_sharp_focal", "pain_stairs_squatting", "previous_dvt",
-    ]  # fmt: skip
-    evidence = {**dict.fromkeys(present, True), "pins_and_needles_leg": False, "limp": False}
-    person = Person(age=40, sex="male")
+    # The man above, his explanation rows (sent to bucket elimination) and a wider row that
+    # contradicts none of them (four more present findings: 20 bits). Sharing a pass would give
+    # his rows the wider row's network, which near the bound could be refused for them.
     wider = {
-        **evidence,
+        **SPARSE_EVIDENCE,
         **dict.fromkeys(["knee_swelling", "knee_warmth", "calf_pain", "knee_redness"], True),
     }
-    cases = [(person, evidence), (person, wider)] + [
-        (person, {k: v for k, v in evidence.items() if k != f}) for f in present
-    ]
+    cases = [(SPARSE_MAN, SPARSE_EVIDENCE), (SPARSE_MAN, wider), *_left_out_one_at_a_time()]
     priors, rows = exact.encode_evidence(MODEL, cases)
     bits = exact._row_bits(MODEL, rows)
     assert bits[1] > exact.MAX_BITS >= bits[[0, *range(2, len(cases))]].max()

@@ -355,7 +355,7 @@ def _cheaper_wide(
     per_entry = NUMPY_ENTRY_SECONDS if kernel is kernel_np.batch else KERNEL_ENTRY_SECONDS
     if _parallel(kernel, len(evidence)):
         per_entry /= os.cpu_count() or 1
-    kernel_s = model.n_conditions * np.exp2(bits.astype(np.float64)) * per_entry
+    kernel_s = _kernel_entries(model, bits) * per_entry
     if kernel_s[candidates].sum() < ROUTE_FROM_SECONDS:
         return routed
     for group in _wide_groups(evidence, candidates):
@@ -366,6 +366,11 @@ def _cheaper_wide(
         if WIDE_PASS_SECONDS + WIDE_ENTRY_SECONDS * entries * len(group) < kernel_s[group].sum():
             routed[group] = True
     return routed
+
+
+def _kernel_entries(model: CompiledModel, bits: IntArray) -> FloatArray:
+    """The entries of each row's kernel state (``n_conditions << bits``, as ``row_cost``)."""
+    return cast(FloatArray, model.n_conditions * np.exp2(bits.astype(np.float64)))
 
 
 def _parallel(kernel: Callable[..., None], rows: int) -> bool:
@@ -450,7 +455,7 @@ def _kernel(model: CompiledModel, evidence: np.ndarray) -> Callable[..., None]:
     if _compiled is not None:
         return _compiled
     bits = _row_bits(model, evidence)
-    entries = float((model.n_conditions * np.exp2(np.minimum(bits, MAX_BITS))).sum())
+    entries = float(_kernel_entries(model, np.minimum(bits, MAX_BITS)).sum())
     cost = len(evidence) * NUMPY_ROW_SECONDS + entries * NUMPY_ENTRY_SECONDS
     if _numpy_seconds + cost < COMPILED_AFTER:
         _numpy_seconds += cost
