@@ -194,10 +194,11 @@ def test_without_explanations_the_probabilities_and_triage_are_the_same() -> Non
 
 
 def test_passes_over_the_chunk_budget_run_one_at_a_time(monkeypatch: pytest.MonkeyPatch) -> None:
-    # Four threads work out the 25 findings with most causes at once: one row needs 265 MB of
-    # tables (plan.memory_per_row, over the 256 MB chunk budget), so their passes must not
-    # overlap. junction._run_rows (one chunk of a pass) is wrapped to count the chunks running at
-    # once (each takes about half a second); without the lock in junction.run all four overlap.
+    # Four threads work out the fewest findings with most causes (25 or more) whose one row needs
+    # more tables than the 256 MB chunk budget (plan.memory_per_row; 28 findings, 311 MB, when
+    # this was written), so their passes must not overlap. junction._run_rows (one chunk of a
+    # pass) is wrapped to count the chunks running at once (each takes about half a second);
+    # without the lock in junction.run all four overlap.
     running, most = 0, 0
     guard = threading.Lock()
     real_rows = junction._run_rows
@@ -216,9 +217,14 @@ def test_passes_over_the_chunk_budget_run_one_at_a_time(monkeypatch: pytest.Monk
                 running -= 1
 
     monkeypatch.setattr(junction, "_run_rows", counting)
-    evidence = dict.fromkeys(_linked_ids()[:25], True)
-    net = case_network(MODEL, Person(age=50), evidence)
-    assert junction.plan(net).memory_per_row > junction.CHUNK_ENTRIES
+    for k in range(25, 41):
+        evidence = dict.fromkeys(_linked_ids()[:k], True)
+        if junction.plan(case_network(MODEL, Person(age=50), evidence)).memory_per_row > (
+            junction.CHUNK_ENTRIES
+        ):
+            break
+    else:
+        pytest.fail("no set of up to 40 findings needs more than the chunk budget")
     errors: list[BaseException] = []
 
     def work() -> None:
