@@ -62,21 +62,23 @@ def test_probabilities_before_the_answers_are_the_posterior_of_no_answer(person:
 
 
 def test_source_before_by_hand_for_the_vascular_group() -> None:
-    # The vascular group holds DVT, popliteal aneurysm and popliteal entrapment: with their priors
-    # p1..p3 for this person, the chance of at least one is 1 - (1-p1)(1-p2)(1-p3).
+    # The vascular group holds narrowed leg arteries, DVT, popliteal aneurysm and popliteal
+    # entrapment: with their priors p1..p4 for this person, the chance of at least one is
+    # 1 - (1-p1)(1-p2)(1-p3)(1-p4).
     model = ENGINE.model
     person = Person(60, "male")
     priors = model.priors(person)
     members = [i for i, g in enumerate(model.groups) if g == "vascular"]
     assert sorted(model.condition_ids[i] for i in members) == [
+        "arterial_claudication",
         "dvt",
         "popliteal_artery_aneurysm",
         "popliteal_artery_entrapment",
     ]
-    p1, p2, p3 = (float(priors[i]) for i in members)
-    expected = 1 - (1 - p1) * (1 - p2) * (1 - p3)
+    p1, p2, p3, p4 = (float(priors[i]) for i in members)
+    expected = 1 - (1 - p1) * (1 - p2) * (1 - p3) * (1 - p4)
     assert source_before(model, priors)["vascular"] == pytest.approx(expected, rel=1e-12)
-    assert np.isclose(expected, 1 - np.prod([1 - p1, 1 - p2, 1 - p3]))
+    assert np.isclose(expected, 1 - np.prod([1 - p1, 1 - p2, 1 - p3, 1 - p4]))
 
 
 def test_a_young_child_with_a_limp_points_to_the_hip() -> None:

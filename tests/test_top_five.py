@@ -100,6 +100,11 @@ CLAUDICATION_YOUNG = [
     ("popliteal_artery_entrapment", age, "male", ("calf_claudication", "calf_pain"))
     for age in (18, 25)
 ]
+# NICE QS52 and Selvin 2004 (prevalence from 2.5% at 50-59 to 14.5% from 70): a calf that aches
+# after a set walking distance and eases on standing still (Nadeau 2013: calf pain relieved by
+# standing, LR 20 for vascular over neurogenic claudication) in an older adult is narrowed leg
+# arteries until the pulses and an ankle pressure test say otherwise.
+CLAUDICATION_OLDER = _cases("arterial_claudication", [55, 65, 75, 85], ("calf_claudication",))
 
 # Gaulrapp 1999 and Flecca 2007 (tennis leg: a sudden snap in the calf during sport, pain on
 # pressing it, in adults of about 35-60): a torn calf muscle is on the list beside the clot.
@@ -128,6 +133,7 @@ PRESENTATIONS = (
     + SWOLLEN_LEG_AFTER_TRAVEL
     + HIP_PAIN_AFTER_FALL
     + CLAUDICATION_YOUNG
+    + CLAUDICATION_OLDER
     + CYST_OR_CLOT
     + SLIP
     + PERTHES
