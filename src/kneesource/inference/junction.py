@@ -348,26 +348,52 @@ def _scatter_py(src: Any, out: Any, lo: Any, hi: Any) -> None:
                 out[r, base + lo[i]] += src[r, at + i]
 
 
+# From this many table entries a row (the cluster's), the table kernels share the work among
+# the threads; below it starting them costs more than it saves.
+PARALLEL_ENTRIES = 1 << 18
+
+
+@functools.lru_cache(maxsize=8192)
+def _groups(keep: tuple[int, ...], cluster: tuple[int, ...]) -> tuple[IntArray, IntArray]:
+    """For the parallel scatter (``junction_parallel``): the blocks ordered by the high part of
+    their target index (stable), and where each distinct value starts."""
+    _, hi, _ = _split_index(keep, cluster)
+    order = np.argsort(hi, kind="stable").astype(np.int64)
+    ordered = hi[order]
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1], True]).astype(np.int64)
+    return order, starts
+
+
 @functools.cache
-def _compiled() -> tuple[Callable[..., None], Callable[..., None]]:
+def _compiled() -> tuple[Callable[..., None], ...]:
     """The table kernels, compiled (from the on-disk cache) the first time a wide case runs, so
-    that narrow cases never load the compiler."""
+    that narrow cases never load the compiler: gather and scatter, then their parallel forms
+    (separate functions: the on-disk cache keeps one entry per function)."""
     from numba import njit
 
-    gather = cast(Callable[..., None], njit(cache=True, nogil=True)(_gather_py))
-    scatter = cast(Callable[..., None], njit(cache=True, nogil=True)(_scatter_py))
-    return gather, scatter
+    from kneesource.inference import junction_parallel
+
+    gather = njit(cache=True, nogil=True)(_gather_py)
+    scatter = njit(cache=True, nogil=True)(_scatter_py)
+    gather_parallel = njit(cache=True, nogil=True, parallel=True)(junction_parallel.gather_py)
+    scatter_parallel = njit(cache=True, nogil=True, parallel=True)(junction_parallel.scatter_py)
+    return cast(
+        tuple[Callable[..., None], ...], (gather, scatter, gather_parallel, scatter_parallel)
+    )
 
 
 def load_kernels() -> None:
     """Load the table kernels now and run each once on a tiny table: their first call in a
     process links the cached machine code (about 0.3 s on a 2-core machine), which a server or
     an interview pays at start-up instead of during the first wide case someone waits for."""
-    gather, scatter = _compiled()
+    gather, scatter, gather_parallel, scatter_parallel = _compiled()
     lo, hi = np.arange(2, dtype=np.int64), np.zeros(1, dtype=np.int64)
     table = np.ones((1, 2))
     gather(table, np.ones((1, 2)), lo, hi, True)
     scatter(table, np.zeros((1, 2)), lo, hi)
+    gather_parallel(table, np.ones((1, 2)), lo, hi, True)
+    order, starts = np.zeros(1, dtype=np.int64), np.array([0, 1], dtype=np.int64)
+    scatter_parallel(table, np.zeros((1, 2)), lo, hi, order, starts)
 
 
 def _product(
@@ -377,9 +403,10 @@ def _product(
     out = np.empty((rows, 1 << len(cluster)))
     if not parts:
         out.fill(1.0)
+    gather = _compiled()[2 if out.shape[1] >= PARALLEL_ENTRIES else 0]
     for k, (table, scope) in enumerate(parts):
         lo, hi, _ = _split_index(tuple(scope), tuple(cluster))
-        _compiled()[0](out, np.ascontiguousarray(table).reshape(rows, -1), lo, hi, k == 0)
+        gather(out, np.ascontiguousarray(table).reshape(rows, -1), lo, hi, k == 0)
     return out.reshape((rows,) + (2,) * len(cluster))
 
 
@@ -388,7 +415,13 @@ def _sum_to(full: FloatArray, cluster: Sequence[int], keep: Sequence[int]) -> Fl
     rows = full.shape[0]
     out = np.zeros((rows, 1 << len(keep)))
     lo, hi, _ = _split_index(tuple(keep), tuple(cluster))
-    _compiled()[1](full.reshape(rows, -1), out, lo, hi)
+    flat = full.reshape(rows, -1)
+    if flat.shape[1] >= PARALLEL_ENTRIES:
+        order, starts = _groups(tuple(keep), tuple(cluster))
+        if len(starts) > 2:  # at least two groups to share
+            _compiled()[3](flat, out, lo, hi, order, starts)
+            return out.reshape((rows,) + (2,) * len(keep))
+    _compiled()[1](flat, out, lo, hi)
     return out.reshape((rows,) + (2,) * len(keep))
 
 
