@@ -35,7 +35,7 @@ import math
 import threading
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any, NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
@@ -364,21 +364,28 @@ def _groups(keep: tuple[int, ...], cluster: tuple[int, ...]) -> tuple[IntArray, 
     return order, starts
 
 
+class _Kernels(NamedTuple):
+    gather: Callable[..., None]
+    scatter: Callable[..., None]
+    gather_parallel: Callable[..., None]
+    scatter_parallel: Callable[..., None]
+
+
 @functools.cache
-def _compiled() -> tuple[Callable[..., None], ...]:
+def _compiled() -> _Kernels:
     """The table kernels, compiled (from the on-disk cache) the first time a wide case runs, so
-    that narrow cases never load the compiler: gather and scatter, then their parallel forms
-    (separate functions: the on-disk cache keeps one entry per function)."""
+    that narrow cases never load the compiler. The parallel forms are functions of their own,
+    not the serial ones compiled again with ``parallel``: the on-disk cache keeps one entry per
+    function, so one function compiled both ways would serve whichever was cached first."""
     from numba import njit
 
     from kneesource.inference import junction_parallel
 
-    gather = njit(cache=True, nogil=True)(_gather_py)
-    scatter = njit(cache=True, nogil=True)(_scatter_py)
-    gather_parallel = njit(cache=True, nogil=True, parallel=True)(junction_parallel.gather_py)
-    scatter_parallel = njit(cache=True, nogil=True, parallel=True)(junction_parallel.scatter_py)
-    return cast(
-        tuple[Callable[..., None], ...], (gather, scatter, gather_parallel, scatter_parallel)
+    return _Kernels(
+        njit(cache=True, nogil=True)(_gather_py),
+        njit(cache=True, nogil=True)(_scatter_py),
+        njit(cache=True, nogil=True, parallel=True)(junction_parallel.gather_py),
+        njit(cache=True, nogil=True, parallel=True)(junction_parallel.scatter_py),
     )
 
 
@@ -403,7 +410,8 @@ def _product(
     out = np.empty((rows, 1 << len(cluster)))
     if not parts:
         out.fill(1.0)
-    gather = _compiled()[2 if out.shape[1] >= PARALLEL_ENTRIES else 0]
+    kernels = _compiled()
+    gather = kernels.gather_parallel if out.shape[1] >= PARALLEL_ENTRIES else kernels.gather
     for k, (table, scope) in enumerate(parts):
         lo, hi, _ = _split_index(tuple(scope), tuple(cluster))
         gather(out, np.ascontiguousarray(table).reshape(rows, -1), lo, hi, k == 0)
@@ -416,12 +424,13 @@ def _sum_to(full: FloatArray, cluster: Sequence[int], keep: Sequence[int]) -> Fl
     out = np.zeros((rows, 1 << len(keep)))
     lo, hi, _ = _split_index(tuple(keep), tuple(cluster))
     flat = full.reshape(rows, -1)
-    if flat.shape[1] >= PARALLEL_ENTRIES:
-        order, starts = _groups(tuple(keep), tuple(cluster))
-        if len(starts) > 2:  # at least two groups to share
-            _compiled()[3](flat, out, lo, hi, order, starts)
-            return out.reshape((rows,) + (2,) * len(keep))
-    _compiled()[1](flat, out, lo, hi)
+    kernels = _compiled()
+    # Shared among the threads when the table is large and its blocks fall in two groups or more.
+    groups = _groups(tuple(keep), tuple(cluster)) if flat.shape[1] >= PARALLEL_ENTRIES else None
+    if groups is not None and len(groups[1]) > 2:
+        kernels.scatter_parallel(flat, out, lo, hi, *groups)
+    else:
+        kernels.scatter(flat, out, lo, hi)
     return out.reshape((rows,) + (2,) * len(keep))
 
 
