@@ -127,6 +127,27 @@ BREAKS: list[tuple[str, str, Callable[[dict], None], str]] = [
         "finding knee_swelling: triage_only, so no condition or root links to it",
     ),
     (
+        "a finding implying an unknown one",
+        "findings.yaml",
+        lambda d: d["findings"][1].update(implies=["knee_swollen"]),
+        "finding knee_swelling: implies unknown finding 'knee_swollen'",
+    ),
+    (
+        "a finding implying itself",
+        "findings.yaml",
+        lambda d: d["findings"][1].update(implies=["knee_swelling"]),
+        "finding knee_swelling: implies itself",
+    ),
+    (
+        "findings implying each other",
+        "findings.yaml",
+        lambda d: (
+            d["findings"][1].update(implies=["numb_shin"]),
+            d["findings"][2].update(implies=["knee_swelling"]),
+        ),
+        "finding numb_shin: implies itself through other findings",
+    ),
+    (
         "self_check on a symptom",
         "findings.yaml",
         lambda d: d["findings"][1].update(self_check=True),

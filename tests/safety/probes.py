@@ -16,7 +16,7 @@ from kneesource.assessment import Assessment
 from kneesource.case import Case
 from kneesource.engine import Engine, default_engine
 from kneesource.triage import RuleSet, level_rank, triage
-from kneesource.triage.schema import Level
+from kneesource.triage.schema import AnyOf, Level
 
 HERE = Path(__file__).resolve().parent
 PROBES: list[dict[str, Any]] = yaml.safe_load((HERE / "probes.yaml").read_text())["probes"]
@@ -108,6 +108,15 @@ def without(rules: RuleSet, kind: str, ident: str) -> RuleSet:
             update={"causes": list(ENGINE_CONDITIONS), "min_probability": 0.0}
         )
         return dataclasses.replace(rules, self_care=everything)
+    if kind == "sign_member":
+        # A finding taken out of a sign's any_of (an examination finding no longer counting as
+        # what the person would say).
+        sign_id, member = ident.split("/")
+        sign = rules.signs[sign_id]
+        assert isinstance(sign.when, AnyOf) and member in sign.when.any_of, ident
+        members = [m for m in sign.when.any_of if m != member]
+        changed = sign.model_copy(update={"when": AnyOf(any_of=members)})
+        return dataclasses.replace(rules, signs={**rules.signs, sign_id: changed})
     if kind == "uncertainty_age":
         pairs = tuple(
             u.model_copy(update={"age": None}) if f"{u.dangerous}/{u.benign}" == ident else u

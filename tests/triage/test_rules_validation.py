@@ -34,6 +34,10 @@ def _rule(data: dict[str, Any], rule_id: str) -> dict[str, Any]:
     return next(r for r in data["rules"] if r["id"] == rule_id)
 
 
+def _sign(data: dict[str, Any], sign_id: str) -> dict[str, Any]:
+    return next(s for s in data["signs"] if s["id"] == sign_id)
+
+
 def _tip(data: dict[str, Any], tip_id: str) -> dict[str, Any]:
     return next(t for t in data["advice"]["tips"] if t["id"] == tip_id)
 
@@ -132,6 +136,26 @@ def test_shipped_rules_are_valid() -> None:
                 ]
             ),
             "finding nsaid_caution_condition: triage_only, yet no rule, threshold or advice",
+        ),
+        (
+            # A clinician's "fluid in the knee" must count wherever "my knee is swollen" does.
+            lambda d: _rule(d, "acute_swollen_knee_no_injury").update(
+                when={"all_of": ["onset_days_no_injury", "knee_swelling"]}
+            ),
+            "rule acute_swollen_knee_no_injury: holds with knee_swelling, onset_days_no_injury "
+            "but not with effusion_on_exam in place of knee_swelling",
+        ),
+        (
+            # Counting a swollen knee twice (as said and as found) makes two signs of one.
+            lambda d: _sign(d, "inflamed_knee").update(
+                when={"at_least": 2, "of": ["knee_swelling", "effusion_on_exam", "knee_redness"]}
+            ),
+            "sign inflamed_knee: holds with effusion_on_exam, knee_swelling but not with "
+            "effusion_on_exam in place of knee_swelling",
+        ),
+        (
+            lambda d: _tip(d, "cramp_stretch").update(avoid_when="calf_swelling"),
+            "advice cramp_stretch: holds with calf_swelling but not with calf_swelling_over_3cm",
         ),
     ],
 )

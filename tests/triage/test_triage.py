@@ -235,3 +235,55 @@ def test_hip_pain_after_a_fall_from_sixty_calls_an_ambulance() -> None:
     young = ENGINE.assess(Case(45, "female", {"injury_fall": True, "hip_pain": True})).triage
     assert young is not None
     assert "hip_fracture_older_fall_hip_pain" not in {r.rule for r in young.reasons}
+
+
+def _rules_rank(present: frozenset[str], age: int) -> int:
+    fired = ENGINE.rules.fired_rules(present, age)
+    return max((level_rank(rule.level) for rule, _ in fired), default=0)
+
+
+def test_a_finding_counts_wherever_a_finding_it_implies_counts() -> None:
+    # The findings files declare what a finding cannot be present without (``implies``: fluid
+    # found in the knee is a swollen knee). On 4,000 random sets of warning signs per age, the
+    # rules' level with the implying finding in place of the implied one is never lower, and
+    # the thresholds it opens are never fewer. (The load check enforces the same on the
+    # rules' written form; this checks it on what the engine does.)
+    import random
+
+    from kneesource.triage.rules import implications
+
+    pairs = [(b, a) for b, implied in implications(ENGINE.kb).items() for a in implied]
+    assert ("effusion_on_exam", "knee_swelling") in pairs
+    assert ("pulsatile_lump_behind_knee", "lump_behind_knee") in pairs
+    rng = random.Random(7)
+    checked = 0
+    for age in (6, 14, 35, 72):
+        watched = sorted(ENGINE.rules.warning_findings_at(age))
+        for _ in range(1000):
+            b, a = rng.choice(pairs)
+            present = frozenset(f for f in watched if rng.random() < 0.06) - {b} | {a}
+            swapped = present - {a} | {b}
+            assert _rules_rank(swapped, age) >= _rules_rank(present, age), (a, b, present)
+            opened = {(t.condition, t.level) for t in ENGINE.rules.open_thresholds(present, age)}
+            after = {(t.condition, t.level) for t in ENGINE.rules.open_thresholds(swapped, age)}
+            assert opened <= after, (a, b, present)
+            checked += 1
+    assert checked == 4000
+
+
+def test_a_clinicians_effusion_counts_as_a_swollen_knee_but_only_once() -> None:
+    # Coakley 2006 (redflags.yaml acute_swollen_knee_no_injury): a knee that swelled over days
+    # without an injury is seen the same day, whether the person says it is swollen or a
+    # clinician finds fluid in it.
+    said = Case(age=45, findings={"onset_days_no_injury": True, "knee_swelling": True})
+    found = Case(age=45, findings={"onset_days_no_injury": True, "effusion_on_exam": True})
+    for case in (said, found):
+        result = ENGINE.assess(case).triage
+        assert result is not None
+        assert result.level in ("urgent", "emergency")
+        assert "acute_swollen_knee_no_injury" in {r.rule for r in result.reasons}
+    # Swollen as said and swollen as found are one sign, not the two an inflamed knee needs.
+    inflamed = ENGINE.rules.signs["inflamed_knee"].when
+    swollen_twice = frozenset({"knee_swelling", "effusion_on_exam"})
+    assert ENGINE.rules.matches(inflamed, swollen_twice, 45) is None
+    assert ENGINE.rules.matches(inflamed, frozenset({"effusion_on_exam", "knee_warmth"}), 45)

@@ -96,7 +96,14 @@ def follow_up(
 ) -> FollowUp | None:
     """The follow-up question to ask now, or None when no urgent rule is started and open."""
     present = frozenset(f for f, v in known.items() if v)
-    possible = frozenset(f for q in askable for f in q.findings() if f not in known)
+    # A finding that implies one answered "no" cannot be present either (the knee is not
+    # swollen: the swelling did not come on slowly).
+    possible = frozenset(
+        f
+        for q in askable
+        for f in q.findings()
+        if f not in known and not any(known.get(a) is False for a in rules.implied.get(f, ()))
+    )
     # Causes a rule already names at the level now: a rule of another cause at that level is
     # still worth finishing, for its own advice and safety net (a clot's, beside a weak leg's).
     named = {
@@ -141,9 +148,16 @@ def unscreened_rules(
     screen asks: follow-ups cannot guarantee those, so the questions file must avoid them.
 
     Rules only switch on with more findings, so if any such set exists, the set of every
-    finding that only adaptive questions ask is one."""
+    finding that only adaptive questions ask is one. A finding that implies one the screen
+    asks (the swelling came on slowly: the knee is swollen) is reached through it, so it counts
+    as screened."""
     fixed = {f for q in questions if q.phase != "adaptive" for f in q.findings()}
-    rest = frozenset(f for q in questions for f in q.findings() if f not in fixed)
+    rest = frozenset(
+        f
+        for q in questions
+        for f in q.findings()
+        if f not in fixed and fixed.isdisjoint(rules.implied.get(f, ()))
+    )
     return [
         rule.id
         for rule in rules.rules

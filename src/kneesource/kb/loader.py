@@ -326,6 +326,15 @@ def _cross_file_problems(kb: KnowledgeBase, references: list[Reference]) -> list
         except StrengthError as exc:
             problems.append(f"{name}: {exc}")
 
+    for f in kb.findings:
+        for implied in f.implies:
+            if implied == f.id:
+                problems.append(f"finding {f.id}: implies itself")
+            elif implied not in finding_ids:
+                problems.append(f"finding {f.id}: implies unknown finding {implied!r}")
+    problems += [
+        f"finding {f}: implies itself through other findings" for f in _implication_loops(kb)
+    ]
     parents_of = Counter(link.child for link in kb.links)
     children_of = Counter(link.parent for link in kb.links)
     for f in kb.findings:
@@ -340,3 +349,21 @@ def _cross_file_problems(kb: KnowledgeBase, references: list[Reference]) -> list
         if children_of[r.id] == 0:
             problems.append(f"root {r.id}: links to no finding")
     return problems
+
+
+def _implication_loops(kb: KnowledgeBase) -> list[str]:
+    """Findings that imply themselves through others (``implies`` must not loop)."""
+    implies = {f.id: f.implies for f in kb.findings}
+    loops = []
+    for start, direct in implies.items():
+        stack, seen = list(direct), set()
+        while stack:
+            f = stack.pop()
+            if f == start:
+                loops.append(start)
+                break
+            if f in seen:
+                continue
+            seen.add(f)
+            stack.extend(implies.get(f, ()))
+    return loops

@@ -219,6 +219,12 @@ class Finding(_Strict):
         "thinner): no condition of the model causes it, so it takes no links and does not "
         "change any probability",
     )
+    implies: tuple[Id, ...] = Field(
+        default=(),
+        description="findings this one cannot be present without (fluid found in the knee is "
+        "a swollen knee): every warning-sign rule, threshold and advice gate that holds with "
+        "one of them must also hold with this finding in its place (checked at load)",
+    )
 
     @model_validator(mode="after")
     def _leak_rules(self) -> Finding:

@@ -11,6 +11,7 @@ import hashlib
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from itertools import combinations
 from pathlib import Path
 from typing import Literal
 
@@ -63,6 +64,9 @@ class RuleSet:
     advice: Advice
     warning_findings: frozenset[str]
     digest: str
+    # For each finding, the findings it implies (``implies`` in the findings files, followed
+    # through): the rules name each implying finding wherever they name what it implies.
+    implied: dict[str, frozenset[str]] = field(default_factory=dict, compare=False)
     # Worked out on first use.
     _by_age: dict[int, frozenset[str]] = field(
         default_factory=dict, init=False, repr=False, compare=False, hash=False
@@ -261,6 +265,7 @@ def load_rules(kb: KnowledgeBase, directory: Path | None = None) -> RuleSet:
         advice=parsed.advice,
         warning_findings=frozenset(watched),
         digest=hashlib.sha256(text.encode()).hexdigest(),
+        implied=implications(kb),
     )
 
 
@@ -427,6 +432,13 @@ def _problems(kb: KnowledgeBase, parsed: RedFlagsFile, signs: dict[str, Sign]) -
     for note in parsed.advice.medicines:
         if note.when is not None:
             check_expr(f"medicine note {note.id}", note.when)
+    unknown_signs = any(
+        kind == "sign" and ref not in signs
+        for _, expr in _gates(parsed)
+        for kind, ref in _refs(expr)
+    )
+    if not unknown_signs and not _sign_loops(signs):  # the expressions can be expanded
+        problems += _implication_problems(kb, parsed, signs)
     read = _read_by(parsed, signs)
     for f in kb.findings:
         if f.triage_only and f.id not in read:
@@ -436,6 +448,131 @@ def _problems(kb: KnowledgeBase, parsed: RedFlagsFile, signs: dict[str, Sign]) -
     for what, source in _sources(parsed):
         if isinstance(source, Citation) and source.ref not in kb.references:
             problems.append(f"{what}: cites unknown reference {source.ref!r}")
+    return problems
+
+
+def _gates(parsed: RedFlagsFile) -> Iterator[tuple[str, Expr]]:
+    """Every expression of the file, named as a problem report names it."""
+    for sign in parsed.signs:
+        yield f"sign {sign.id}", sign.when
+    for rule in parsed.rules:
+        yield f"rule {rule.id}", rule.when
+    for t in parsed.thresholds:
+        if t.requires is not None:
+            yield f"threshold {t.condition}/{t.level}", t.requires
+    for tip in parsed.advice.tips:
+        if tip.avoid_when is not None:
+            yield f"advice {tip.id}", tip.avoid_when
+    for net in parsed.advice.safety_nets:
+        if net.when is not None:
+            yield f"advice {net.id}", net.when
+    for note in parsed.advice.medicines:
+        if note.when is not None:
+            yield f"medicine note {note.id}", note.when
+
+
+def implications(kb: KnowledgeBase) -> dict[str, frozenset[str]]:
+    """For each finding, every finding it implies (``implies``, followed transitively)."""
+    direct = {f.id: set(f.implies) for f in kb.findings}
+    out: dict[str, frozenset[str]] = {}
+    for start in direct:
+        seen: set[str] = set()
+        stack = list(direct[start])
+        while stack:
+            f = stack.pop()
+            if f not in seen and f != start:
+                seen.add(f)
+                stack.extend(direct.get(f, ()))
+        out[start] = frozenset(seen)
+    return out
+
+
+# Terms of an expression's disjunctive form worked out at most (the file's largest has a few
+# dozen); past it the expression is reported as too complex to check.
+MAX_TERMS = 20_000
+
+
+def _terms(expr: Expr, signs: dict[str, Sign]) -> list[frozenset[str]]:
+    """The sets of present findings (and age tests, as ``age:min:max``) that make ``expr``
+    hold, one per term of its disjunctive form: the expressions have no "not", so ``expr``
+    holds exactly when the present findings include one of them."""
+    if isinstance(expr, str):
+        return [frozenset([expr])]
+    if isinstance(expr, AgeTest):
+        return [frozenset([_age_token(expr)])]
+    if isinstance(expr, SignRef):
+        return _terms(signs[expr.sign].when, signs)
+    if isinstance(expr, AnyOf):
+        return [t for child in expr.any_of for t in _terms(child, signs)]
+    parts = [_terms(child, signs) for child in _children(expr)]
+    groups = [parts] if isinstance(expr, AllOf) else list(combinations(parts, expr.at_least))
+    out: list[frozenset[str]] = []
+    for group in groups:
+        product = [frozenset[str]()]
+        for options in group:
+            product = [a | b for a in product for b in options]
+            if len(product) > MAX_TERMS:
+                raise OverflowError
+        out += product
+        if len(out) > MAX_TERMS:
+            raise OverflowError
+    return out
+
+
+def _age_token(test: AgeTest) -> str:
+    return f"age:{test.age.min}:{test.age.max}"
+
+
+def _holds(expr: Expr, signs: dict[str, Sign], present: frozenset[str]) -> bool:
+    """Whether ``expr`` holds on ``present`` (findings and age tokens of ``_terms``)."""
+    if isinstance(expr, str):
+        return expr in present
+    if isinstance(expr, AgeTest):
+        return _age_token(expr) in present
+    if isinstance(expr, SignRef):
+        return _holds(signs[expr.sign].when, signs, present)
+    if isinstance(expr, AnyOf):
+        return any(_holds(c, signs, present) for c in expr.any_of)
+    if isinstance(expr, AllOf):
+        return all(_holds(c, signs, present) for c in expr.all_of)
+    assert isinstance(expr, AtLeast)
+    return sum(_holds(c, signs, present) for c in expr.of) >= expr.at_least
+
+
+def _implication_problems(
+    kb: KnowledgeBase, parsed: RedFlagsFile, signs: dict[str, Sign]
+) -> list[str]:
+    """An expression that holds with a finding must hold with any finding that implies it in
+    its place (fluid found in the knee for "my knee is swollen"), or a clinician's answer
+    would weigh less than a patient's. Checked on each term of the disjunctive form that holds
+    only through the implied finding; this also catches a count (``at_least``) that takes a
+    finding and one it implies as two."""
+    implied_by: dict[str, list[str]] = {}
+    for f, implied in implications(kb).items():
+        for a in implied:
+            implied_by.setdefault(a, []).append(f)
+    if not implied_by:
+        return []
+    problems = []
+    for owner, expr in _gates(parsed):
+        if not set(implied_by).intersection(_finding_ids(expr, signs, set())):
+            continue
+        try:
+            terms = _terms(expr, signs)
+        except OverflowError:
+            problems.append(f"{owner}: too many ways to hold to check the implied findings")
+            continue
+        reported: set[tuple[str, str]] = set()
+        for term in terms:
+            for a in sorted(term.intersection(implied_by)):
+                for b in sorted(implied_by[a]):
+                    if (b, a) in reported or _holds(expr, signs, (term - {a}) | {b}):
+                        continue
+                    reported.add((b, a))
+                    problems.append(
+                        f"{owner}: holds with {', '.join(sorted(term))} but not with {b} in "
+                        f"place of {a}, which {b} implies; name {b} wherever {a} is named"
+                    )
     return problems
 
 
