@@ -49,6 +49,7 @@ def random_model(
         root_finding=_ro(root_find),
         finding_leak=_ro(rng.uniform(0.005, 0.2, n_findings)),
         knowledge_base_version="test",
+        sport_ids=("ctx_a",),
     )
     check_model(model)
     return model

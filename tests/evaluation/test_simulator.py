@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from kneesource.engine import default_engine
 from kneesource.errors import InputError, UnknownIdError
 from kneesource.evaluation.simulator import (
     Observation,
@@ -106,3 +107,19 @@ def test_bad_settings_are_refused() -> None:
         simulate(model, 3, seed=0, observation=Observation(observable=("nope",)))
     with pytest.raises(InputError):
         simulate(model, -1, seed=0)
+
+
+def test_synthetic_people_do_sports_but_have_no_knee_replacement() -> None:
+    # PersonSampler: each sport with chance activity_share (0.2), and the context findings of a
+    # past treatment (a knee replacement, factor: history) never: it is not a simulation setting.
+    model = default_engine().model
+    assert set(model.sport_ids) == {
+        "activity_running",
+        "activity_jumping_sport",
+        "activity_pivoting_sport",
+    }
+    assert {"prosthetic_knee", "partial_knee_replacement"} <= set(model.context_ids)
+    people = [p.person for p in simulate(model, 400, 5)]
+    assert all(not {"prosthetic_knee", "partial_knee_replacement"} & p.activities for p in people)
+    share = sum("activity_running" in p.activities for p in people) / len(people)
+    assert 0.14 < share < 0.26  # 0.2 +- 3 standard errors of 400 draws (0.02 each)

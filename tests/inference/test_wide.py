@@ -58,7 +58,7 @@ def _hand_prior(
             logit += sum(math.log(r["odds"]) for r in mod["ranges"] if r["min"] <= age <= r["max"])
         elif mod["factor"] == "sex" and sex in odds:
             logit += math.log(odds[sex])
-        elif mod["factor"] == "activity":
+        elif mod["factor"] in ("activity", "history"):
             logit += sum(math.log(v) for k, v in odds.items() if k in sports)
     return 1.0 / (1.0 + math.exp(-logit))
 
@@ -86,6 +86,11 @@ def test_priors_are_the_yaml_numbers_worked_by_hand() -> None:
         (Person(age=9, sex="female"), "child"),
         (Person(age=45), "adult"),
         (Person(age=62, sex="female"), "older_adult"),
+        (Person(age=74, sex="female", activities=frozenset({"prosthetic_knee"})), "elderly"),
+        (
+            Person(age=58, sex="male", activities=frozenset({"partial_knee_replacement"})),
+            "older_adult",
+        ),
         (Person(age=81, sex="male", activities=frozenset({"activity_pivoting_sport"})), "elderly"),
         (
             Person(

@@ -63,24 +63,39 @@ def test_no_follow_up_without_a_reported_finding(engine: Engine) -> None:
 
 
 def test_a_warm_knee_asks_its_risk_factors_on_one_checklist(engine: Engine) -> None:
-    # A warm, swollen knee half-meets the infected-joint rule, which still needs any one of four
-    # risk factors: one checklist settles all four, instead of four yes/no questions. Warmth
-    # without swelling (the screen settles both) cannot complete that rule, so asks nothing more.
+    # A warm, swollen knee half-meets the infected-joint rule, which still needs any one of its
+    # risk factors: one checklist settles three of them, instead of three yes/no questions, and
+    # the knee-replacement checklist the others (a replacement sets priors, so it is asked on
+    # a checklist of its own). Warmth without swelling (the screen settles both) cannot complete
+    # that rule, so asks nothing more.
     start = dict(QUIET_START)
     start["screen_knee"] = ["swollen", "warm"]
     q = next_question(answered(engine, start.items()))
     assert q is not None and q.id == "infection_risk" and q.phase == "screen"
-    none = answered(engine, [*start.items(), ("infection_risk", [])])
+    implant = next_question(answered(engine, [*start.items(), ("infection_risk", [])]))
+    assert implant is not None and implant.id == "knee_replacement" and implant.phase == "screen"
+    none = answered(engine, [*start.items(), ("infection_risk", []), ("knee_replacement", [])])
     # A swollen knee also half-meets the bleeding-on-a-blood-thinner rule: asked next.
     thinner = next_question(none)
     assert thinner is not None and thinner.id == "anticoagulant_use" and thinner.phase == "screen"
     after_none = next_question(
-        answered(engine, [*start.items(), ("infection_risk", []), ("anticoagulant_use", "no")])
+        answered(
+            engine,
+            [
+                *start.items(),
+                ("infection_risk", []),
+                ("knee_replacement", []),
+                ("anticoagulant_use", "no"),
+            ],
+        )
     )
     assert after_none is not None and after_none.phase == "adaptive"
     warm_only = next_question(answered(engine, [*start.items(), ("screen_knee", ["warm"])]))
     assert warm_only is not None and warm_only.phase == "adaptive"
     result = assessment(answered(engine, [*start.items(), ("infection_risk", ["skin"])]))
+    assert result.triage is not None and result.triage.level == "emergency"
+    replaced = [*start.items(), ("infection_risk", []), ("knee_replacement", ["partial"])]
+    result = assessment(answered(engine, replaced))
     assert result.triage is not None and result.triage.level == "emergency"
 
 

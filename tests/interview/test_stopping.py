@@ -210,6 +210,7 @@ NOTHING_MORE_RAISES = (
     ("how_long", DONT_KNOW),
     ("screen_self_check", DONT_KNOW),
     ("infection_risk", []),
+    ("knee_replacement", []),
     ("below_injured_knee", []),
     ("anticoagulant_use", "no"),
     ("sport_pain", []),

@@ -52,7 +52,7 @@ def _random_cases(n: int, seed: int, most_signs: int) -> list[Case]:
 def test_no_combination_of_warning_signs_exceeds_the_bound() -> None:
     model = ENGINE.model
     checked = tight = reached = 0
-    for case in _random_cases(120, seed=3, most_signs=MAX_COMBINED):
+    for case in _random_cases(200, seed=3, most_signs=MAX_COMBINED):
         evidence = case.evidence(model)
         signs = sorted(
             f for f, v in evidence.items() if v and f in ENGINE.rules.warning_findings_at(case.age)

@@ -34,8 +34,9 @@ OBSERVE_MODES: tuple[ObserveMode, ...] = ("all", "patient", "exam")
 @dataclass(frozen=True)
 class PersonSampler:
     """Who the synthetic patients are. Ages are uniform whole years in ``[age_min, age_max]``,
-    sex is female or male with equal chance, and each sport (context finding) is done with
-    probability ``activity_share``. These are simulation settings, not clinical claims."""
+    sex is female or male with equal chance, and each sport (a context finding of the sports'
+    odds) is done with probability ``activity_share``; nobody has a knee replacement. These are
+    simulation settings, not clinical claims."""
 
     age_min: int = 10
     age_max: int = 85
@@ -51,7 +52,7 @@ class PersonSampler:
     def draw(self, model: CompiledModel, rng: np.random.Generator) -> Person:
         age = int(rng.integers(self.age_min, self.age_max + 1))
         sex = SEXES[int(rng.integers(0, len(SEXES)))]
-        sports = frozenset(a for a in model.context_ids if rng.random() < self.activity_share)
+        sports = frozenset(a for a in model.sport_ids if rng.random() < self.activity_share)
         return Person(age=age, sex=sex, activities=sports)
 
 

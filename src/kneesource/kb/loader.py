@@ -27,6 +27,7 @@ from kneesource.kb.schema import (
     Citation,
     Condition,
     Finding,
+    HistoryModifier,
     Link,
     Meta,
     Nerve,
@@ -288,11 +289,12 @@ def _cross_file_problems(kb: KnowledgeBase, references: list[Reference]) -> list
 
     for c in kb.conditions:
         for m in c.prior.modifiers:
-            if isinstance(m, ActivityModifier):
+            if isinstance(m, ActivityModifier | HistoryModifier):
                 for key in m.odds:
                     if key not in context_ids:
                         problems.append(
-                            f"condition {c.id}: activity modifier {key!r} is not a context finding"
+                            f"condition {c.id}: {m.factor} modifier {key!r} is not a context "
+                            "finding"
                         )
 
     leaks = {f.id: f.leak for f in kb.findings} | {r.id: r.leak for r in kb.roots}

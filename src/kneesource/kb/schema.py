@@ -159,8 +159,18 @@ class ActivityModifier(_Strict):
     source: Source
 
 
+class HistoryModifier(_Strict):
+    """Odds for a past treatment that changes which causes are possible at all (a knee
+    replacement leaves no meniscus to tear), keyed by context findings like the sports."""
+
+    factor: Literal["history"]
+    odds: dict[Id, PositiveRatio]
+    source: Source
+
+
 Modifier = Annotated[
-    AgeModifier | AgeYearsModifier | SexModifier | ActivityModifier, Field(discriminator="factor")
+    AgeModifier | AgeYearsModifier | SexModifier | ActivityModifier | HistoryModifier,
+    Field(discriminator="factor"),
 ]
 AGES = 121  # whole years 0 to 120
 

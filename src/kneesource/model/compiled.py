@@ -24,6 +24,7 @@ from kneesource.kb.schema import (
     ActivityModifier,
     AgeModifier,
     AgeYearsModifier,
+    HistoryModifier,
     SexModifier,
     SourceGroup,
     age_band,
@@ -83,6 +84,9 @@ class CompiledModel:
     # Findings only the triage reads (no links: their columns are zero). They are valid in a
     # case but never part of the evidence, so they cannot change a probability.
     triage_ids: tuple[str, ...] = ()
+    # Context findings that are the sports (``factor: activity``), as against a past treatment
+    # (``factor: history``, a knee replacement): synthetic patients are drawn with sports only.
+    sport_ids: tuple[str, ...] = ()
 
     @property
     def n_conditions(self) -> int:
@@ -158,7 +162,7 @@ def compile_model(kb: KnowledgeBase) -> CompiledModel:
             elif isinstance(m, SexModifier):
                 for s, odds in m.odds.items():
                     sex[i, SEXES.index(s)] = np.log(odds)
-            elif isinstance(m, ActivityModifier):
+            elif isinstance(m, ActivityModifier | HistoryModifier):
                 for a, odds in m.odds.items():
                     act[i, contexts.index(a)] = np.log(odds)
 
@@ -198,6 +202,15 @@ def compile_model(kb: KnowledgeBase) -> CompiledModel:
         finding_leak=_readonly(finding_leak),
         knowledge_base_version=kb.version,
         triage_ids=tuple(f.id for f in findings if f.triage_only),
+        sport_ids=tuple(
+            a
+            for a in contexts
+            if any(
+                isinstance(m, ActivityModifier) and a in m.odds
+                for c in conditions
+                for m in c.prior.modifiers
+            )
+        ),
     )
     check_model(model)
     return model
