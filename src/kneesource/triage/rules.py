@@ -487,8 +487,8 @@ def implications(kb: KnowledgeBase) -> dict[str, frozenset[str]]:
     return out
 
 
-# Terms of an expression's disjunctive form worked out at most (the file's largest has a few
-# dozen); past it the expression is reported as too complex to check.
+# Terms of an expression's disjunctive form worked out at most (the shipped file's largest has
+# 105, the infected-joint rule); past it the expression is reported as too complex to check.
 MAX_TERMS = 20_000
 
 
@@ -544,9 +544,9 @@ def _implication_problems(
 ) -> list[str]:
     """An expression that holds with a finding must hold with any finding that implies it in
     its place (fluid found in the knee for "my knee is swollen"), or a clinician's answer
-    would weigh less than a patient's. Checked on each term of the disjunctive form that holds
-    only through the implied finding; this also catches a count (``at_least``) that takes a
-    finding and one it implies as two."""
+    would weigh less than a patient's. Checked on each term of the disjunctive form that names
+    the implied finding (the expression is monotone, so the terms are enough); this also catches
+    a count (``at_least``) that takes a finding and one it implies as two."""
     implied_by: dict[str, list[str]] = {}
     for f, implied in implications(kb).items():
         for a in implied:
