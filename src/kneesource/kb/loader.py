@@ -335,7 +335,9 @@ def _cross_file_problems(kb: KnowledgeBase, references: list[Reference]) -> list
             elif implied not in finding_ids:
                 problems.append(f"finding {f.id}: implies unknown finding {implied!r}")
     problems += [
-        f"finding {f}: implies itself through other findings" for f in _implication_loops(kb)
+        f"finding {f}: implies itself through other findings"
+        for f, implied in implications(kb).items()
+        if f in implied
     ]
     parents_of = Counter(link.child for link in kb.links)
     children_of = Counter(link.parent for link in kb.links)
@@ -353,19 +355,18 @@ def _cross_file_problems(kb: KnowledgeBase, references: list[Reference]) -> list
     return problems
 
 
-def _implication_loops(kb: KnowledgeBase) -> list[str]:
-    """Findings that imply themselves through others (``implies`` must not loop)."""
-    implies = {f.id: f.implies for f in kb.findings}
-    loops = []
-    for start, direct in implies.items():
-        stack, seen = list(direct), set()
+def implications(kb: KnowledgeBase) -> dict[str, frozenset[str]]:
+    """For each finding, every finding it implies (``implies``, followed through). A finding
+    that implies itself through others holds its own id (the load check refuses it)."""
+    direct = {f.id: f.implies for f in kb.findings}
+    out: dict[str, frozenset[str]] = {}
+    for start, first in direct.items():
+        seen: set[str] = set()
+        stack = list(first)
         while stack:
             f = stack.pop()
-            if f == start:
-                loops.append(start)
-                break
-            if f in seen:
-                continue
-            seen.add(f)
-            stack.extend(implies.get(f, ()))
-    return loops
+            if f not in seen:
+                seen.add(f)
+                stack.extend(direct.get(f, ()))
+        out[start] = frozenset(seen)
+    return out

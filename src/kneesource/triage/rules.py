@@ -19,7 +19,7 @@ from pydantic import ValidationError
 
 from kneesource.errors import KnowledgeBaseError
 from kneesource.kb import yamlio
-from kneesource.kb.loader import KnowledgeBase, default_knowledge_dir
+from kneesource.kb.loader import KnowledgeBase, default_knowledge_dir, implications
 from kneesource.kb.schema import Citation, Source
 from kneesource.triage.schema import (
     Advice,
@@ -373,18 +373,17 @@ def _problems(kb: KnowledgeBase, parsed: RedFlagsFile, signs: dict[str, Sign]) -
     rule_ids = [r.id for r in parsed.rules]
     problems = _duplicate_ids(parsed)
 
-    def check_expr(owner: str, expr: Expr) -> None:
+    unknown_signs = False
+    for owner, expr in _expressions(parsed):
         for kind, ref in _refs(expr):
             if kind == "finding" and ref not in findings:
                 problems.append(f"{owner}: unknown finding {ref!r}")
             if kind == "sign" and ref not in signs:
                 problems.append(f"{owner}: unknown sign {ref!r}")
-
-    for sign in parsed.signs:
-        check_expr(f"sign {sign.id}", sign.when)
-    problems += [f"sign {s}: refers to itself through other signs" for s in _sign_loops(signs)]
+                unknown_signs = True
+    loops = _sign_loops(signs)
+    problems += [f"sign {s}: refers to itself through other signs" for s in loops]
     for rule in parsed.rules:
-        check_expr(f"rule {rule.id}", rule.when)
         if rule.condition is not None and rule.condition not in conditions:
             problems.append(f"rule {rule.id}: unknown condition {rule.condition!r}")
         if not _finding_ids(rule.when, signs, set()):
@@ -396,8 +395,6 @@ def _problems(kb: KnowledgeBase, parsed: RedFlagsFile, signs: dict[str, Sign]) -
             problems.append(f"threshold: unknown condition {t.condition!r}")
         if t.action is not None and t.action not in parsed.advice.actions:
             problems.append(f"threshold {t.condition}/{t.level}: unknown action {t.action!r}")
-        if t.requires is not None:
-            check_expr(f"threshold {t.condition}/{t.level}", t.requires)
     levels_by_condition: dict[str, list[Threshold]] = {}
     for t in parsed.thresholds:
         levels_by_condition.setdefault(t.condition, []).append(t)
@@ -423,21 +420,10 @@ def _problems(kb: KnowledgeBase, parsed: RedFlagsFile, signs: dict[str, Sign]) -
         for cond in named:
             if cond not in conditions:
                 problems.append(f"advice {item.id}: unknown condition {cond!r}")
-        gate = item.avoid_when if isinstance(item, Tip) else item.when
-        if gate is not None:
-            check_expr(f"advice {item.id}", gate)
     for cond in parsed.self_care.causes:
         if cond not in conditions:
             problems.append(f"self_care: unknown condition {cond!r}")
-    for note in parsed.advice.medicines:
-        if note.when is not None:
-            check_expr(f"medicine note {note.id}", note.when)
-    unknown_signs = any(
-        kind == "sign" and ref not in signs
-        for _, expr in _gates(parsed)
-        for kind, ref in _refs(expr)
-    )
-    if not unknown_signs and not _sign_loops(signs):  # the expressions can be expanded
+    if not unknown_signs and not loops:  # the expressions can be expanded
         problems += _implication_problems(kb, parsed, signs)
     read = _read_by(parsed, signs)
     for f in kb.findings:
@@ -451,10 +437,17 @@ def _problems(kb: KnowledgeBase, parsed: RedFlagsFile, signs: dict[str, Sign]) -
     return problems
 
 
-def _gates(parsed: RedFlagsFile) -> Iterator[tuple[str, Expr]]:
-    """Every expression of the file, named as a problem report names it."""
+def _expressions(parsed: RedFlagsFile) -> Iterator[tuple[str, Expr]]:
+    """Every expression of the file, named as a problem report names it: the signs, then the
+    gates (``_gates``)."""
     for sign in parsed.signs:
         yield f"sign {sign.id}", sign.when
+    yield from _gates(parsed)
+
+
+def _gates(parsed: RedFlagsFile) -> Iterator[tuple[str, Expr]]:
+    """The expressions that decide something (rules, thresholds, advice gates and medicine
+    notes); signs are read through them."""
     for rule in parsed.rules:
         yield f"rule {rule.id}", rule.when
     for t in parsed.thresholds:
@@ -469,22 +462,6 @@ def _gates(parsed: RedFlagsFile) -> Iterator[tuple[str, Expr]]:
     for note in parsed.advice.medicines:
         if note.when is not None:
             yield f"medicine note {note.id}", note.when
-
-
-def implications(kb: KnowledgeBase) -> dict[str, frozenset[str]]:
-    """For each finding, every finding it implies (``implies``, followed transitively)."""
-    direct = {f.id: set(f.implies) for f in kb.findings}
-    out: dict[str, frozenset[str]] = {}
-    for start in direct:
-        seen: set[str] = set()
-        stack = list(direct[start])
-        while stack:
-            f = stack.pop()
-            if f not in seen and f != start:
-                seen.add(f)
-                stack.extend(direct.get(f, ()))
-        out[start] = frozenset(seen)
-    return out
 
 
 # Terms of an expression's disjunctive form worked out at most (the shipped file's largest has
@@ -554,7 +531,7 @@ def _implication_problems(
     if not implied_by:
         return []
     problems = []
-    for owner, expr in _gates(parsed):
+    for owner, expr in _expressions(parsed):
         if not set(implied_by).intersection(_finding_ids(expr, signs, set())):
             continue
         try:
@@ -578,13 +555,8 @@ def _implication_problems(
 
 def _read_by(parsed: RedFlagsFile, signs: dict[str, Sign]) -> set[str]:
     """Every finding the rules, thresholds and advice of the file read."""
-    exprs: list[Expr] = [r.when for r in parsed.rules]
-    exprs += [t.requires for t in parsed.thresholds if t.requires is not None]
-    exprs += [t.avoid_when for t in parsed.advice.tips if t.avoid_when is not None]
-    exprs += [n.when for n in parsed.advice.safety_nets if n.when is not None]
-    exprs += [m.when for m in parsed.advice.medicines if m.when is not None]
     out: set[str] = set()
-    for expr in exprs:
+    for _, expr in _gates(parsed):
         out |= _finding_ids(expr, signs, set())
     return out
 
