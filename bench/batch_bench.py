@@ -32,6 +32,7 @@ from rich.table import Table
 
 from kneesource.engine import default_engine
 from kneesource.evaluation.simulator import sample_states
+from kneesource.model.bif import evidence as bif_evidence
 from kneesource.model.bif import to_bif
 from kneesource.model.compiled import Person
 
@@ -120,11 +121,9 @@ def pyagrum_rate(cases: list[dict], sample: int) -> float:
                 path.write_text(to_bif(model, person))
                 engine = engines[band] = gum.LazyPropagation(gum.loadBN(str(path)))
                 engine.setTargets(set(targets))
-            evidence = {
-                k: "present" if v else "absent"
-                for k, v in case["findings"].items()
-                if k not in model.evidence_skipped
-            }
+            evidence = bif_evidence(
+                {k: v for k, v in case["findings"].items() if k not in model.evidence_skipped}
+            )
             start = time.perf_counter()
             engine.eraseAllEvidence()
             engine.setEvidence(evidence)

@@ -31,6 +31,7 @@ from rich.table import Table
 from kneesource.engine import default_engine
 from kneesource.evaluation.simulator import sample_states
 from kneesource.inference.exact import posterior, posterior_batch
+from kneesource.model.bif import evidence as bif_evidence
 from kneesource.model.bif import to_bif
 from kneesource.model.compiled import CompiledModel, Person
 
@@ -75,7 +76,7 @@ def _pyagrum(path: Path, model: CompiledModel) -> Callable[[dict[str, bool]], np
 
     def infer(evidence: dict[str, bool]) -> np.ndarray:
         engine.eraseAllEvidence()
-        engine.setEvidence({k: "present" if v else "absent" for k, v in evidence.items()})
+        engine.setEvidence(bif_evidence(evidence))
         engine.makeInference()
         return np.array([engine.posterior(t)[:][1] for t in targets])
 

@@ -46,8 +46,9 @@ ie = gum.LazyPropagation(bn)
 targets = sys.argv[3].split(",")
 ie.setTargets(set(targets))
 names = set(bn.names())
-ie.setEvidence({f: ("present" if v else "absent") for f, v in case["findings"].items()
-                if f in names})
+ie.setEvidence({"knee_region_pain": "present",  # the complaint, as kneesource conditions on it
+               **{f: ("present" if v else "absent") for f, v in case["findings"].items()
+                  if f in names}})
 ie.makeInference()
 print(sum(ie.posterior(c)[1] for c in targets))
 """

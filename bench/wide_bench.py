@@ -52,14 +52,14 @@ if what == "kneesource":
     out["explained"] = a.explained
 else:
     import pyagrum as gum
-    from kneesource.model.bif import to_bif
+    from kneesource.model.bif import evidence as evidence_for, to_bif
     path = Path(tempfile.mkdtemp()) / "m.bif"
     path.write_text(to_bif(model, person))
     bn = gum.loadBN(str(path))
     start = time.perf_counter()
     ie = gum.LazyPropagation(bn)
     ie.setTargets({{*model.condition_ids, *model.root_ids}})
-    ie.setEvidence({{k: "present" for k in evidence}})
+    ie.setEvidence(evidence_for(dict.fromkeys(evidence, True)))
     ie.makeInference()
     [ie.posterior(t)[:] for t in (*model.condition_ids, *model.root_ids)]
     out["posterior_s"] = time.perf_counter() - start

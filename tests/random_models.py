@@ -1,12 +1,16 @@
 """Small random noisy-OR models and a brute-force oracle, for testing inference exactly.
 
 The oracle enumerates every joint state of conditions and roots (2^(n+5)), so expected values come
-from direct summation of the joint distribution, independent of the algorithm under test.
+from direct summation of the joint distribution, independent of the algorithm under test. The
+complaint (knee-region pain, present when any condition is or by its leak) is a factor of every
+state, with the population priors and the leak worked out here from their definition
+(``population_priors``), not by the code under test.
 """
 
 from __future__ import annotations
 
 import itertools
+import math
 
 import numpy as np
 
@@ -22,7 +26,12 @@ def _ro(a: np.ndarray) -> np.ndarray:
 
 
 def random_model(
-    seed: int, n: int = 6, n_findings: int = 10, density: float = 0.35
+    seed: int,
+    n: int = 6,
+    n_findings: int = 10,
+    density: float = 0.35,
+    complaint_rate: float = 0.3,
+    complaint_other: float = 0.05,
 ) -> CompiledModel:
     rng = np.random.default_rng(seed)
     groups = ("knee", "spine", "hip", "vascular", "other")
@@ -50,6 +59,8 @@ def random_model(
         finding_leak=_ro(rng.uniform(0.005, 0.2, n_findings)),
         knowledge_base_version="test",
         sport_ids=("ctx_a",),
+        complaint_rate=complaint_rate,
+        complaint_other=complaint_other,
     )
     check_model(model)
     return model
@@ -60,7 +71,7 @@ def brute_force(
 ) -> tuple[np.ndarray, np.ndarray, dict[str, float], float]:
     """Posterior of conditions, roots, sources and log P(evidence) by full enumeration."""
     n, r = model.n_conditions, len(model.root_ids)
-    pri = model.priors(person)
+    pri, rate, leak = population_priors(model, model.priors(person))
     obs = [(model.finding_index(f), v) for f, v in findings.items()]
     total = 0.0
     cond_mass = np.zeros(n)
@@ -83,6 +94,8 @@ def brute_force(
                     * np.prod(np.where(rv == 1, 1 - model.root_finding[:, j], 1.0))
                 )
                 p *= (1 - q) if val else q
+            if not c.any():
+                p *= leak  # the complaint by a cause outside the model
             total += p
             cond_mass += p * c
             root_mass += p * rv
@@ -93,8 +106,34 @@ def brute_force(
         cond_mass / total,
         root_mass / total,
         {g: v / total for g, v in group_mass.items()},
-        float(np.log(total)),
+        float(np.log(total) - np.log(rate)),
     )
+
+
+def population_priors(
+    model: CompiledModel, consulting: np.ndarray
+) -> tuple[np.ndarray, float, float]:
+    """The population priors q = s * consulting, the share s with the complaint and its leak l,
+    from the definition: 1 - s = (1 - l) * prod(1 - q), with s the model's complaint rate unless
+    l would fall below the model's least leak, then the smallest s that keeps it (found by
+    scanning up from the rate in fine steps and refining between the last two)."""
+
+    def leak(s: float) -> float:
+        if s >= 1.0:
+            return 1.0
+        return 1.0 - (1.0 - s) / math.prod(1.0 - s * float(p) for p in consulting)
+
+    s = model.complaint_rate
+    if leak(s) < model.complaint_other:
+        step = (1.0 - s) / 1000
+        while leak(s + step) < model.complaint_other:
+            s += step
+        lo, hi = s, min(1.0, s + step)
+        for _ in range(100):
+            mid = (lo + hi) / 2
+            lo, hi = (lo, mid) if leak(mid) >= model.complaint_other else (mid, hi)
+        s = hi
+    return consulting * s, s, leak(s)
 
 
 def sample_evidence(

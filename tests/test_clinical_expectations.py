@@ -6,11 +6,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from kneesource.assessment import Assessment
 from kneesource.case import Case, parse_case
 from kneesource.engine import default_engine
+from kneesource.model.compiled import Person
+from tests.random_models import population_priors
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 ENGINE = default_engine()
@@ -55,22 +58,37 @@ def test_supporting_findings_raised_the_probability() -> None:
 
 def test_a_normal_knee_x_ray_counts_against_osteoarthritis_by_its_stated_strength() -> None:
     # A result asked as "did it show a change?": "no" (reported normal) is evidence against the
-    # conditions that usually show. With only absent findings the posterior odds of each
-    # condition are its prior odds times (1 - w), w the noisy-OR weight (kb/strength). By hand
-    # from findings_history.yaml and links_history.yaml: osteoarthritis shows in 0.85, the leak
-    # is 0.15, so w = (0.85 - 0.15) / (1 - 0.15) and the odds fall to 0.15 / 0.85 of before.
-    before = ENGINE.assess(Case(62, "female"))
+    # conditions that usually show. In the population (priors q, tests.random_models works them
+    # out from the definition) an absent finding multiplies each condition's odds by (1 - w),
+    # w the noisy-OR weight (kb/strength), and leaves the conditions independent. By hand from
+    # findings_history.yaml and links_history.yaml: osteoarthritis shows in 0.85, the leak is
+    # 0.15, so w = (0.85 - 0.15) / (1 - 0.15) and its population odds fall to 0.15 / 0.85. The
+    # complaint then needs a cause: with N = prod(1 - q_i') over the updated priors and the
+    # complaint's leak l, each probability is q_i' / (1 - (1 - l) N)
+    # (kneesource.inference.complaint), so a cause the X-ray does not show (patellofemoral
+    # pain) rises by exactly as much as the others fall.
+    model = ENGINE.model
+    person = Person(62, "female")
     after = ENGINE.assess(Case(62, "female", {"knee_xray_changes": False}))
+    q, _, leak = population_priors(model, model.priors(person))
+    keep = 1.0 - model.condition_finding[:, model.finding_index("knee_xray_changes")]
+    oa = model.condition_ids.index("knee_osteoarthritis")
+    assert keep[oa] == pytest.approx(1.0 - (0.85 - 0.15) / (1 - 0.15), rel=1e-12)
+    updated = q * keep / (q * keep + 1.0 - q)
+    share = 1.0 - (1.0 - leak) * np.prod(1.0 - updated)
 
-    def odds(result: Assessment, condition: str) -> float:
-        p = next(c.probability for c in result.conditions if c.id == condition)
-        return p / (1 - p)
+    def probability(condition: str) -> float:
+        return next(c.probability for c in after.conditions if c.id == condition)
 
-    ratio = odds(after, "knee_osteoarthritis") / odds(before, "knee_osteoarthritis")
-    assert abs(ratio - 0.15 / 0.85) < 1e-9
-    # A condition the X-ray does not show (patellofemoral pain) keeps its odds.
-    unchanged = odds(after, "patellofemoral_pain") / odds(before, "patellofemoral_pain")
-    assert abs(unchanged - 1.0) < 1e-9
+    q_oa = q[oa] * (0.15 / 0.85) / (q[oa] * (0.15 / 0.85) + 1 - q[oa])
+    assert probability("knee_osteoarthritis") == pytest.approx(q_oa / share, rel=1e-9)
+    pf = model.condition_ids.index("patellofemoral_pain")
+    assert keep[pf] == 1.0
+    assert probability("patellofemoral_pain") == pytest.approx(q[pf] / share, rel=1e-9)
+    before = ENGINE.assess(Case(62, "female"))
+    assert probability("patellofemoral_pain") > next(
+        c.probability for c in before.conditions if c.id == "patellofemoral_pain"
+    )
 
 
 def test_a_fall_onto_the_knee_alone_makes_a_break_possible_not_likely() -> None:

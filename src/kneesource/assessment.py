@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, cast
 import numpy as np
 
 from kneesource.case import Case
+from kneesource.inference.complaint import population_priors
 from kneesource.inference.exact import (
     EXPLAIN_BUDGET,
     Posterior,
@@ -39,16 +40,25 @@ NOTICE = (
 )
 # A finding whose removal changes a probability by less than this is not listed as evidence.
 MIN_EFFECT = 0.001
-# A log Bayes factor at most this counts as no rise (rounding, not evidence).
-_SAME_FACTOR = 1e-9
+# A group takes the lead only when the answers multiplied its odds by at least this much: a
+# Bayes factor from 1 to 3 is "not worth more than a bare mention" (Kass and Raftery, J Am Stat
+# Assoc 1995;90:773-795, after Jeffreys), and answers mostly unknown, or all "no", nudge small
+# groups up by a few per cent while the pain plainly stays at the knee.
+LEAD_FACTOR = 3.0
 
 
 def source_before(model: CompiledModel, priors: FloatArray) -> dict[str, float]:
     """The probability of a cause in each source group before any answer, from the person's
-    priors (``model.priors(person)``): the conditions are independent a priori, so it is one
-    minus the product of their prior complements."""
+    priors (``model.priors(person)``). The conditions are independent in the population (priors
+    q), and a cause in the group always brings the complaint (share s), so it is one minus the
+    product of the group's population complements, divided by s
+    (:mod:`kneesource.inference.complaint`)."""
     groups = np.asarray(model.groups)
-    return {g: float(1.0 - np.prod(1.0 - priors[groups == g])) for g in SOURCE_GROUPS}
+    q, scale, _ = population_priors(model, priors)
+    return {
+        g: min(1.0, float(-np.expm1(np.log1p(-q[0, groups == g]).sum()) / scale[0]))
+        for g in SOURCE_GROUPS
+    }
 
 
 def source_factors(after: dict[str, float], before: dict[str, float]) -> dict[str, float]:
@@ -62,15 +72,16 @@ def source_factors(after: dict[str, float], before: dict[str, float]) -> dict[st
 
 
 def leading_source(after: dict[str, float], before: dict[str, float]) -> str:
-    """Where the answers point: of the groups whose odds the answers raised, the one they raised
-    the most; when they raised none, the most probable group.
+    """Where the answers point: of the groups whose odds the answers raised at least
+    ``LEAD_FACTOR`` times, the one they raised the most; when they raised none that far, the
+    most probable group.
 
     Probabilities alone name the knee almost always, because some knee cause is common in anyone
     with knee pain; what the product has to tell is whether what the person said points
     elsewhere (the hip, the spine, the vessels). A group the answers made less likely is never
     named for being lowered least."""
     factors = source_factors(after, before)
-    raised = [g for g in SOURCE_GROUPS if np.log(factors[g]) > _SAME_FACTOR]
+    raised = [g for g in SOURCE_GROUPS if factors[g] >= LEAD_FACTOR]
     if not raised:
         return max(SOURCE_GROUPS, key=lambda g: after[g])
     return max(raised, key=lambda g: factors[g])

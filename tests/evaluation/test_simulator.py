@@ -1,7 +1,8 @@
 """Forward sampling reproduces the model's exact marginals (seeded, within binomial error).
 
-Expected values: condition frequencies against the priors (unconditioned) and against
-p / (1 - prod(1 - p)) when at least one condition is required; finding frequencies against
+Expected values: condition frequencies against the consulting priors (the complaint keeps them
+as they are) and against q / (1 - prod(1 - q)), for the population priors q worked out in
+``tests.random_models``, when at least one condition is required; finding frequencies against
 1 - exp(log P(finding absent)) from exact inference, an independent computation.
 """
 
@@ -21,7 +22,7 @@ from kneesource.evaluation.simulator import (
 )
 from kneesource.inference.exact import posterior
 from kneesource.model.compiled import Person
-from tests.random_models import random_model
+from tests.random_models import population_priors, random_model
 
 N = 20_000
 
@@ -62,7 +63,8 @@ def test_requiring_a_condition_renormalises_the_priors() -> None:
         model, np.tile(priors, (N, 1)), np.random.default_rng(4), require_condition=True
     )
     assert conds.any(axis=1).all()
-    _within(conds.mean(axis=0), priors / (1.0 - np.prod(1.0 - priors)), N)
+    q = population_priors(model, priors)[0]
+    _within(conds.mean(axis=0), q / (1.0 - np.prod(1.0 - q)), N)
 
 
 def test_same_seed_same_patients_and_noise_shares() -> None:

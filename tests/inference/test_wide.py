@@ -322,13 +322,13 @@ def test_rows_the_kernel_could_hold_never_share_a_pass_with_wider_ones(
     bits = exact._row_bits(MODEL, rows)
     assert bits[1] > exact.MAX_BITS >= bits[[0, *range(2, len(cases))]].max()
     passes: list[np.ndarray] = []
-    real = exact._rows_posteriors
+    real = exact._wide_rows
 
     def spy(model, priors, evidence):  # type: ignore[no-untyped-def]
         passes.append(exact._row_bits(model, evidence))
         return real(model, priors, evidence)
 
-    monkeypatch.setattr(exact, "_rows_posteriors", spy)
+    monkeypatch.setattr(exact, "_wide_rows", spy)
     exact.posterior_rows(MODEL, priors, rows)
     assert len(passes) == 2
     assert all((p > exact.MAX_BITS).all() or (p <= exact.MAX_BITS).all() for p in passes)

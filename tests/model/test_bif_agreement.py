@@ -13,7 +13,8 @@ import pytest
 
 from kneesource.engine import default_engine
 from kneesource.inference.exact import posterior
-from kneesource.model.bif import to_bif
+from kneesource.model.bif import complaint_nodes, to_bif
+from kneesource.model.bif import evidence as bif_evidence
 from kneesource.model.compiled import CompiledModel, Person
 from tests.random_models import random_model, sample_evidence
 
@@ -26,7 +27,7 @@ def _pyagrum_posteriors(
     engine = gum.LazyPropagation(bn)
     # Only conditions and roots are queried, so pyAgrum can prune unobserved findings.
     engine.setTargets({*model.condition_ids, *model.root_ids})
-    engine.setEvidence({k: "present" if v else "absent" for k, v in evidence.items()})
+    engine.setEvidence(bif_evidence(evidence))  # the findings and the complaint present
     engine.makeInference()
     conds = np.array([engine.posterior(c)[:][1] for c in model.condition_ids])
     roots = np.array([engine.posterior(r)[:][1] for r in model.root_ids])
@@ -39,7 +40,9 @@ def test_export_uses_assess_ids_and_binary_states(tmp_path: Path) -> None:
     path.write_text(to_bif(model, Person(age=52, sex="female")))
     bn = gum.loadBN(str(path))
     names = set(bn.names())
-    assert names == {*model.condition_ids, *model.root_ids, *model.finding_ids}
+    chain = complaint_nodes(model)
+    assert chain[-1] == "knee_region_pain"
+    assert names == {*model.condition_ids, *model.root_ids, *model.finding_ids, *chain}
     for name in names:
         assert list(bn.variable(name).labels()) == ["absent", "present"]
 
@@ -76,7 +79,7 @@ def test_pgmpy_agrees_on_random_networks(tmp_path: Path) -> None:
         infer = VariableElimination(network)
         rng = np.random.default_rng(seed)
         evidence = sample_evidence(model, person, rng, 6)
-        states = {k: "present" if v else "absent" for k, v in evidence.items()}
+        states = bif_evidence(evidence)  # the findings and the complaint present
         post = posterior(model, person, evidence)
         for i, cid in enumerate(model.condition_ids):
             factor = infer.query([cid], evidence=states, show_progress=False)

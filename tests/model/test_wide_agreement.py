@@ -18,6 +18,7 @@ import pytest
 from kneesource.engine import default_engine
 from kneesource.inference.exact import fits_kernel, posterior, posterior_wide
 from kneesource.kb.schema import SOURCE_GROUPS
+from kneesource.model.bif import evidence as bif_evidence
 from kneesource.model.bif import to_bif
 from kneesource.model.compiled import CompiledModel, Person
 
@@ -58,7 +59,7 @@ def bn(tmp_path_factory: pytest.TempPathFactory) -> object:
 
 
 def _pyagrum(bn: object, evidence: dict[str, bool]) -> tuple[np.ndarray, np.ndarray, dict]:
-    states = {k: "present" if v else "absent" for k, v in evidence.items()}
+    states = bif_evidence(evidence)  # the findings and the complaint present
     engine = gum.LazyPropagation(bn)
     engine.setTargets({*MODEL.condition_ids, *MODEL.root_ids})
     engine.setEvidence(states)
@@ -70,6 +71,7 @@ def _pyagrum(bn: object, evidence: dict[str, bool]) -> tuple[np.ndarray, np.ndar
     for g in SOURCE_GROUPS:
         members = [c for c, cg in zip(MODEL.condition_ids, MODEL.groups, strict=True) if cg == g]
         held = gum.LazyPropagation(bn)
+        held.setTargets(set(MODEL.root_ids))  # lets pyAgrum prune the findings nobody asked
         held.setEvidence({**states, **dict.fromkeys(members, "absent")})
         held.makeInference()
         sources[g] = 1.0 - held.evidenceProbability() / p_e

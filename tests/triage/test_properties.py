@@ -111,10 +111,12 @@ def _quick(age: int, findings: dict[str, bool]) -> int:
 SHARED_QUICK = QuickLevel(ENGINE.rules, ENGINE.model)
 
 
-# A knee that will not straighten explains a twist as a locked cartilage tear, which lowers the
-# chance of a fracture below its threshold; the full triage keeps "urgent" through the
-# combination without that warning sign, the quick level does not.
-EXPLAINED_AWAY = {"locked_bucket_handle_twist"}
+# Cases of the suite whose quick level is below the full one: a warning sign explains a serious
+# cause away, and the full triage keeps the level through the combination without that sign.
+# None now: the twisted knee that will not straighten (locked_bucket_handle_twist), which was
+# one, has its fracture below the line with and without the twist once the complaint is
+# explained (a woman of 27 without the inner-knee pain still is one: tests/interview).
+EXPLAINED_AWAY: set[str] = set()
 
 
 @pytest.mark.parametrize("spec", SAFETY, ids=[s["id"] for s in SAFETY])

@@ -23,6 +23,7 @@ from numpy.typing import NDArray
 
 from kneesource.case import Case
 from kneesource.errors import InputError, UnknownIdError
+from kneesource.inference.complaint import population_priors
 from kneesource.kb.loader import KnowledgeBase
 from kneesource.model.compiled import SEXES, CompiledModel, FloatArray, Person
 
@@ -110,21 +111,28 @@ def sample_states(
     rng: np.random.Generator,
     require_condition: bool = False,
 ) -> tuple[BoolArray, BoolArray, BoolArray]:
-    """Forward-sample one joint state per row of ``priors`` (shape (n, conditions)).
+    """Forward-sample one joint state per row of consulting ``priors`` (shape (n, conditions)),
+    given the complaint (:mod:`kneesource.inference.complaint`): the conditions are drawn with
+    the population priors, and a row with none present keeps the complaint only by its leak, so
+    it is drawn again with probability 1 - leak. Each condition's frequency is then its
+    consulting prior.
 
     Returns boolean arrays (conditions, roots, findings). With ``require_condition`` a row with
-    no condition present is drawn again until it has one: the model of a person who consults
-    with knee pain that has a modelled cause. Then P(c) = p_c / (1 - prod(1 - p)).
+    no condition present is always drawn again: the model of a person who consults with knee
+    pain that has a modelled cause. Then P(c) = q_c / (1 - prod(1 - q)) for the population
+    priors q.
     """
     n = priors.shape[0]
-    conds = rng.random(priors.shape) < priors
+    if require_condition and np.any(np.all(priors <= 0.0, axis=1)):
+        raise InputError("a person has no condition with a prior above zero")
+    priors, _, leak = population_priors(model, priors)
     if require_condition:
-        if np.any(np.all(priors <= 0.0, axis=1)):
-            raise InputError("a person has no condition with a prior above zero")
-        empty = ~conds.any(axis=1)
-        while empty.any():
-            conds[empty] = rng.random((int(empty.sum()), priors.shape[1])) < priors[empty]
-            empty = ~conds.any(axis=1)
+        leak = np.zeros_like(leak)
+    conds = rng.random(priors.shape) < priors
+    again = ~conds.any(axis=1) & (rng.random(n) >= leak)
+    while again.any():
+        conds[again] = rng.random((int(again.sum()), priors.shape[1])) < priors[again]
+        again[again] = ~conds[again].any(axis=1) & (rng.random(int(again.sum())) >= leak[again])
     c = conds.astype(np.float64)
     log_root_off = np.log1p(-model.root_leak) + c @ np.log1p(-model.condition_root)
     roots = rng.random((n, len(model.root_ids))) < -np.expm1(log_root_off)

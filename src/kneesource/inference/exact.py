@@ -9,12 +9,16 @@ the evidence, and so do heavy rows the kernel could hold when bucket elimination
 time for them is lower (``_cheaper_wide``). All are checked against each other, against
 brute-force enumeration and against pyAgrum.
 
-Definitions (also in ``docs/model.md``):
+Definitions (also in ``docs/model.md``), all given the complaint (knee-region pain) too:
 
-* condition probability: P(condition present | findings, person);
-* root probability: P(nerve root involved | findings, person);
+* condition probability: P(condition present | findings, person, complaint);
+* root probability: P(nerve root involved | findings, person, complaint);
 * pain source probability for group g: P(at least one condition of group g present | findings,
-  person). Several causes can coexist, so the five sources need not sum to one.
+  person, complaint). Several causes can coexist, so the five sources need not sum to one.
+
+Every method runs on the population priors of the person's consulting priors, and the rows are
+then conditioned on the complaint in closed form (:mod:`kneesource.inference.complaint`,
+``_posteriors``).
 
 In the kernel, sources and roots outside the pruned network come from *variants* of the same
 computation: a row in which every condition of a group may only be absent gives P(no cause in the
@@ -33,7 +37,7 @@ from typing import cast
 import numpy as np
 
 from kneesource.errors import TooComplexError
-from kneesource.inference import junction, kernel_np
+from kneesource.inference import complaint, junction, kernel_np
 from kneesource.inference.junction import FloatArray
 from kneesource.inference.kernel_np import MAX_BITS
 from kneesource.kb.schema import SOURCE_GROUPS, SourceGroup
@@ -70,13 +74,22 @@ def case_network(
     """The case as a network for :mod:`kneesource.inference.junction`, one row per query: the
     case itself, then one per finding of ``leave_out`` with that finding left unobserved."""
     priors = model.priors(person) if isinstance(person, Person) else np.asarray(person)
+    rows = _case_rows(model, findings, leave_out)
+    return rows_network(model, np.repeat(priors[None], len(rows), axis=0), rows)
+
+
+def _case_rows(
+    model: CompiledModel, findings: Mapping[str, bool], leave_out: Sequence[str]
+) -> np.ndarray:
+    """The case's evidence (-1 unknown, 0 absent, 1 present), then one row per finding of
+    ``leave_out`` with that finding unknown."""
     evidence = np.full(len(model.finding_ids), -1, dtype=np.int8)
     for f, v in findings.items():
         evidence[model.finding_index(f)] = 1 if v else 0
     rows = np.repeat(evidence[None], 1 + len(leave_out), axis=0)
     for i, f in enumerate(leave_out):
         rows[1 + i, model.finding_index(f)] = -1
-    return rows_network(model, np.repeat(priors[None], len(rows), axis=0), rows)
+    return rows
 
 
 def rows_network(
@@ -194,16 +207,15 @@ def posterior_wide(
     first, then the case without each finding of ``leave_out``. Raises ``TooComplexError`` for
     evidence whose largest cluster would exceed the stated bound (checked before any work)."""
     check_model(model)
-    result = _run(model, case_network(model, person, findings, leave_out))
+    consulting = model.priors(person) if isinstance(person, Person) else np.asarray(person)
+    evidence = _case_rows(model, findings, leave_out)
+    consulting = np.repeat(consulting[None], len(evidence), axis=0)
+    priors = complaint.population_priors(model, consulting)[0]
+    marg, log_z = _wide_rows(model, priors, evidence)
     n, n_roots = model.n_conditions, len(model.root_ids)
-    marg = result.marginals.clip(0.0, 1.0)
-    base = Posterior(
-        conditions=marg[0, :n],
-        roots=marg[0, n : n + n_roots],
-        sources={g: float(marg[0, n + n_roots + i]) for i, g in enumerate(SOURCE_GROUPS)},
-        log_evidence=float(result.log_z[0]),
-    )
-    return base, marg[1:, :n]
+    conds, roots, srcs = np.split(marg, [n, n + n_roots], axis=1)
+    posts = _posteriors(model, consulting, evidence, conds, roots, srcs, log_z)
+    return posts[0], conds[1:]
 
 
 def _plans(model: CompiledModel) -> junction.PlanCache:
@@ -260,6 +272,7 @@ def posterior_rows(
     """``posterior_batch`` on rows already encoded (``encode_evidence``): priors (B, n) and
     evidence (B, F) as int8, -1 unknown, 0 absent, 1 present."""
     check_model(model)
+    consulting, priors = priors, complaint.population_priors(model, priors)[0]
     b, n, r = len(priors), model.n_conditions, len(model.root_ids)
     conds, roots, srcs = np.zeros((b, n)), np.zeros((b, r)), np.zeros((b, N_GROUPS))
     log_z, ok = np.zeros(b), np.zeros(b, dtype=np.bool_)
@@ -273,18 +286,6 @@ def posterior_rows(
         part = (conds[some], roots[some], srcs[some], log_z[some], ok[some])
         _run_kernel(kernel, model, priors[some], evidence[some], *part)
         conds[some], roots[some], srcs[some], log_z[some], ok[some] = part
-    np.clip(conds, 0.0, 1.0, out=conds)
-    np.clip(roots, 0.0, 1.0, out=roots)
-    sources = np.clip(srcs, 0.0, 1.0).tolist()
-    evidence_log = log_z.tolist()
-    out: list[Posterior | None] = [
-        Posterior(
-            conds[i], roots[i], dict(zip(SOURCE_GROUPS, sources[i], strict=True)), evidence_log[i]
-        )
-        if ok[i]
-        else None
-        for i in range(b)
-    ]
     # Rows too wide for the kernel go to bucket elimination. Rows that differ only by present
     # findings left unknown and by absent ones (a case's triage combinations, its leave-one-out
     # variants) share one network and run as rows of one pass. Rows the kernel could hold never
@@ -292,10 +293,33 @@ def posterior_rows(
     held = bits <= MAX_BITS
     for kind in (~ok & held, ~ok & ~held):
         for group in _wide_groups(evidence, np.flatnonzero(kind)):
-            posts = _rows_posteriors(model, priors[group], evidence[group])
-            for i, post in zip(group, posts, strict=True):
-                out[i] = post
-    return cast(list[Posterior], out)
+            marg, log_z[group] = _wide_rows(model, priors[group], evidence[group])
+            conds[group], roots[group], srcs[group] = np.split(marg, [n, n + r], axis=1)
+    return _posteriors(model, consulting, evidence, conds, roots, srcs, log_z)
+
+
+def _posteriors(
+    model: CompiledModel,
+    consulting: FloatArray,
+    evidence: np.ndarray,
+    conds: FloatArray,
+    roots: FloatArray,
+    srcs: FloatArray,
+    log_z: FloatArray,
+) -> list[Posterior]:
+    """Rows computed on the population priors, conditioned on the complaint
+    (:mod:`kneesource.inference.complaint`) and clipped to [0, 1]."""
+    for a in (conds, roots, srcs):
+        np.clip(a, 0.0, 1.0, out=a)
+    complaint.condition(model, consulting, evidence, conds, roots, srcs, log_z)
+    sources = srcs.tolist()
+    evidence_log = log_z.tolist()
+    return [
+        Posterior(
+            conds[i], roots[i], dict(zip(SOURCE_GROUPS, sources[i], strict=True)), evidence_log[i]
+        )
+        for i in range(len(conds))
+    ]
 
 
 def _run_kernel(
@@ -405,21 +429,13 @@ def _wide_groups(evidence: np.ndarray, wide: np.ndarray) -> list[list[int]]:
     return [sorted(members) for _, _, members in groups]
 
 
-def _rows_posteriors(
+def _wide_rows(
     model: CompiledModel, priors: FloatArray, evidence: np.ndarray
-) -> list[Posterior]:
+) -> tuple[FloatArray, FloatArray]:
+    """Bucket elimination on rows of population priors: the marginals (rows, conditions + roots
+    + source groups) and log P(e) (rows,)."""
     result = _run(model, rows_network(model, priors, evidence))
-    n, n_roots = model.n_conditions, len(model.root_ids)
-    marg = result.marginals.clip(0.0, 1.0)
-    return [
-        Posterior(
-            conditions=marg[i, :n],
-            roots=marg[i, n : n + n_roots],
-            sources={g: float(marg[i, n + n_roots + k]) for k, g in enumerate(SOURCE_GROUPS)},
-            log_evidence=float(result.log_z[i]),
-        )
-        for i in range(len(evidence))
-    ]
+    return np.array(result.marginals, dtype=np.float64), np.array(result.log_z, dtype=np.float64)
 
 
 def _run(model: CompiledModel, net: junction.Network) -> junction.Result:

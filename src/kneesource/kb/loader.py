@@ -232,6 +232,8 @@ def describe_location(data: object, loc: tuple[int | str, ...]) -> str:
 
 
 def _sources(kb: KnowledgeBase) -> Iterator[tuple[str, Source]]:
+    yield "meta complaint rate", kb.meta.complaint.rate_source
+    yield "meta complaint other causes", kb.meta.complaint.other_causes_source
     for c in kb.conditions:
         yield f"condition {c.id} prior", c.prior.source
         for m in c.prior.modifiers:

@@ -98,10 +98,22 @@ class ReferencesFile(_Strict):
     references: list[Reference]
 
 
+class Complaint(_Strict):
+    """The complaint as evidence (``kneesource.inference.complaint``): ``rate`` is the share of
+    people with knee-region pain, which scales the consulting priors down to the population's;
+    ``other_causes`` the least probability of that pain in someone with none of the conditions."""
+
+    rate: Annotated[float, Field(gt=0.0, le=1.0)]
+    rate_source: Source
+    other_causes: OpenProbability
+    other_causes_source: Source
+
+
 class Meta(_Strict):
     version: str = Field(pattern=r"^\d+\.\d+\.\d+$")
     population: str = Field(min_length=10)
     reference_person: str = Field(min_length=10)
+    complaint: Complaint
 
 
 class Codes(_Strict):

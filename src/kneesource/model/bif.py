@@ -4,18 +4,39 @@ Every node is binary with states ``absent`` then ``present``; node names are the
 ``assess`` uses (conditions, roots L2..S1, findings). Noisy-OR links are expanded into full
 conditional probability tables, written one parent configuration per line, so pgmpy, pyAgrum,
 GeNIe and SamIam read the same numbers kneesource uses.
+
+The complaint is a node too (:mod:`kneesource.inference.complaint`): the conditions carry the
+population priors of the person, and ``knee_region_pain`` is present when any condition is, or by
+its leak. It is written as a chain of "any cause so far" nodes, one per condition, so that no
+table holds more than three variables. kneesource's probabilities are those given the findings
+and ``knee_region_pain`` present (``evidence`` below gives both).
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 
 import numpy as np
 
+from kneesource.inference.complaint import population_priors
 from kneesource.model.compiled import CompiledModel, Person
 
 STATES = ("absent", "present")
+COMPLAINT = "knee_region_pain"
+
+
+def evidence(findings: Mapping[str, bool]) -> dict[str, str]:
+    """The evidence to set on the exported network for these findings: their states, and the
+    complaint present."""
+    return {COMPLAINT: STATES[1], **{f: STATES[1] if v else STATES[0] for f, v in findings.items()}}
+
+
+def complaint_nodes(model: CompiledModel) -> list[str]:
+    """The complaint's nodes: its leak, one "any cause so far" node per condition but the last,
+    and ``COMPLAINT`` itself."""
+    chain = [f"{COMPLAINT}_upto_{c}" for c in model.condition_ids[:-1]]
+    return [f"{COMPLAINT}_leak", *chain, COMPLAINT]
 
 
 def _num(x: float) -> str:
@@ -51,12 +72,18 @@ def iter_bif(model: CompiledModel, person: Person) -> Iterator[str]:
         f'activities {",".join(sorted(person.activities)) or "none"}";\n'
         "}\n"
     )
-    names = [*model.condition_ids, *model.root_ids, *model.finding_ids]
+    chain = complaint_nodes(model)
+    names = [*model.condition_ids, *model.root_ids, *model.finding_ids, *chain]
+    if len(set(names)) != len(names):
+        raise ValueError(f"an id of the model clashes with the complaint's nodes {chain}")
     for name in names:
         yield _variable(name)
-    priors = model.priors(person)
+    priors, _, leak = population_priors(model, model.priors(person))
     for i, cid in enumerate(model.condition_ids):
-        yield f"probability ( {cid} ) {{\n  table {_num(1 - priors[i])}, {_num(priors[i])};\n}}\n"
+        yield _noisy_or_table(cid, [], [], float(priors[0, i]))
+    yield _noisy_or_table(chain[0], [], [], float(leak[0]))
+    for k, cid in enumerate(model.condition_ids):
+        yield _noisy_or_table(chain[k + 1], [chain[k], cid], [1.0, 1.0], 0.0)
     for r, rid in enumerate(model.root_ids):
         idx = np.flatnonzero(model.condition_root[:, r])
         yield _noisy_or_table(

@@ -87,6 +87,11 @@ class CompiledModel:
     # Context findings that are the sports (``factor: activity``), as against a past treatment
     # (``factor: history``, a knee replacement): synthetic patients are drawn with sports only.
     sport_ids: tuple[str, ...] = ()
+    # The complaint as evidence (:mod:`kneesource.inference.complaint`): the share of people with
+    # knee-region pain, and the least probability of it from causes outside the model. A rate of
+    # 1 leaves the complaint out (the priors then act alone, as in a hand-built model).
+    complaint_rate: float = 1.0
+    complaint_other: float = 0.05
 
     @property
     def n_conditions(self) -> int:
@@ -201,6 +206,8 @@ def compile_model(kb: KnowledgeBase) -> CompiledModel:
         root_finding=_readonly(root_find),
         finding_leak=_readonly(finding_leak),
         knowledge_base_version=kb.version,
+        complaint_rate=kb.meta.complaint.rate,
+        complaint_other=kb.meta.complaint.other_causes,
         triage_ids=tuple(f.id for f in findings if f.triage_only),
         sport_ids=tuple(
             a
@@ -255,6 +262,10 @@ def check_model(model: CompiledModel) -> None:
         array = getattr(model, name)
         if array.size and (array.min() < 0.0 or array.max() >= 1.0):
             problems.append(f"{name} must hold probabilities in [0, 1)")
+    if not 0.0 < model.complaint_rate <= 1.0:
+        problems.append("complaint_rate must be in (0, 1]")
+    if not 0.0 < model.complaint_other < 1.0:
+        problems.append("complaint_other must be in (0, 1)")
     if len(model.groups) != n or any(g not in SOURCE_GROUPS for g in model.groups):
         problems.append("every condition needs a source group")
     if not set(model.triage_ids) <= set(model.finding_ids):
