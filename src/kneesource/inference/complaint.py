@@ -33,12 +33,14 @@ the others, down to their population priors when it explains it fully.
 from __future__ import annotations
 
 import itertools
-from typing import cast
+from typing import NamedTuple
 
 import numpy as np
 
 from kneesource.inference.junction import FloatArray
 from kneesource.model.compiled import CompiledModel
+
+IntArray = np.ndarray
 
 _BISECTIONS = 60
 
@@ -49,18 +51,37 @@ def population_priors(
     """For consulting priors (B, n): the population priors q (B, n), the share s with the
     complaint (B,) and the leak l of the complaint (B,), as the module describes."""
     priors = np.atleast_2d(np.asarray(priors, dtype=np.float64))
-    rows = len(priors)
-    scale = np.full(rows, float(model.complaint_rate))
-    if model.complaint_rate < 1.0:
-        keep_other = np.log1p(-model.complaint_other)
-        short = _leak_room(priors, scale, keep_other) < 0.0
-        if short.any():
-            scale[short] = _smallest_scale(priors[short], scale[short], keep_other)
+    scale = _scales(model, priors) if model.complaint_rate < 1.0 else np.ones(len(priors))
     q = priors * scale[:, None]
     with np.errstate(divide="ignore"):
         log_rest = np.log1p(-scale) - np.log1p(-q).sum(axis=1)
     leak = np.clip(-np.expm1(log_rest), 0.0, 1.0)
     return q, scale, leak
+
+
+# Shares worked out, kept on the model by the bytes of a row of priors: a batch repeats few
+# people many times (a case's leave-one-out rows, its triage combinations), and so does a run.
+_KEPT_SCALES = 4096
+
+
+def _scales(model: CompiledModel, priors: FloatArray) -> FloatArray:
+    """The share with the complaint for each row of consulting priors (the rate, raised where
+    the leak would fall below its floor), each distinct row worked out once."""
+    kept: dict[bytes, float] | None = model.__dict__.get("_complaint_scales")
+    if kept is None or len(kept) > _KEPT_SCALES:
+        kept = {}
+        object.__setattr__(model, "_complaint_scales", kept)
+    keys = [row.tobytes() for row in priors]
+    todo = sorted({k: i for i, k in enumerate(keys) if k not in kept}.items())
+    if todo:
+        rows = priors[[i for _, i in todo]]
+        scale = np.full(len(rows), float(model.complaint_rate))
+        keep_other = float(np.log1p(-model.complaint_other))
+        short = _leak_room(rows, scale, keep_other) < 0.0
+        if short.any():
+            scale[short] = _smallest_scale(rows[short], scale[short], keep_other)
+        kept.update(zip((k for k, _ in todo), scale.tolist(), strict=True))
+    return np.array([kept[k] for k in keys])
 
 
 def _leak_room(priors: FloatArray, scale: FloatArray, keep_other: float) -> FloatArray:
@@ -84,10 +105,17 @@ def _smallest_scale(priors: FloatArray, low: FloatArray, keep_other: float) -> F
     return high
 
 
-def _root_states(model: CompiledModel) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
-    """Every state of the roots (S, R), its log probability with no condition present (S,), and
-    log P(finding absent | state) and log P(finding present | state) (S, F); kept on the model."""
-    cached = model.__dict__.get("_root_states")
+class _RootStates(NamedTuple):
+    states: FloatArray  # every state of the roots (S, R)
+    log_state: FloatArray  # its log probability with no condition present (S,)
+    off: FloatArray  # log P(finding absent | state) (S, F)
+    on: FloatArray  # log P(finding present | state) (S, F)
+    rooted: IntArray  # the findings some root causes: the others do not depend on the state
+
+
+def _root_states(model: CompiledModel) -> _RootStates:
+    """``_RootStates`` of the model, kept on it."""
+    cached: _RootStates | None = model.__dict__.get("_root_states")
     if cached is None:
         n_roots = len(model.root_ids)
         states = np.array(list(itertools.product((0.0, 1.0), repeat=n_roots)))
@@ -97,22 +125,27 @@ def _root_states(model: CompiledModel) -> tuple[FloatArray, FloatArray, FloatArr
             )
             off = states @ np.log1p(-model.root_finding) + np.log1p(-model.finding_leak)[None]
             on = np.log(-np.expm1(off))
-        cached = (states, log_state, off, on)
+        rooted = np.flatnonzero(model.root_finding.any(axis=0))
+        cached = _RootStates(states, log_state, off, on, rooted)
         object.__setattr__(model, "_root_states", cached)
-    return cast(tuple[FloatArray, FloatArray, FloatArray, FloatArray], cached)
+    return cached
 
 
 def without_conditions(model: CompiledModel, evidence: np.ndarray) -> tuple[FloatArray, FloatArray]:
     """For rows of evidence (B, F: -1 unknown, 0 absent, 1 present): log P(e | no condition
     present) (B,) and P(root | e, no condition present) (B, R)."""
-    states, log_state, off, on = _root_states(model)
-    # Element by element and one observed finding at a time, never a matrix product: a row's
-    # numbers then do not depend on the other rows of the batch (a case scored alone and in a
-    # batch gives the same bits).
-    total = np.repeat(log_state[None], len(evidence), axis=0)  # (B, S)
-    for j in np.flatnonzero((evidence >= 0).any(axis=0)).tolist():
-        seen = evidence[:, j : j + 1]
-        total += np.where(seen == 1, on[:, j], np.where(seen == 0, off[:, j], 0.0))
+    states, log_state, _, _, rooted = _root_states(model)
+    lookup = _lookup(model)  # (F, 3, S): unknown, absent, present
+    # Gathers and sums along fixed axes, never a matrix product: a row's numbers then do not
+    # depend on the other rows of the batch (a case scored alone and in a batch gives the same
+    # bits). A finding no root causes has its leak alone, the same in every state of the roots:
+    # those are one sum per row; the others are added one finding at a time.
+    index = evidence.astype(np.int64) + 1
+    alone = lookup[np.arange(evidence.shape[1]), index, 0]  # (B, F)
+    alone[:, rooted] = 0.0
+    total = log_state[None] + alone.sum(axis=1)[:, None]  # (B, S)
+    for j in rooted[(evidence[:, rooted] >= 0).any(axis=0)].tolist():
+        total += lookup[j][index[:, j]]
     top = total.max(axis=1, keepdims=True)
     finite = np.isfinite(top[:, 0])
     weights = np.exp(total - np.where(np.isfinite(top), top, 0.0))
@@ -122,21 +155,34 @@ def without_conditions(model: CompiledModel, evidence: np.ndarray) -> tuple[Floa
     return log_e, roots / z[:, None]
 
 
+def _lookup(model: CompiledModel) -> FloatArray:
+    """log P(what was said of finding f | state s of the roots, no condition) as a table
+    (F, 3, S) indexed by the answer plus one: 0 unknown, 1 absent, 2 present; kept on the
+    model."""
+    cached: FloatArray | None = model.__dict__.get("_complaint_lookup")
+    if cached is None:
+        _, _, off, on, _ = _root_states(model)
+        cached = np.stack([np.zeros_like(off.T), off.T, on.T], axis=1)
+        object.__setattr__(model, "_complaint_lookup", cached)
+    return cached
+
+
 def condition(
     model: CompiledModel,
-    priors: FloatArray,
+    population: tuple[FloatArray, FloatArray, FloatArray],
     evidence: np.ndarray,
     conditions: FloatArray,
     roots: FloatArray,
     sources: FloatArray,
     log_z: FloatArray,
 ) -> None:
-    """Condition posteriors computed on the population priors (``population_priors`` of the
-    consulting ``priors``) on the complaint, in place: conditions (B, n), roots (B, R), sources
-    (B, groups) and log P(e) (B,) become those given e and the complaint."""
+    """Condition posteriors computed on the population priors (``population``: what
+    ``population_priors`` gives for the consulting priors) on the complaint, in place:
+    conditions (B, n), roots (B, R), sources (B, groups) and log P(e) (B,) become those given e
+    and the complaint."""
     if model.complaint_rate >= 1.0:
         return
-    q, scale, leak = population_priors(model, priors)
+    q, scale, leak = population
     log_none, roots_none = without_conditions(model, evidence)
     log_n = np.minimum(np.log1p(-q).sum(axis=1) + log_none - log_z, 0.0)
     n_none = np.exp(log_n)

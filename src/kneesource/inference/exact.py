@@ -209,12 +209,13 @@ def posterior_wide(
     check_model(model)
     consulting = model.priors(person) if isinstance(person, Person) else np.asarray(person)
     evidence = _case_rows(model, findings, leave_out)
-    consulting = np.repeat(consulting[None], len(evidence), axis=0)
-    priors = complaint.population_priors(model, consulting)[0]
-    marg, log_z = _wide_rows(model, priors, evidence)
+    population = complaint.population_priors(
+        model, np.repeat(consulting[None], len(evidence), axis=0)
+    )
+    marg, log_z = _wide_rows(model, population[0], evidence)
     n, n_roots = model.n_conditions, len(model.root_ids)
     conds, roots, srcs = np.split(marg, [n, n + n_roots], axis=1)
-    posts = _posteriors(model, consulting, evidence, conds, roots, srcs, log_z)
+    posts = _posteriors(model, population, evidence, conds, roots, srcs, log_z)
     return posts[0], conds[1:]
 
 
@@ -272,7 +273,8 @@ def posterior_rows(
     """``posterior_batch`` on rows already encoded (``encode_evidence``): priors (B, n) and
     evidence (B, F) as int8, -1 unknown, 0 absent, 1 present."""
     check_model(model)
-    consulting, priors = priors, complaint.population_priors(model, priors)[0]
+    population = complaint.population_priors(model, priors)
+    priors = population[0]
     b, n, r = len(priors), model.n_conditions, len(model.root_ids)
     conds, roots, srcs = np.zeros((b, n)), np.zeros((b, r)), np.zeros((b, N_GROUPS))
     log_z, ok = np.zeros(b), np.zeros(b, dtype=np.bool_)
@@ -295,12 +297,12 @@ def posterior_rows(
         for group in _wide_groups(evidence, np.flatnonzero(kind)):
             marg, log_z[group] = _wide_rows(model, priors[group], evidence[group])
             conds[group], roots[group], srcs[group] = np.split(marg, [n, n + r], axis=1)
-    return _posteriors(model, consulting, evidence, conds, roots, srcs, log_z)
+    return _posteriors(model, population, evidence, conds, roots, srcs, log_z)
 
 
 def _posteriors(
     model: CompiledModel,
-    consulting: FloatArray,
+    population: tuple[FloatArray, FloatArray, FloatArray],
     evidence: np.ndarray,
     conds: FloatArray,
     roots: FloatArray,
@@ -311,7 +313,7 @@ def _posteriors(
     (:mod:`kneesource.inference.complaint`) and clipped to [0, 1]."""
     for a in (conds, roots, srcs):
         np.clip(a, 0.0, 1.0, out=a)
-    complaint.condition(model, consulting, evidence, conds, roots, srcs, log_z)
+    complaint.condition(model, population, evidence, conds, roots, srcs, log_z)
     sources = srcs.tolist()
     evidence_log = log_z.tolist()
     return [
