@@ -44,6 +44,23 @@ def test_a_group_lowered_least_is_never_named() -> None:
     assert leading_source(after, before) == "knee"
 
 
+def test_a_rise_not_worth_more_than_a_bare_mention_names_no_group() -> None:
+    # Kass and Raftery 1995: a Bayes factor from 1 to 3 is not worth more than a bare mention.
+    # By hand: vascular 0.027 -> 0.035, odds 0.02775 -> 0.03627, factor 1.31; knee 0.70 -> 0.68,
+    # lowered. Answers mostly unknown nudge a small group up this much while the pain stays at
+    # the knee, so the most probable group is named.
+    before = _groups(knee=0.70, vascular=0.027)
+    after = _groups(knee=0.68, vascular=0.035)
+    assert source_factors(after, before)["vascular"] == pytest.approx(
+        (0.035 / 0.965) / (0.027 / 0.973)
+    )
+    assert leading_source(after, before) == "knee"
+    # Raised 3.5 times (0.027 -> 0.0884: odds 0.02775 -> 0.09697), it leads.
+    raised = _groups(knee=0.68, vascular=0.0884)
+    assert source_factors(raised, before)["vascular"] == pytest.approx(3.49, abs=0.01)
+    assert leading_source(raised, before) == "vascular"
+
+
 def test_with_no_answers_the_most_probable_group_is_named() -> None:
     a = ENGINE.assess(Case(70, "female", {}))
     assert a.leading_source == max(a.pain_source, key=lambda g: a.pain_source[g]) == "knee"
