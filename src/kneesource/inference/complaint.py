@@ -72,15 +72,15 @@ def _scales(model: CompiledModel, priors: FloatArray) -> FloatArray:
         kept = {}
         object.__setattr__(model, "_complaint_scales", kept)
     keys = [row.tobytes() for row in priors]
-    todo = sorted({k: i for i, k in enumerate(keys) if k not in kept}.items())
+    todo = {k: i for i, k in enumerate(keys) if k not in kept}  # one row of each
     if todo:
-        rows = priors[[i for _, i in todo]]
+        rows = priors[list(todo.values())]
         scale = np.full(len(rows), float(model.complaint_rate))
         keep_other = float(np.log1p(-model.complaint_other))
         short = _leak_room(rows, scale, keep_other) < 0.0
         if short.any():
             scale[short] = _smallest_scale(rows[short], scale[short], keep_other)
-        kept.update(zip((k for k, _ in todo), scale.tolist(), strict=True))
+        kept.update(zip(todo, scale.tolist(), strict=True))
     return np.array([kept[k] for k in keys])
 
 
@@ -108,8 +108,9 @@ def _smallest_scale(priors: FloatArray, low: FloatArray, keep_other: float) -> F
 class _RootStates(NamedTuple):
     states: FloatArray  # every state of the roots (S, R)
     log_state: FloatArray  # its log probability with no condition present (S,)
-    off: FloatArray  # log P(finding absent | state) (S, F)
-    on: FloatArray  # log P(finding present | state) (S, F)
+    # log P(what was said of finding f | state s) (F, 3, S), indexed by the answer plus one:
+    # 0 unknown, 1 absent, 2 present
+    lookup: FloatArray
     rooted: IntArray  # the findings some root causes: the others do not depend on the state
 
 
@@ -125,8 +126,9 @@ def _root_states(model: CompiledModel) -> _RootStates:
             )
             off = states @ np.log1p(-model.root_finding) + np.log1p(-model.finding_leak)[None]
             on = np.log(-np.expm1(off))
+        lookup = np.stack([np.zeros_like(off.T), off.T, on.T], axis=1)
         rooted = np.flatnonzero(model.root_finding.any(axis=0))
-        cached = _RootStates(states, log_state, off, on, rooted)
+        cached = _RootStates(states, log_state, lookup, rooted)
         object.__setattr__(model, "_root_states", cached)
     return cached
 
@@ -134,8 +136,7 @@ def _root_states(model: CompiledModel) -> _RootStates:
 def without_conditions(model: CompiledModel, evidence: np.ndarray) -> tuple[FloatArray, FloatArray]:
     """For rows of evidence (B, F: -1 unknown, 0 absent, 1 present): log P(e | no condition
     present) (B,) and P(root | e, no condition present) (B, R)."""
-    states, log_state, _, _, rooted = _root_states(model)
-    lookup = _lookup(model)  # (F, 3, S): unknown, absent, present
+    states, log_state, lookup, rooted = _root_states(model)
     # Gathers and sums along fixed axes, never a matrix product: a row's numbers then do not
     # depend on the other rows of the batch (a case scored alone and in a batch gives the same
     # bits). A finding no root causes has its leak alone, the same in every state of the roots:
@@ -153,18 +154,6 @@ def without_conditions(model: CompiledModel, evidence: np.ndarray) -> tuple[Floa
     log_e = np.where(finite, top[:, 0] + np.log(z), -np.inf)
     roots = np.stack([(weights * states[:, r]).sum(axis=1) for r in range(states.shape[1])], 1)
     return log_e, roots / z[:, None]
-
-
-def _lookup(model: CompiledModel) -> FloatArray:
-    """log P(what was said of finding f | state s of the roots, no condition) as a table
-    (F, 3, S) indexed by the answer plus one: 0 unknown, 1 absent, 2 present; kept on the
-    model."""
-    cached: FloatArray | None = model.__dict__.get("_complaint_lookup")
-    if cached is None:
-        _, _, off, on, _ = _root_states(model)
-        cached = np.stack([np.zeros_like(off.T), off.T, on.T], axis=1)
-        object.__setattr__(model, "_complaint_lookup", cached)
-    return cached
 
 
 def condition(
