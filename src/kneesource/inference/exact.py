@@ -72,7 +72,11 @@ def case_network(
     leave_out: Sequence[str] = (),
 ) -> junction.Network:
     """The case as a network for :mod:`kneesource.inference.junction`, one row per query: the
-    case itself, then one per finding of ``leave_out`` with that finding left unobserved."""
+    case itself, then one per finding of ``leave_out`` with that finding left unobserved.
+
+    For planning and for tests of its structure: it carries the person's consulting priors and
+    not the complaint, so the posteriors it would give are not kneesource's (``posterior_wide``
+    runs the population priors and conditions them on the complaint)."""
     priors = model.priors(person) if isinstance(person, Person) else np.asarray(person)
     rows = _case_rows(model, findings, leave_out)
     return rows_network(model, np.repeat(priors[None], len(rows), axis=0), rows)

@@ -10,6 +10,11 @@ population priors of the person, and ``knee_region_pain`` is present when any co
 its leak. It is written as a chain of "any cause so far" nodes, one per condition, so that no
 table holds more than three variables. kneesource's probabilities are those given the findings
 and ``knee_region_pain`` present (``evidence`` below gives both).
+
+The chain ties every condition to every other, which a junction tree pays for on wide evidence.
+``complaint=False`` leaves it out (the conditions keep their population priors): the complaint can
+then be applied by conditioning, from two runs of the smaller network, as ``condition_on_complaint``
+shows.
 """
 
 from __future__ import annotations
@@ -63,8 +68,9 @@ def _noisy_or_table(
     return "\n".join(lines) + "\n"
 
 
-def iter_bif(model: CompiledModel, person: Person) -> Iterator[str]:
-    """The BIF text in pieces (the largest tables have 2^k lines)."""
+def iter_bif(model: CompiledModel, person: Person, complaint: bool = True) -> Iterator[str]:
+    """The BIF text in pieces (the largest tables have 2^k lines); ``complaint=False`` leaves
+    out the complaint's nodes."""
     yield (
         "network kneesource {\n"
         f'  property knowledge_base_version = "{model.knowledge_base_version}";\n'
@@ -72,7 +78,7 @@ def iter_bif(model: CompiledModel, person: Person) -> Iterator[str]:
         f'activities {",".join(sorted(person.activities)) or "none"}";\n'
         "}\n"
     )
-    chain = complaint_nodes(model)
+    chain = complaint_nodes(model) if complaint else []
     names = [*model.condition_ids, *model.root_ids, *model.finding_ids, *chain]
     if len(set(names)) != len(names):
         raise ValueError(f"an id of the model clashes with the complaint's nodes {chain}")
@@ -81,9 +87,10 @@ def iter_bif(model: CompiledModel, person: Person) -> Iterator[str]:
     priors, _, leak = population_priors(model, model.priors(person))
     for i, cid in enumerate(model.condition_ids):
         yield _noisy_or_table(cid, [], [], float(priors[0, i]))
-    yield _noisy_or_table(chain[0], [], [], float(leak[0]))
-    for k, cid in enumerate(model.condition_ids):
-        yield _noisy_or_table(chain[k + 1], [chain[k], cid], [1.0, 1.0], 0.0)
+    if complaint:
+        yield _noisy_or_table(chain[0], [], [], float(leak[0]))
+        for k, cid in enumerate(model.condition_ids):
+            yield _noisy_or_table(chain[k + 1], [chain[k], cid], [1.0, 1.0], 0.0)
     for r, rid in enumerate(model.root_ids):
         idx = np.flatnonzero(model.condition_root[:, r])
         yield _noisy_or_table(
@@ -104,5 +111,30 @@ def iter_bif(model: CompiledModel, person: Person) -> Iterator[str]:
         )
 
 
-def to_bif(model: CompiledModel, person: Person) -> str:
-    return "".join(iter_bif(model, person))
+def to_bif(model: CompiledModel, person: Person, complaint: bool = True) -> str:
+    return "".join(iter_bif(model, person, complaint))
+
+
+def complaint_leak(model: CompiledModel, person: Person) -> float:
+    """The probability that causes outside the model give this person knee pain."""
+    return float(population_priors(model, model.priors(person))[2][0])
+
+
+def condition_on_complaint(
+    leak: float,
+    conditions: np.ndarray,
+    roots: np.ndarray,
+    none_present: float,
+    roots_if_none: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Posteriors given the findings and the complaint, from those of the network without the
+    complaint (``complaint=False``) given the findings alone.
+
+    The complaint is absent only when no condition is present and the leak stays off, so with
+    N = P(no condition | findings): P(complaint absent | findings) = (1 - leak) N. A condition
+    present implies the complaint, hence P(c | findings, complaint) = P(c | findings) / (1 - (1 -
+    leak) N); a root may be present with no condition, so its share of the complaint's absence,
+    (1 - leak) N P(root | findings, no condition), is taken off first. ``roots_if_none`` is
+    P(root | findings, every condition absent)."""
+    absent = (1.0 - leak) * none_present
+    return conditions / (1.0 - absent), (roots - absent * roots_if_none) / (1.0 - absent)
