@@ -10,7 +10,7 @@ that is inference, measured by ``bench.inference_bench``.
 Adversarial cases: warning signs of a 45-year-old added in a fixed random order, skipping any
 that would make a rule fire above "soon", so the thresholds above stay open and the combinations
 must be scored. A last row is a model patient at the end of an interview (15 present findings,
-8 of them warning signs at her age): wide evidence makes every combination costly. Past the
+8 of them warning signs at her age): wide evidence makes each posterior costly. Past the
 triage's ``WORK_BUDGET`` none is computed (the last row: every finding linked to knee
 osteoarthritis, as a clinician could enter them, at 60). The compiled kernel is loaded first,
 as a server or a batch runs. Run:

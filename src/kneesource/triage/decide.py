@@ -17,6 +17,21 @@ The level is the highest of two parts:
 
    Past ``MAX_SCORED`` warning signs nothing is scored: every open threshold above the rules'
    level fires, the most any combination could give, so the work stays bounded.
+
+   The combinations are not computed one by one. A present finding's factor is one minus its
+   factor when absent, ``P(f | causes) = 1 - P(not f | causes)``, so for the other answers E and
+   a set S of warning signs present (the rest unknown), by inclusion-exclusion,
+
+       P(c, E, S) = sum over T within S of (-1)^|T| P(c, E, every sign of T absent),
+
+   and the same without c. The rows "E with the signs of T absent" hold no warning sign
+   present, so they are far cheaper than the combinations (absent findings cost almost nothing
+   in exact inference; a model patient with 15 present findings, 5 of them warning signs: 32
+   such rows in 0.1 s against 1.3 s for its 31 combinations), and every combination follows from
+   them by sums over subsets. The alternating sums can lose digits when S is unlikely given E;
+   each carries a bound on its rounding error (``ROW_ERROR``), and a combination whose bound
+   leaves it unclear on which side of one of its condition's thresholds it falls is computed
+   directly, so every level is the one the direct combinations give.
 3. **Self-care is a conclusion**: with no reason from 1 or 2, self-care needs a self-limiting
    cause leading clearly and no warning sign present (``redflags.yaml`` ``self_care``);
    otherwise the level is "soon".
@@ -39,6 +54,7 @@ from kneesource.case import Case
 from kneesource.inference.exact import Posterior, posterior_batch, row_cost
 from kneesource.kb.loader import KnowledgeBase
 from kneesource.model.compiled import CompiledModel, FloatArray, compile_model
+from kneesource.model.compiled import Person as Patient
 from kneesource.triage.advice import Person, age_fits, compose, suspected_conditions
 from kneesource.triage.rules import RuleSet
 from kneesource.triage.schema import LEVELS, Level, Threshold, level_rank
@@ -53,15 +69,21 @@ MAX_COMBINED = 6
 # is the most any combination could give, so the level stays monotone, at the cost of more
 # urgent advice for a person with very many warning signs (who already has rule reasons).
 MAX_SCORED = 8
-# Table entries the combinations of one case may cost (``exact.row_cost`` of the case's own
-# evidence times the number of combinations, worked out before any inference: an upper
-# estimate, since each combination holds fewer present findings; 0.5-1 ns of work an entry on a
-# 2-core machine). Past it the combinations are not computed and every open threshold fires at
-# its own level, as past ``MAX_SCORED``: the most any combination could give, so the level is
-# never lower than it would be with them. At 2^31 a model patient with 15 present findings, 8
-# of them warning signs (2^30.5, 0.7 s), is still scored exactly; a clinician entering every
-# finding of knee osteoarthritis at 60 (38 present, 8 warning signs: 2^32.1, 4.5 s) is not.
-WORK_BUDGET = 1 << 31
+# Table entries the rows of the combinations of one case may cost (``exact.row_cost`` of the
+# other answers with every warning sign absent, times the number of rows, worked out before any
+# inference; about 1.5-3 ns of work an entry on a 2-core machine). Past it the combinations are
+# not computed and every open threshold fires at its own level, as past ``MAX_SCORED``: the most
+# any combination could give, so the level is never lower than it would be with them. At 2^27
+# (at most about 0.3 s) a model patient with 15 present findings, 8 of them warning signs
+# (247 rows, 2^23.1, 50 ms), is scored exactly; a clinician entering every finding of knee
+# osteoarthritis at 60 (38 present, 8 warning signs: 2^29.4, 1 s) is not. Of 300 model patients
+# with every answer a person and an examination can give, 62 go unscored at 2^27 (56 at 2^31).
+WORK_BUDGET = 1 << 27
+# The relative error assumed of each quantity an inference row returns (a probability, an
+# evidence probability), for the rounding bound of the inclusion-exclusion sums. The rows are
+# accurate to about 1e-15 relative; 1e-12 leaves a wide margin (on 5,215 combinations of 300
+# model patients the largest error was under a tenth of its bound).
+ROW_ERROR = 1e-12
 
 
 @dataclass(frozen=True)
@@ -172,13 +194,18 @@ class _Pending:
     full: dict[str, float]  # each condition's probability on all the answers
     thresholds: tuple[Threshold, ...]  # the open thresholds
     relevant: list[str]  # conditions with a threshold above the rules' level
-    rows: list[dict[str, bool]]  # the combinations to compute (none if nothing is relevant)
+    # The rows to compute (none if nothing is relevant): the other answers with each set T of
+    # up to MAX_COMBINED warning signs absent (the rest unknown), T given as bits over ``signs``.
+    rows: list[dict[str, bool]]
     with_full: bool  # the case's own evidence counts among the combinations
     # Why open thresholds fire without scoring: "" (they are scored), "warning_signs" (past
     # MAX_SCORED) or "work" (past WORK_BUDGET).
     unscored: str
     quiet: bool  # no warning sign present (self-care is possible)
     work: int  # table entries the rows cost (``exact.row_cost`` each)
+    signs: tuple[str, ...] = ()  # the warning signs present, in the order of the bits
+    masks: tuple[int, ...] = ()  # the set T of each row, as bits over ``signs``
+    direct_cost: int = 0  # table entries of one combination computed directly
 
 
 def _batched(
@@ -199,11 +226,25 @@ def _batched(
         person = case.person(model)
         rows += [(person, row) for row in p.rows]
     posts = posterior_batch(model, rows) if rows else []
-    out = []
+    combined = []
+    unclear: list[tuple[Patient, dict[str, bool]]] = []
     start = 0
-    for post, p in zip(posteriors, pending, strict=True):
-        best = _highest(model, p, posts[start : start + len(p.rows)])
+    for case, p in zip(cases, pending, strict=True):
+        best, upper, masks = _combine(model, p, posts[start : start + len(p.rows)])
         start += len(p.rows)
+        if len(masks) * p.direct_cost > WORK_BUDGET:
+            # Too many to compute directly: each counts at its upper bound, never lower.
+            for c, value in upper.items():
+                best[c] = max(best[c], value)
+            masks = []
+        combined.append((best, masks, len(unclear)))
+        unclear += [(case.person(model), _combination(case, model, p, m)) for m in masks]
+    exact = posterior_batch(model, unclear) if unclear else []
+    out = []
+    for post, p, (best, masks, at) in zip(posteriors, pending, combined, strict=True):
+        for direct in exact[at : at + len(masks)]:
+            for c in p.relevant:
+                best[c] = max(best[c], float(direct.conditions[model.condition_ids.index(c)]))
         if p.unscored:
             reasons = p.reasons + _unscored_reasons(rules, p)
         else:
@@ -270,7 +311,9 @@ def _prepare(
     unscored = "warning_signs" if warnings > MAX_SCORED else ""
     rows: list[dict[str, bool]] = []
     with_full = True
-    per_row = 0
+    per_row = direct_cost = 0
+    signs: tuple[str, ...] = ()
+    masks: tuple[int, ...] = ()
     if relevant and not unscored:
         # A condition no combination can take to any of its thresholds gives no reason either
         # way, so it needs no combination.
@@ -278,10 +321,13 @@ def _prepare(
         lowest = {c: min(t.probability for t in thresholds if t.condition == c) for c in relevant}
         relevant = [c for c in relevant if bound[model.condition_ids.index(c)] >= lowest[c]]
         if relevant:
-            rows, with_full = _combinations(rules, model, case)
+            signs, masks, rows, with_full = _combinations(rules, model, case)
             # Decided on the rules' floor, the same in both modes, so the rank stays the full
-            # one.
-            per_row = row_cost(model, case.evidence(model))
+            # one. A row's cost: the other answers with every warning sign absent (the most
+            # roots a row can involve).
+            if rows:
+                per_row = row_cost(model, rows[-1] | dict.fromkeys(signs, False))
+                direct_cost = row_cost(model, case.evidence(model))
             if len(rows) * per_row > WORK_BUDGET:
                 unscored, rows, with_full = "work", [], True
     if level_only and warnings <= MAX_COMBINED and not unscored:
@@ -291,6 +337,8 @@ def _prepare(
         relevant = [c for c in relevant if c in above]
         if not relevant:
             rows, with_full = [], True
+    if not rows:
+        signs, masks = (), ()
     return _Pending(
         reasons,
         full,
@@ -301,6 +349,9 @@ def _prepare(
         unscored,
         warnings == 0,
         len(rows) * per_row,
+        signs,
+        masks,
+        direct_cost,
     )
 
 
@@ -465,36 +516,83 @@ def _rule_reasons(rules: RuleSet, present: frozenset[str], age: int) -> list[Rea
 
 def _combinations(
     rules: RuleSet, model: CompiledModel, case: Case
-) -> tuple[list[dict[str, bool]], bool]:
-    """The evidence of the case with each combination of up to ``MAX_COMBINED`` of its warning
-    signs (every other answer kept), short of all of them; and whether the case's own evidence
-    counts too (it has at most ``MAX_COMBINED`` warning signs). No rows without a warning sign."""
+) -> tuple[tuple[str, ...], tuple[int, ...], list[dict[str, bool]], bool]:
+    """The rows the combinations of up to ``MAX_COMBINED`` of the case's warning signs (short of
+    all of them) follow from: every other answer kept, with each set T of those sizes of the
+    warning signs answered "no" and the others unknown (the module docstring). Returns the
+    warning signs (the bits of T), each row's T, the rows, and whether the case's own evidence
+    counts too (it has at most ``MAX_COMBINED`` warning signs). Nothing without a warning sign."""
     evidence = case.evidence(model)
     watched = rules.warning_findings_at(case.age)
-    warnings = sorted(f for f, v in evidence.items() if v and f in watched)
-    if not warnings:
-        return [], True
-    base = {f: v for f, v in evidence.items() if f not in warnings}
-    combos = [
+    signs = tuple(sorted(f for f, v in evidence.items() if v and f in watched))
+    if not signs:
+        return (), (), [], True
+    base = {f: v for f, v in evidence.items() if f not in signs}
+    sets = [
         combo
-        for size in range(min(MAX_COMBINED, len(warnings)) + 1)
-        for combo in itertools.combinations(warnings, size)
-        if size < len(warnings)
+        for size in range(min(MAX_COMBINED, len(signs)) + 1)
+        for combo in itertools.combinations(range(len(signs)), size)
+        if size < len(signs)
     ]
-    return [base | dict.fromkeys(c, True) for c in combos], len(warnings) <= MAX_COMBINED
+    masks = tuple(sum(1 << i for i in combo) for combo in sets)
+    rows = [base | {signs[i]: False for i in combo} for combo in sets]
+    return signs, masks, rows, len(signs) <= MAX_COMBINED
 
 
-def _highest(
+def _combination(case: Case, model: CompiledModel, pending: _Pending, mask: int) -> dict[str, bool]:
+    """The case's evidence with only the warning signs of ``mask`` present (the others
+    unknown): one combination, computed directly."""
+    kept = {s for i, s in enumerate(pending.signs) if mask >> i & 1}
+    return {f: v for f, v in case.evidence(model).items() if f not in pending.signs or f in kept}
+
+
+def _combine(
     model: CompiledModel, pending: _Pending, posts: Sequence[Posterior]
-) -> dict[str, float]:
+) -> tuple[dict[str, float], dict[str, float], list[int]]:
     """For each relevant condition, its highest probability over the combinations of the other
-    answers with up to ``MAX_COMBINED`` warning signs (all the answers, without a warning sign)."""
-    index = {c: model.condition_ids.index(c) for c in pending.relevant}
+    answers with up to ``MAX_COMBINED`` warning signs (and all the answers, with at most that
+    many), from the rows of ``_combinations`` by inclusion-exclusion; the highest upper end of
+    the rounding bounds; and the combinations (as bits) too unclear to decide on: one of their
+    condition's thresholds lies within the bound of its value. Those are computed directly."""
     best = {c: pending.full[c] if pending.with_full else 0.0 for c in pending.relevant}
-    for post in posts:
-        for c, i in index.items():
-            best[c] = max(best[c], float(post.conditions[i]))
-    return best
+    upper = dict(best)
+    if not posts:
+        return best, upper, []
+    k = len(pending.signs)
+    index = [model.condition_ids.index(c) for c in pending.relevant]
+    log_z = np.array([p.log_evidence for p in posts])
+    z = np.exp(log_z - log_z.max())
+    columns = np.empty((len(posts), 1 + len(index)))
+    columns[:, 0] = z
+    columns[:, 1:] = z[:, None] * np.array([p.conditions[index] for p in posts])
+    masks = np.array(pending.masks)
+    sign = np.where([bin(m).count("1") % 2 for m in pending.masks], -1.0, 1.0)
+    signed = np.zeros((1 << k, columns.shape[1]))
+    size = np.zeros_like(signed)
+    signed[masks] = sign[:, None] * columns
+    size[masks] = columns
+    for bit in range(k):  # sums over the subsets of every set
+        step = 1 << bit
+        for table in (signed, size):
+            view = table.reshape(-1, 2, step, table.shape[1])
+            view[:, 1] += view[:, 0]
+    evidence, joint = signed[masks, 0], signed[masks, 1:]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        value = joint / evidence[:, None]
+        error = ROW_ERROR * (size[masks, 1:] + np.abs(value) * size[masks, :1]) / evidence[:, None]
+    broken = ~(evidence > 0.0) | ~np.isfinite(value).all(axis=1) | ~np.isfinite(error).all(axis=1)
+    value = np.where(broken[:, None], 0.0, np.clip(value, 0.0, 1.0))
+    error = np.where(broken[:, None], 1.0, error)
+    limits = [
+        [t.probability for t in pending.thresholds if t.condition == c] for c in pending.relevant
+    ]
+    unclear = broken.copy()
+    for j, (c, lines) in enumerate(zip(pending.relevant, limits, strict=True)):
+        best[c] = max(best[c], float(value[~broken, j].max(initial=0.0)))
+        upper[c] = max(best[c], float(np.minimum(value[:, j] + error[:, j], 1.0).max()))
+        for line in lines:
+            unclear |= np.abs(value[:, j] - line) <= error[:, j]
+    return best, upper, [int(m) for m in masks[unclear]]
 
 
 def _posterior_reasons(
