@@ -27,7 +27,7 @@ import numpy as np
 from kneesource.case import Case
 from kneesource.engine import default_engine
 from kneesource.evaluation.simulator import Observation, observable_findings, simulate
-from kneesource.inference.exact import posterior_batch
+from kneesource.inference.exact import posterior_batch, row_cost
 from kneesource.triage import decide, level_rank, triage_levels, triage_many
 from kneesource.triage.decide import (
     MAX_COMBINED,
@@ -192,7 +192,7 @@ def test_combinations_by_inclusion_exclusion_equal_the_direct_ones() -> None:
     for case in cases:
         post = ENGINE.assess_many([case], explain=False)[0].posterior
         pending = _prepare(ENGINE.rules, model, case, post)
-        if not pending.rows or pending.direct_cost * len(pending.rows) > 1 << 28:
+        if not pending.rows or row_cost(model, case.evidence(model)) * len(pending.rows) > 1 << 28:
             continue
         posts = posterior_batch(model, [(case.person(model), r) for r in pending.rows])
         best, upper, _ = _combine(model, pending, posts)

@@ -205,7 +205,6 @@ class _Pending:
     work: int  # table entries the rows cost (``exact.row_cost`` each)
     signs: tuple[str, ...] = ()  # the warning signs present, in the order of the bits
     masks: tuple[int, ...] = ()  # the set T of each row, as bits over ``signs``
-    direct_cost: int = 0  # table entries of one combination computed directly
 
 
 def _batched(
@@ -232,7 +231,7 @@ def _batched(
     for case, p in zip(cases, pending, strict=True):
         best, upper, masks = _combine(model, p, posts[start : start + len(p.rows)])
         start += len(p.rows)
-        if len(masks) * p.direct_cost > WORK_BUDGET:
+        if masks and len(masks) * row_cost(model, case.evidence(model)) > WORK_BUDGET:
             # Too many to compute directly: each counts at its upper bound, never lower.
             for c, value in upper.items():
                 best[c] = max(best[c], value)
@@ -311,7 +310,7 @@ def _prepare(
     unscored = "warning_signs" if warnings > MAX_SCORED else ""
     rows: list[dict[str, bool]] = []
     with_full = True
-    per_row = direct_cost = 0
+    per_row = 0
     signs: tuple[str, ...] = ()
     masks: tuple[int, ...] = ()
     if relevant and not unscored:
@@ -327,7 +326,6 @@ def _prepare(
             # roots a row can involve).
             if rows:
                 per_row = row_cost(model, rows[-1] | dict.fromkeys(signs, False))
-                direct_cost = row_cost(model, case.evidence(model))
             if len(rows) * per_row > WORK_BUDGET:
                 unscored, rows, with_full = "work", [], True
     if level_only and warnings <= MAX_COMBINED and not unscored:
@@ -351,7 +349,6 @@ def _prepare(
         len(rows) * per_row,
         signs,
         masks,
-        direct_cost,
     )
 
 
