@@ -26,8 +26,8 @@ The level is the highest of two parts:
 
    and the same without c. The rows "E with the signs of T absent" hold no warning sign
    present, so they are far cheaper than the combinations (absent findings cost almost nothing
-   in exact inference; a model patient with 15 present findings, 5 of them warning signs: 32
-   such rows in 0.1 s against 1.3 s for its 31 combinations), and every combination follows from
+   in exact inference; a model patient with 16 present findings, 5 of them warning signs: its 31
+   rows in about 0.1 s against 1.3 s for its 31 combinations), and every combination follows from
    them by sums over subsets. The alternating sums can lose digits when S is unlikely given E;
    each carries a bound on its rounding error (``ROW_ERROR``), and a combination whose bound
    leaves it unclear on which side of one of its condition's thresholds it falls is computed
