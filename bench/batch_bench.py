@@ -38,7 +38,7 @@ from rich.table import Table
 from kneesource.engine import default_engine
 from kneesource.evaluation.simulator import sample_states
 from kneesource.inference.exact import posterior
-from kneesource.model.bif import complaint_leak, condition_on_complaint, to_bif
+from kneesource.model.bif import complaint_leak, posteriors_by_conditioning, to_bif
 from kneesource.model.compiled import Person
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -114,7 +114,7 @@ def pyagrum_rate(cases: list[dict], sample: int) -> float:
     pyAgrum runs the network without the complaint's chain, which ties the conditions together,
     and applies the complaint as kneesource does, by conditioning: a second run with every
     condition absent gives P(no condition | findings) and the roots in that case
-    (``bif.condition_on_complaint``). Both runs are timed, and the result is checked against
+    (``bif.posteriors_by_conditioning``). Both runs are timed, and the result is checked against
     kneesource's posterior."""
     import pyagrum as gum
 
@@ -138,21 +138,8 @@ def pyagrum_rate(cases: list[dict], sample: int) -> float:
             findings = {
                 k: v for k, v in case["findings"].items() if k not in model.evidence_skipped
             }
-            states = {f: "present" if v else "absent" for f, v in findings.items()}
             start = time.perf_counter()
-            full.eraseAllEvidence()
-            full.setEvidence(states)
-            full.makeInference()
-            conditions = np.array([full.posterior(c)[:][1] for c in model.condition_ids])
-            roots = np.array([full.posterior(r)[:][1] for r in model.root_ids])
-            none.eraseAllEvidence()
-            none.setEvidence({**states, **dict.fromkeys(model.condition_ids, "absent")})
-            none.makeInference()
-            share = none.evidenceProbability() / full.evidenceProbability()
-            roots_if_none = np.array([none.posterior(r)[:][1] for r in model.root_ids])
-            conditions, roots = condition_on_complaint(
-                leak, conditions, roots, share, roots_if_none
-            )
+            conditions, roots = posteriors_by_conditioning(model, leak, full, none, findings)
             total += time.perf_counter() - start
             done += 1
             ours = posterior(model, person, findings)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -34,7 +35,11 @@ COMPLAINT = "knee_region_pain"
 def evidence(findings: Mapping[str, bool]) -> dict[str, str]:
     """The evidence to set on the exported network for these findings: their states, and the
     complaint present."""
-    return {COMPLAINT: STATES[1], **{f: STATES[1] if v else STATES[0] for f, v in findings.items()}}
+    return {COMPLAINT: STATES[1], **_states(findings)}
+
+
+def _states(findings: Mapping[str, bool]) -> dict[str, str]:
+    return {f: STATES[1] if v else STATES[0] for f, v in findings.items()}
 
 
 def complaint_nodes(model: CompiledModel) -> list[str]:
@@ -138,3 +143,26 @@ def condition_on_complaint(
     P(root | findings, every condition absent)."""
     absent = (1.0 - leak) * none_present
     return conditions / (1.0 - absent), (roots - absent * roots_if_none) / (1.0 - absent)
+
+
+def posteriors_by_conditioning(
+    model: CompiledModel, leak: float, full: Any, none: Any, findings: Mapping[str, bool]
+) -> tuple[np.ndarray, np.ndarray]:
+    """kneesource's conditions and roots given ``findings`` (id to present) and the complaint,
+    from two junction-tree engines on the export without the complaint (``complaint=False``):
+    pyAgrum's ``LazyPropagation``, or anything with its methods, ``full`` targeting the
+    conditions and roots and ``none`` the roots. Each is given the findings (``none`` with every
+    condition absent too), and ``condition_on_complaint`` puts the two runs together; ``leak``
+    is ``complaint_leak`` of the person the export is for."""
+    states = _states(findings)
+    full.eraseAllEvidence()
+    full.setEvidence(states)
+    full.makeInference()
+    conditions = np.array([full.posterior(c)[:][1] for c in model.condition_ids])
+    roots = np.array([full.posterior(r)[:][1] for r in model.root_ids])
+    none.eraseAllEvidence()
+    none.setEvidence({**states, **dict.fromkeys(model.condition_ids, STATES[0])})
+    none.makeInference()
+    share = none.evidenceProbability() / full.evidenceProbability()
+    roots_if_none = np.array([none.posterior(r)[:][1] for r in model.root_ids])
+    return condition_on_complaint(leak, conditions, roots, share, roots_if_none)
