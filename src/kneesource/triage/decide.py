@@ -323,10 +323,10 @@ def _prepare(
         if relevant:
             signs, masks, rows, with_full = _combinations(rules, model, case)
             # Decided on the rules' floor, the same in both modes, so the rank stays the full
-            # one. A row's cost: the other answers with every warning sign absent (the most
-            # roots a row can involve).
+            # one. A row's cost: the answers with every warning sign absent (the most roots a
+            # row can involve).
             if rows:
-                per_row = row_cost(model, rows[-1] | dict.fromkeys(signs, False))
+                per_row = row_cost(model, case.evidence(model) | dict.fromkeys(signs, False))
             if len(rows) * per_row > WORK_BUDGET:
                 unscored, rows, with_full = "work", [], True
     if level_only and warnings <= MAX_COMBINED and not unscored:
