@@ -14,6 +14,7 @@ QUIET_START: tuple[tuple[str, object], ...] = (
     ("age", 52),
     ("sex", "female"),
     ("where", "inner"),
+    ("knee_replacement", []),
     ("screen_nerves", []),
     ("screen_knee", []),
     ("screen_leg", []),

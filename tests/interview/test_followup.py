@@ -66,15 +66,21 @@ def test_a_warm_knee_asks_its_risk_factors_on_one_checklist(engine: Engine) -> N
     # A warm, swollen knee half-meets the infected-joint rule, which still needs any one of its
     # risk factors: one checklist settles three of them, instead of three yes/no questions, and
     # the knee-replacement checklist the others (a replacement sets priors, so it is asked on
-    # a checklist of its own). Warmth without swelling (the screen settles both) cannot complete
-    # that rule, so asks nothing more.
+    # a checklist of its own; from 50 with the opening questions, below 50 as here, as a
+    # follow-up). Warmth without swelling (the screen settles both) cannot complete that rule,
+    # so asks nothing more.
     start = dict(QUIET_START)
+    del start["knee_replacement"]
+    start["age"] = 45
     start["screen_knee"] = ["swollen", "warm"]
     q = next_question(answered(engine, start.items()))
     assert q is not None and q.id == "infection_risk" and q.phase == "screen"
     implant = next_question(answered(engine, [*start.items(), ("infection_risk", [])]))
-    assert implant is not None and implant.id == "knee_replacement" and implant.phase == "screen"
-    none = answered(engine, [*start.items(), ("infection_risk", []), ("knee_replacement", [])])
+    assert implant is not None and implant.id == "knee_replacement_under_50"
+    assert implant.phase == "screen"
+    none = answered(
+        engine, [*start.items(), ("infection_risk", []), ("knee_replacement_under_50", [])]
+    )
     # A swollen knee also half-meets the bleeding-on-a-blood-thinner rule: asked next.
     thinner = next_question(none)
     assert thinner is not None and thinner.id == "anticoagulant_use" and thinner.phase == "screen"
@@ -84,7 +90,7 @@ def test_a_warm_knee_asks_its_risk_factors_on_one_checklist(engine: Engine) -> N
             [
                 *start.items(),
                 ("infection_risk", []),
-                ("knee_replacement", []),
+                ("knee_replacement_under_50", []),
                 ("anticoagulant_use", "no"),
             ],
         )
@@ -94,9 +100,30 @@ def test_a_warm_knee_asks_its_risk_factors_on_one_checklist(engine: Engine) -> N
     assert warm_only is not None and warm_only.phase == "adaptive"
     result = assessment(answered(engine, [*start.items(), ("infection_risk", ["skin"])]))
     assert result.triage is not None and result.triage.level == "emergency"
-    replaced = [*start.items(), ("infection_risk", []), ("knee_replacement", ["partial"])]
+    replaced = [*start.items(), ("infection_risk", []), ("knee_replacement_under_50", ["partial"])]
     result = assessment(answered(engine, replaced))
     assert result.triage is not None and result.triage.level == "emergency"
+
+
+def test_from_50_the_opening_asks_about_a_knee_replacement(engine: Engine) -> None:
+    # Pain in a replaced knee is never self-care, and pain in it that is getting worse is checked
+    # the same day for an infected implant (redflags.yaml: replaced_knee_pain, from the ICJR
+    # work-up of the painful knee replacement; replaced_knee_new_pain, from an NHS trust's
+    # advice after a joint replacement). Expected by hand from those rules.
+    opening = [("age", 52), ("sex", "female"), ("where", "inner")]
+    q = next_question(answered(engine, opening))
+    assert q is not None and q.id == "knee_replacement" and q.phase == "opening"
+    younger = next_question(answered(engine, [("age", 49), *opening[1:]]))
+    assert younger is not None and younger.phase == "screen"
+    start = dict(QUIET_START)
+    start["knee_replacement"] = ["total"]
+    result = assessment(answered(engine, start.items()))
+    assert result.triage is not None and result.triage.level == "soon"
+    assert "replaced_knee_pain" in {r.rule for r in result.triage.reasons}
+    start["how_long"] = ["worse"]
+    result = assessment(answered(engine, start.items()))
+    assert result.triage is not None and result.triage.level == "urgent"
+    assert "replaced_knee_new_pain" in {r.rule for r in result.triage.reasons}
 
 
 def test_a_rule_of_another_cause_at_the_level_now_is_finished(engine: Engine) -> None:

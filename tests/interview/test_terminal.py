@@ -84,7 +84,7 @@ def test_a_new_user_runs_the_whole_interview(tmp_path: Path) -> None:
 def test_resume_after_the_process_is_killed(tmp_path: Path) -> None:
     db = tmp_path / "s.db"
     child = _spawn(db, "--new")
-    for reply in ("61", "m", "2"):
+    for reply in ("45", "m", "2"):
         child.expect("> ")
         child.sendline(reply)
     child.expect("Question 4")
