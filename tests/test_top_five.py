@@ -137,6 +137,26 @@ HIP_STRESS_FRACTURE = [
     )
 ]
 
+# Stambough 2019 (instability after a knee replacement: giving way, worst on stairs) and
+# Beswick 2012 (about one in five has lasting pain after the operation): a replaced knee that
+# gives way on the stairs is a problem of the implant until examined.
+KNEE_REPLACEMENT = _cases(
+    "knee_replacement_problem",
+    [55, 65, 75, 85],
+    ("prosthetic_knee", "giving_way", "pain_stairs_squatting"),
+)
+# Sekul (Medscape) and Parisi 2011: burning or numbness of the outer thigh is the presenting
+# symptom of meralgia paraesthetica, from young adults to the mean age at diagnosis (50) and past
+# it.
+MERALGIA = _cases("meralgia_paraesthetica", [25, 45, 60], ("outer_thigh_burning_numbness",))
+# Slipman 2000 (buttock 94%, low back 72% in injection-confirmed sacroiliac pain, ages 20-75)
+# and Laslett 2005 (three of six provocation tests, sensitivity 94%): the joint is on the list.
+SACROILIAC = _cases(
+    "sacroiliac_joint_pain",
+    [20, 40, 55, 70],
+    ("buttock_pain", "back_pain", "sacroiliac_provocation_positive"),
+)
+
 PRESENTATIONS = (
     CLOT
     + HIP_STRESS_FRACTURE
@@ -157,6 +177,9 @@ PRESENTATIONS = (
     + ROOT
     + STENOSIS
     + CAUDA
+    + KNEE_REPLACEMENT
+    + MERALGIA
+    + SACROILIAC
 )
 
 
@@ -177,6 +200,19 @@ def not_yet(
 
 
 NOT_YET = [
+    *(
+        not_yet(
+            "meralgia_paraesthetica",
+            75,
+            sex,
+            ("outer_thigh_burning_numbness",),
+            "at 75 knee and hip osteoarthritis, a meniscus tear, stenosis and cramp carry more "
+            "prior than an outer-thigh symptom alone overcomes (sixth, 8.7%); with the pelvic "
+            "compression test it is first",
+            f"meralgia-{sex}-75",
+        )
+        for sex in ("female", "male")
+    ),
     *(
         not_yet(
             "femoral_stress_fracture",

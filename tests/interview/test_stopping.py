@@ -188,34 +188,25 @@ def test_a_likely_answer_that_changes_only_the_full_level_holds_the_interview_op
     assert _full_level_changes(engine, at_quick, [likely], spent) is None
 
 
-# A 49-year-old man whose knee hurt gradually after a fall, on stairs and bending, and sticks,
-# with pain in the hip, buttock and groin, found by searching simulated interviews (80 model
-# patients of seed 3, answering from their findings, "don't know" to the rest; the first state
-# where every stopping clause holds, no single likely answer changes the level, and the full
-# assessment of "no" to everything still askable is more urgent). A change to the questions or
-# the knowledge base can move such a state; the same search finds the next one.
+# A 33-year-old woman whose knee hurts at the front, below the kneecap and all over, which came
+# on gradually and is worse on stairs, found by searching simulated interviews (80 model
+# patients of seed 8 of bench/interview_bench.py's model_patients, answering from their
+# findings, "don't know" to the rest; the first state where every stopping clause holds, no
+# single likely answer changes the level, and the full assessment of "no" to everything still
+# askable is more urgent). A change to the questions or the knowledge base can move such a
+# state; the same search finds the next one (seeds 3-7 found none after the sacroiliac joint
+# and meralgia paraesthetica joined the model).
 NOTHING_MORE_RAISES = (
-    ("age", 49),
-    ("sex", "male"),
-    ("where", []),
+    ("age", 33),
+    ("sex", "female"),
+    ("where", ["front", "below_kneecap", "all_over"]),
     ("screen_nerves", []),
     ("screen_knee", []),
     ("screen_leg", []),
-    ("onset", ["fall", "gradual"]),
+    ("onset", ["gradual"]),
     ("how_long", []),
     ("screen_self_check", []),
-    ("below_injured_knee", []),
-    ("worse_with", ["stairs", "bending_knee"]),
-    ("knee_mechanics", ["sticks"]),
-    ("knee_xray_changes", "no"),
-    ("swelling_next_day_or_gradual", "no"),
-    ("spine_scan_nerve_compression", "no"),
-    ("cramps", []),
-    ("sport_pain", []),
-    ("pain_built_up_days_after_injury", "no"),
-    ("also_hurts", ["buttock", "groin"]),
-    ("hip_pain", "yes"),
-    ("limp", "no"),
+    ("pain_stairs_squatting", "yes"),
 )
 
 
@@ -240,7 +231,7 @@ def test_nothing_more_to_report_that_would_raise_the_level_holds_the_interview_o
     now = engine.assess(case).triage
     then = engine.assess(completed).triage
     assert now is not None and then is not None
-    assert (now.level, then.level) == ("soon", "urgent")
+    assert (now.level, then.level) == ("self_care", "soon")
     assert p.question is not None and p.question.id == p.evaluations[0].question.id
 
 
