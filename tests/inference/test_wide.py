@@ -49,6 +49,9 @@ def test_leave_one_out_rows_match_enumeration(seed: int) -> None:
 def _hand_prior(
     entry: dict, age: int, person_age_band: str, sex: str | None, sports: set[str]
 ) -> float:
+    needs = set(entry["prior"].get("requires", []))
+    if needs and not needs & sports:
+        return 0.0  # possible only with one of these contexts
     logit = math.log(entry["prior"]["base"] / (1.0 - entry["prior"]["base"]))
     for mod in entry["prior"].get("modifiers", []):
         odds = mod.get("odds", {})
@@ -80,6 +83,12 @@ def test_priors_are_the_yaml_numbers_worked_by_hand() -> None:
     scfe = MODEL.condition_ids.index("slipped_capital_femoral_epiphysis")
     assert MODEL.priors(Person(age=9, sex="female"))[scfe] == pytest.approx(0.0020956, abs=1e-7)
     assert MODEL.priors(Person(age=7, sex="female"))[scfe] == pytest.approx(3.5e-5, rel=1e-3)
+    # A knee replacement's own problems need a replacement: zero without one; with a total one,
+    # odds 0.0006/0.9994 x 1000 = 0.600360, p = 0.375141.
+    implant = MODEL.condition_ids.index("knee_replacement_problem")
+    assert MODEL.priors(Person(age=74))[implant] == 0.0
+    replaced = Person(age=74, activities=frozenset({"prosthetic_knee"}))
+    assert MODEL.priors(replaced)[implant] == pytest.approx(0.375141, abs=1e-6)
     people = [
         (Person(age=15, sex="female", activities=frozenset({"activity_running"})), "adolescent"),
         (Person(age=7, sex="male"), "child"),
@@ -116,6 +125,31 @@ def _linked_ids() -> list[str]:
     linked = (MODEL.condition_finding > 0).sum(axis=0) + (MODEL.root_finding > 0).sum(axis=0)
     order = np.argsort(-linked, kind="stable")
     return [MODEL.finding_ids[i] for i in order if linked[i] > 0]
+
+
+def test_a_condition_its_person_cannot_have_is_left_out_of_the_tables_exactly() -> None:
+    # Without a knee replacement the implant's problems have a prior of zero: the tables leave
+    # them out, which changes no probability (the kernel, which keeps every condition, agrees)
+    # and narrows the hardest evidence (the 40 findings with most causes: one variable fewer
+    # in the largest cluster than for a person with a replacement).
+    implant = MODEL.condition_ids.index("knee_replacement_problem")
+    evidence = {"giving_way": True, "knee_swelling": True, "pain_stairs_squatting": True}
+    evidence |= {"catching_clicking": True, "pain_over_6_weeks": True, "locking": False}
+    for person in (Person(age=70), Person(age=70, activities=frozenset({"prosthetic_knee"}))):
+        wide, _ = posterior_wide(MODEL, person, evidence, [])
+        narrow = posterior(MODEL, person, evidence)
+        np.testing.assert_allclose(wide.conditions, narrow.conditions, atol=1e-10)
+        np.testing.assert_allclose(wide.roots, narrow.roots, atol=1e-10)
+        for group, p in narrow.sources.items():
+            assert wide.sources[group] == pytest.approx(p, abs=1e-10)
+    assert wide.conditions[implant] > 0.5  # with the replacement
+    assert posterior_wide(MODEL, Person(age=70), evidence, [])[0].conditions[implant] == 0.0
+    hardest = dict.fromkeys(_linked_ids()[:40], True)
+    without = junction.plan(case_network(MODEL, Person(age=50), hardest)).max_cluster_bits
+    replaced = Person(age=50, activities=frozenset({"prosthetic_knee"}))
+    with_one = junction.plan(case_network(MODEL, replaced, hardest)).max_cluster_bits
+    assert without < with_one
+    assert exact.row_cost(MODEL, hardest, Person(age=50)) < exact.row_cost(MODEL, hardest)
 
 
 def test_forty_findings_fit_the_bound_and_wider_evidence_is_refused_before_any_work() -> None:

@@ -92,6 +92,24 @@ def test_the_first_pass_is_exact_before_any_finding(engine: Engine) -> None:
     assert gain == pytest.approx(_sports(engine, case).gain_conditions, abs=1e-9)
 
 
+def test_a_checklist_that_makes_a_condition_possible_is_scored_exactly(engine: Engine) -> None:
+    # Under 50 the knee-replacement checklist is adaptive; without a replacement the implant's
+    # problems have a prior of zero (prior.requires), and a tick makes them possible. The first
+    # pass must score that as the exact evaluation does (it divided by the zero prior before).
+    case = Case(40, "female", {})
+    person = case.person(engine.model)
+    bank = question_bank(engine)
+    spec = bank.get("knee_replacement_under_50")
+    serious = np.zeros(engine.model.n_conditions)
+    ((gain, shift),) = approximate_scores(
+        engine.model, person, engine.model.priors(person), [spec], serious
+    )
+    baseline = baseline_of(engine.model, case, quick_level_function(engine))
+    (exact,) = evaluate(engine.model, bank.policy, baseline, [spec], quick_level_function(engine))
+    assert np.isfinite(gain) and np.isfinite(shift) and gain > 0.0
+    assert gain == pytest.approx(exact.gain_conditions, abs=1e-9)
+
+
 def _asked(engine: Engine, case: Case) -> list[str]:
     bank = question_bank(engine)
     state, asked = start(engine), []

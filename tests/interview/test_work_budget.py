@@ -54,11 +54,14 @@ def test_row_cost_is_the_kernel_state_or_the_elimination_pass() -> None:
     assert roots == 0
     assert row_cost(model, few) == model.n_conditions << 2
     # Too wide for the kernel: the entries of the elimination plan, built here with the
-    # person's own priors (the structure, and so the cost, does not depend on them).
+    # person's own priors (the structure, and so the cost, depends on them only through the
+    # conditions the person cannot have, whose prior is zero: without the person, none).
     wide = {**BUSY.findings, "calf_pain": True, "groin_pain": True, "limp": True, "hip_pain": True}
     assert not fits_kernel(model, wide)
-    net = case_network(model, BUSY.person(model), wide)
-    assert row_cost(model, wide) == junction.plan(net, _plans(model)).entries_per_row
+    person = BUSY.person(model)
+    net = case_network(model, person, wide)
+    assert row_cost(model, wide, person) == junction.plan(net, _plans(model)).entries_per_row
+    assert row_cost(model, wide) >= row_cost(model, wide, person)
 
 
 def test_past_the_budget_the_interview_reads_the_quick_level() -> None:

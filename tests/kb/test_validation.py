@@ -109,6 +109,12 @@ BREAKS: list[tuple[str, str, Callable[[dict], None], str]] = [
         "'knee_swelling' is not a context finding",
     ),
     (
+        "a requirement that is not a context finding",
+        "conditions.yaml",
+        lambda d: d["conditions"][0]["prior"].update(requires=["knee_swelling"]),
+        "requires 'knee_swelling', which is not a context finding",
+    ),
+    (
         "exam finding without instructions",
         "findings.yaml",
         lambda d: d["findings"][3].pop("how_to"),

@@ -117,12 +117,16 @@ def rows_network(
     log_const = absent @ np.log1p(-model.finding_leak)
     named = n + n_roots + N_GROUPS
     net = junction.Network(n_vars=named, n_named=named, rows=rows, log_const=log_const)
+    # A condition with a prior of zero in every row (one that needs a context the person does
+    # not have, ``prior.requires``) is never present: leaving it out of its children's tables
+    # changes no probability and keeps it out of every cluster.
+    live = (priors > 0.0).any(axis=0)
     for c in range(n):
         on = priors[:, c] * np.exp(log_w[:, c])
         net.add((c,), np.stack([1.0 - priors[:, c], on], axis=1))
     for r in range(n_roots):
         net.add((n + r,), np.stack([np.ones(rows), np.exp(log_u[:, r])], axis=1))
-        causes = np.flatnonzero(model.condition_root[:, r])
+        causes = np.flatnonzero(model.condition_root[:, r] * live)
         net.add_noisy_or(
             junction.NoisyOr(
                 parents=tuple(int(c) for c in causes),
@@ -132,10 +136,10 @@ def rows_network(
             )
         )
     for g in range(N_GROUPS):
-        members = tuple(int(c) for c in np.flatnonzero(_group_index(model) == g))
+        members = tuple(int(c) for c in np.flatnonzero((_group_index(model) == g) & live))
         net.add_noisy_or(junction.NoisyOr(members, (1.0,) * len(members), 0.0, n + n_roots + g))
     for f in present.tolist():
-        conds = np.flatnonzero(model.condition_finding[:, f])
+        conds = np.flatnonzero(model.condition_finding[:, f] * live)
         roots = np.flatnonzero(model.root_finding[:, f])
         net.add_noisy_or(
             junction.NoisyOr(
@@ -171,23 +175,30 @@ def fits_kernel(model: CompiledModel, findings: Mapping[str, bool]) -> bool:
     return kernel_bits(model, findings) <= MAX_BITS
 
 
-def row_cost(model: CompiledModel, findings: Mapping[str, bool]) -> int:
+def row_cost(
+    model: CompiledModel, findings: Mapping[str, bool], person: Person | None = None
+) -> int:
     """Table entries one posterior row of this evidence touches, worked out before any
     inference: the kernel's full state for every condition (2^(present findings + involved
     roots) each) when the evidence fits it, else the entries of a bucket-elimination pass
-    (``junction.plan``; the structure, and so the cost, depends only on the present findings).
+    (``junction.plan``; the structure, and so the cost, depends on the present findings and
+    on the conditions the person's context leaves possible: without ``person``, all of them).
     For budgets: a row's time on a machine is roughly proportional to it."""
     bits = kernel_bits(model, findings)
     if bits <= MAX_BITS:
         return model.n_conditions << bits
-    return _wide_row_cost(model, frozenset(f for f, v in findings.items() if v))
+    impossible = model.impossible(person) if person is not None else frozenset()
+    return _wide_row_cost(model, (frozenset(f for f, v in findings.items() if v), impossible))
 
 
 @lru_per(1024)
-def _wide_row_cost(model: CompiledModel, present: frozenset[str]) -> int:
-    net = case_network(
-        model, np.full(model.n_conditions, 0.5), dict.fromkeys(sorted(present), True)
-    )
+def _wide_row_cost(model: CompiledModel, key: tuple[frozenset[str], frozenset[int]]) -> int:
+    """The entries of a bucket-elimination row for these present findings, with the conditions
+    of ``impossible`` (their prior zero) left out."""
+    present, impossible = key
+    priors = np.full(model.n_conditions, 0.5)
+    priors[list(impossible)] = 0.0
+    net = case_network(model, priors, dict.fromkeys(sorted(present), True))
     return junction.plan(net, _plans(model)).entries_per_row
 
 
@@ -392,7 +403,9 @@ def _cheaper_wide(
         if kernel_s[group].sum() < ROUTE_FROM_SECONDS:
             continue
         present = np.flatnonzero((evidence[group] == 1).any(axis=0))
-        entries = _wide_row_cost(model, frozenset(model.finding_ids[int(f)] for f in present))
+        entries = _wide_row_cost(
+            model, (frozenset(model.finding_ids[int(f)] for f in present), frozenset())
+        )
         if WIDE_PASS_SECONDS + WIDE_ENTRY_SECONDS * entries * len(group) < kernel_s[group].sum():
             routed[group] = True
     return routed

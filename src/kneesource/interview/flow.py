@@ -321,7 +321,7 @@ def shortlist(
     least_information, least_serious = policy.shortlist_minimum
     keep = set(by_gain[: max(least_information, round(policy.shortlist_information * share))])
     keep |= set(by_serious[: max(least_serious, round(policy.shortlist_serious * share))])
-    per_row = row_cost(model, baseline.case.evidence(model))
+    per_row = row_cost(model, baseline.case.evidence(model), baseline.case.person(model))
     cost = {i: per_row * len(question_rows(model, todo[i], baseline.case)[1]) for i in keep}
     if sum(cost.values()) > policy.work_budget:
         turns = [i for pair in zip(by_gain, by_serious, strict=True) for i in pair if i in keep]

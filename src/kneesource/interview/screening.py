@@ -180,7 +180,11 @@ def _context_score(
     for _, sets in outcome_values(spec):
         ticked = frozenset(f for f, v in sets.items() if v)
         prior = model.priors(replace(person, activities=person.activities | ticked))
-        on, off = p * prior / now, (1.0 - p) * (1.0 - prior) / (1.0 - now)
+        # A condition impossible now (prior zero, ``prior.requires``) that the ticks make
+        # possible: the answers so far say nothing about it, so it starts at its new prior.
+        with np.errstate(divide="ignore", invalid="ignore"):
+            on = np.where(now > 0.0, p * prior / now, prior)
+            off = np.where(now > 0.0, (1.0 - p) * (1.0 - prior) / (1.0 - now), 1.0 - prior)
         weights.append(prevalence_of(spec, sets, person.age) * float(np.prod(on + off)))
         posts.append(on / (on + off))
     w = np.array(weights) / sum(weights)

@@ -290,6 +290,11 @@ def _cross_file_problems(kb: KnowledgeBase, references: list[Reference]) -> list
                 problems.append(f"nerve {nerve_rec.id} lists root {rid}, which does not list it")
 
     for c in kb.conditions:
+        for key in c.prior.requires:
+            if key not in context_ids:
+                problems.append(
+                    f"condition {c.id}: requires {key!r}, which is not a context finding"
+                )
         for m in c.prior.modifiers:
             if isinstance(m, ActivityModifier | HistoryModifier):
                 for key in m.odds:

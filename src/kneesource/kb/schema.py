@@ -188,11 +188,14 @@ AGES = 121  # whole years 0 to 120
 
 
 class Prior(_Strict):
-    """Probability of the condition in the reference person; modifiers multiply its odds."""
+    """Probability of the condition in the reference person; modifiers multiply its odds.
+    ``requires``: context findings of which one must be reported for the condition to be
+    possible at all (an implant's problems need an implant); without any, the prior is zero."""
 
     base: OpenProbability
     source: Source
     modifiers: list[Modifier] = Field(default_factory=list)
+    requires: list[Id] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _one_modifier_per_factor(self) -> Prior:

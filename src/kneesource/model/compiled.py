@@ -92,6 +92,10 @@ class CompiledModel:
     # 1 leaves the complaint out (the priors then act alone, as in a hand-built model).
     complaint_rate: float = 1.0
     complaint_other: float = 0.05
+    # Per condition, the context findings of which one must be present for it to be possible
+    # (``prior.requires``); empty when it needs none. Without them its prior is exactly zero,
+    # and inference leaves it out of every table (``inference.exact.rows_network``).
+    requires: tuple[frozenset[str], ...] = ()
 
     @property
     def n_conditions(self) -> int:
@@ -133,7 +137,18 @@ class CompiledModel:
             if activity not in self.context_ids:
                 raise UnknownIdError("finding", activity, self.context_ids, where="activities")
             logit = logit + self.activity_log_odds[:, self.context_ids.index(activity)]
+        impossible = self.impossible(person)
+        if impossible:
+            logit = logit.copy()
+            logit[list(impossible)] = -np.inf
         return logit
+
+    def impossible(self, person: Person) -> frozenset[int]:
+        """The conditions that need a context this person does not have (``prior.requires``):
+        their prior is zero."""
+        return frozenset(
+            i for i, needs in enumerate(self.requires) if needs and not needs & person.activities
+        )
 
     def priors(self, person: Person) -> FloatArray:
         """Prior probability of every condition for this person."""
@@ -209,6 +224,7 @@ def compile_model(kb: KnowledgeBase) -> CompiledModel:
         complaint_rate=kb.meta.complaint.rate,
         complaint_other=kb.meta.complaint.other_causes,
         triage_ids=tuple(f.id for f in findings if f.triage_only),
+        requires=tuple(frozenset(c.prior.requires) for c in conditions),
         sport_ids=tuple(
             a
             for a in contexts
@@ -270,6 +286,10 @@ def check_model(model: CompiledModel) -> None:
         problems.append("every condition needs a source group")
     if not set(model.triage_ids) <= set(model.finding_ids):
         problems.append("triage-only findings must be findings of the model")
+    if model.requires and (
+        len(model.requires) != n or not set().union(*model.requires) <= set(model.context_ids)
+    ):
+        problems.append("each condition's requirements must be context findings")
     if len(set(model.condition_ids + model.finding_ids + model.context_ids)) != (
         n + nf + len(model.context_ids)
     ):

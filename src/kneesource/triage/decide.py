@@ -233,7 +233,9 @@ def _batched(
     for case, p in zip(cases, pending, strict=True):
         best, upper, masks = _combine(model, p, posts[start : start + len(p.rows)])
         start += len(p.rows)
-        if masks and len(masks) * row_cost(model, case.evidence(model)) > WORK_BUDGET:
+        if masks and len(masks) * row_cost(model, case.evidence(model), case.person(model)) > (
+            WORK_BUDGET
+        ):
             # Too many to compute directly: each counts at its upper bound, never lower.
             for c, value in upper.items():
                 best[c] = max(best[c], value)
@@ -327,7 +329,9 @@ def _prepare(
             # one. A row's cost: the answers with every warning sign absent (the most roots a
             # row can involve).
             if rows:
-                per_row = row_cost(model, case.evidence(model) | dict.fromkeys(signs, False))
+                per_row = row_cost(
+                    model, case.evidence(model) | dict.fromkeys(signs, False), case.person(model)
+                )
             if len(rows) * per_row > WORK_BUDGET:
                 unscored, rows, with_full = "work", [], True
     if level_only and warnings <= MAX_COMBINED and not unscored:
