@@ -146,9 +146,16 @@ class CompiledModel:
     def impossible(self, person: Person) -> frozenset[int]:
         """The conditions that need a context this person does not have (``prior.requires``):
         their prior is zero."""
-        return frozenset(
-            i for i, needs in enumerate(self.requires) if needs and not needs & person.activities
-        )
+        return frozenset(i for i, needs in self._gated if not needs & person.activities)
+
+    @property
+    def _gated(self) -> tuple[tuple[int, frozenset[str]], ...]:
+        """The conditions with requirements and their requirements (most have none)."""
+        cache: tuple[tuple[int, frozenset[str]], ...] | None = self.__dict__.get("_gate")
+        if cache is None:
+            cache = tuple((i, needs) for i, needs in enumerate(self.requires) if needs)
+            object.__setattr__(self, "_gate", cache)
+        return cache
 
     def priors(self, person: Person) -> FloatArray:
         """Prior probability of every condition for this person."""
