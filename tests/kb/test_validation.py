@@ -61,6 +61,12 @@ BREAKS: list[tuple[str, str, Callable[[dict], None], str]] = [
         "cites unknown reference 'nowhere'",
     ),
     (
+        "a citation whose number is the team's",
+        "conditions.yaml",
+        lambda d: d["conditions"][0]["prior"]["source"].update(detail="0.2 (our estimate)"),
+        "says its number is not the source's ('our estimate')",
+    ),
+    (
         "assumption without reasoning",
         "conditions.yaml",
         lambda d: d["conditions"][1]["prior"].update(source={"assumption": "guess"}),

@@ -8,6 +8,7 @@ Every number in the knowledge base carries a :data:`Source`: either a citation o
 
 from __future__ import annotations
 
+import re
 from itertools import pairwise
 from typing import Annotated, Literal
 
@@ -69,12 +70,28 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
+# Words by which a citation's detail admits that its number is not the source's.
+_NOT_FROM_THE_SOURCE = re.compile(r"\bour estimates?\b|\bfrom memory\b", re.IGNORECASE)
+
+
 class Citation(_Strict):
-    """A number taken (or derived, with the arithmetic in ``detail``) from a reference."""
+    """A number taken (or derived, with the arithmetic in ``detail``) from a reference. A number
+    the team chose, however well informed by the reference, is an :class:`Assumption` that
+    names it: a citation whose detail calls its number an estimate of ours is refused."""
 
     ref: Id
     detail: str = Field(min_length=3)
     tag: EvidenceTag
+
+    @model_validator(mode="after")
+    def _number_from_the_source(self) -> Citation:
+        admitted = _NOT_FROM_THE_SOURCE.search(self.detail)
+        if admitted:
+            raise ValueError(
+                f"the citation of {self.ref!r} says its number is not the source's "
+                f"({admitted.group(0)!r}): write it as an assumption that names the source"
+            )
+        return self
 
 
 class Assumption(_Strict):
