@@ -80,26 +80,27 @@ def test_probabilities_before_the_answers_are_the_posterior_of_no_answer(person:
 
 
 def test_source_before_by_hand_for_the_vascular_group() -> None:
-    # The vascular group holds narrowed leg arteries, DVT, popliteal aneurysm and popliteal
-    # entrapment. In the population they are independent with priors q1..q4 (the consulting
-    # priors times the share s with the complaint, worked out in tests.random_models from the
-    # definition), and any of them brings the complaint, so among people with the complaint
-    # the chance of at least one is (1 - (1-q1)(1-q2)(1-q3)(1-q4)) / s.
+    # The vascular group holds a sudden blockage of a leg artery, narrowed leg arteries, DVT,
+    # popliteal aneurysm and popliteal entrapment. In the population they are independent with
+    # priors q1..q5 (the consulting priors times the share s with the complaint, worked out in
+    # tests.random_models from the definition), and any of them brings the complaint, so among
+    # people with the complaint the chance of at least one is (1 - (1-q1)...(1-q5)) / s.
     model = ENGINE.model
     person = Person(60, "male")
     priors = model.priors(person)
     members = [i for i, g in enumerate(model.groups) if g == "vascular"]
     assert sorted(model.condition_ids[i] for i in members) == [
+        "acute_limb_ischaemia",
         "arterial_claudication",
         "dvt",
         "popliteal_artery_aneurysm",
         "popliteal_artery_entrapment",
     ]
     q, s, _ = population_priors(model, priors)
-    q1, q2, q3, q4 = (float(q[i]) for i in members)
-    expected = (1 - (1 - q1) * (1 - q2) * (1 - q3) * (1 - q4)) / s
+    q1, q2, q3, q4, q5 = (float(q[i]) for i in members)
+    expected = (1 - (1 - q1) * (1 - q2) * (1 - q3) * (1 - q4) * (1 - q5)) / s
     assert source_before(model, priors)["vascular"] == pytest.approx(expected, rel=1e-10)
-    # Without the complaint it would be 1 - (1-p1)...(1-p4), a different number.
+    # Without the complaint it would be 1 - (1-p1)...(1-p5), a different number.
     plain = 1 - np.prod([1 - float(priors[i]) for i in members])
     assert abs(expected - plain) > 1e-4
 

@@ -157,6 +157,30 @@ SACROILIAC = _cases(
     ("buttock_pain", "back_pain", "sacroiliac_provocation_positive"),
 )
 
+# NHS (a dislocated kneecap often goes back by itself), Sillanpaa 2008 (a haemarthrosis in all)
+# and Maenpaa 2002 (a twist on a planted foot in 82%): a kneecap that went out after a twist,
+# from childhood to middle age (first dislocations peak at 14-18, Sanders 2018).
+PATELLAR_DISLOCATION = _cases(
+    "patellar_dislocation",
+    [12, 16, 25, 40],
+    ("injury_twist", "knee_or_kneecap_dislocated", "swelling_within_hours"),
+)
+# Boyce 2015 (knee dislocations often reduce before they are seen; the artery is checked in
+# every one) and Treiman 1992 (an abnormal foot pulse in 25%): a knee that went out in a
+# high-energy accident, with the foot pulses gone.
+KNEE_DISLOCATION = _cases(
+    "knee_dislocation",
+    [20, 35, 55, 75],
+    ("injury_high_energy", "knee_or_kneecap_dislocated", "absent_foot_pulses"),
+)
+# Creager 2012 (the six signs: sudden pain, pallor, pulselessness...): sudden severe pain with a
+# cold, pale leg is acute limb ischaemia, at any adult age though mostly over 70 (Grip 2018).
+LIMB_ISCHAEMIA = _cases(
+    "acute_limb_ischaemia",
+    [40, 60, 75, 90],
+    ("sudden_severe_leg_pain", "cold_pale_leg", "absent_foot_pulses"),
+)
+
 PRESENTATIONS = (
     CLOT
     + HIP_STRESS_FRACTURE
@@ -180,6 +204,9 @@ PRESENTATIONS = (
     + KNEE_REPLACEMENT
     + MERALGIA
     + SACROILIAC
+    + PATELLAR_DISLOCATION
+    + KNEE_DISLOCATION
+    + LIMB_ISCHAEMIA
 )
 
 
