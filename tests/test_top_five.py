@@ -181,6 +181,16 @@ LIMB_ISCHAEMIA = _cases(
     ("sudden_severe_leg_pain", "cold_pale_leg", "absent_foot_pulses"),
 )
 
+# Schulz 2003 (a dashboard blow in 35%) and Rubinstein 1994 (the posterior drawer test, 90% and
+# 99%): a blow to the front of the shin with a positive posterior drawer, at the ages of injury.
+PCL = _cases("pcl_injury", [18, 27, 40, 55], ("injury_direct_blow", "posterior_drawer_positive"))
+# Cornwall pathway (not able to lift the straight leg after an injury: the extensor mechanism)
+# and Garner 2015 (tendon ruptures from 40 to 60): a fall, then the straight leg cannot be lifted.
+EXTENSOR = [
+    ("extensor_mechanism_rupture", age, "male", ("injury_fall", "unable_to_straight_leg_raise"))
+    for age in (40, 55, 70)
+]
+
 PRESENTATIONS = (
     CLOT
     + HIP_STRESS_FRACTURE
@@ -207,6 +217,8 @@ PRESENTATIONS = (
     + PATELLAR_DISLOCATION
     + KNEE_DISLOCATION
     + LIMB_ISCHAEMIA
+    + PCL
+    + EXTENSOR
 )
 
 
@@ -227,6 +239,19 @@ def not_yet(
 
 
 NOT_YET = [
+    *(
+        not_yet(
+            "extensor_mechanism_rupture",
+            age,
+            "female",
+            ("injury_fall", "unable_to_straight_leg_raise"),
+            "about nine in ten tendon ruptures are in men (Garner 2015), so a woman's odds are "
+            "a fifth of the average; a broken kneecap explains the lost straight-leg raise and "
+            "the causes every person with knee pain carries come next (7th at 40, 16th at 70)",
+            f"extensor-female-{age}",
+        )
+        for age in (40, 55, 70)
+    ),
     *(
         not_yet(
             "meralgia_paraesthetica",

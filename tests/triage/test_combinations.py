@@ -223,8 +223,14 @@ def test_the_triage_is_the_same_with_every_combination_computed_directly(monkeyp
     monkeypatch.setattr(decide, "ROW_ERROR", float("inf"))  # no combination is clear
     monkeypatch.setattr(decide, "WORK_BUDGET", 1 << 40)
     direct = triage_many(ENGINE.rules, ENGINE.kb, ENGINE.model, cases, assessments)
-    scored = 0
+    scored = over_budget = 0
     for a, b in zip(shipped, direct, strict=True):
+        if any(r.rule.startswith("posterior:") and r.probability is None for r in a.reasons):
+            # Past the work budget the shipped triage leaves the thresholds it could not score
+            # at their level (docs/triage.md): never below the level computed directly.
+            assert level_rank(a.level) >= level_rank(b.level)
+            over_budget += 1
+            continue
         assert a.level == b.level
         assert [(r.rule, r.level) for r in a.reasons] == [(r.rule, r.level) for r in b.reasons]
         for r, q in zip(a.reasons, b.reasons, strict=True):
@@ -232,3 +238,6 @@ def test_the_triage_is_the_same_with_every_combination_computed_directly(monkeyp
                 assert q.probability is not None and abs(r.probability - q.probability) <= 1e-9
                 scored += 1
     assert scored >= 20
+    # Most of these cases are scored (7 of 160 past the budget, the model patients with most
+    # findings); if many more went past it the comparison above would test little.
+    assert over_budget <= 10, over_budget
