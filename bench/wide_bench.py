@@ -2,11 +2,12 @@
 
 Each row is one evidence set on the shipped network (a woman of 58): present findings that all
 share one parent (knee osteoarthritis), random ones, and the findings with the most causes (the
-hardest evidence the vocabulary allows), up to every linked finding present. For each, in a fresh
-process so that peak memory is its own: kneesource's posterior (conditions, roots, sources), the
-whole ``assess`` as a user calls it (posterior, an explanation per observed finding when within
-budget, triage), and pyAgrum's LazyPropagation posterior of conditions and roots. A process is
-limited to 12 GB and 300 s; beyond either the cell says so. Run:
+hardest evidence the vocabulary allows), up to every linked finding present; and the hardest 40
+for a boy of 6, whose tables also hold the conditions of childhood (``prior.ages``). For each,
+in a fresh process so that peak memory is its own: kneesource's posterior (conditions, roots,
+sources), the whole ``assess`` as a user calls it (posterior, an explanation per observed
+finding when within budget, triage), and pyAgrum's LazyPropagation posterior of conditions and
+roots. A process is limited to 12 GB and 300 s; beyond either the cell says so. Run:
     .venv/bin/python -m bench.wide_bench
 """
 
@@ -35,9 +36,10 @@ from kneesource.engine import default_engine
 from kneesource.inference.exact import posterior
 from kneesource.model.compiled import Person
 what, ids = sys.argv[1], json.loads(sys.argv[2])
+age, sex = int(sys.argv[3]), sys.argv[4]
 engine = default_engine()
 model = engine.model
-person = Person(age=58, sex="female")
+person = Person(age=age, sex=sex)
 evidence = dict.fromkeys(ids, True)
 out = {{}}
 if what == "kneesource":
@@ -46,7 +48,7 @@ if what == "kneesource":
     posterior(model, person, dict.fromkeys(linked[:20], True))  # loads every compiled kernel
     start = time.perf_counter(); posterior(model, person, evidence)
     out["posterior_s"] = time.perf_counter() - start
-    case = engine.case({{"age": 58, "sex": "female", "findings": evidence}})
+    case = engine.case({{"age": age, "sex": sex, "findings": evidence}})
     start = time.perf_counter(); a = engine.assess(case)
     out["assess_s"] = time.perf_counter() - start
     out["explained"] = a.explained
@@ -68,11 +70,11 @@ print(json.dumps(out))
 """
 
 
-def _run(what: str, ids: list[str]) -> dict[str, object]:
+def _run(what: str, ids: list[str], age: int, sex: str) -> dict[str, object]:
     code = CHILD.format(limit=LIMIT_BYTES)
     try:
         done = subprocess.run(
-            [sys.executable, "-c", code, what, json.dumps(ids)],
+            [sys.executable, "-c", code, what, json.dumps(ids), str(age), sex],
             capture_output=True,
             text=True,
             timeout=LIMIT_S,
@@ -86,7 +88,7 @@ def _run(what: str, ids: list[str]) -> dict[str, object]:
     return result
 
 
-def evidence_sets() -> list[tuple[str, list[str]]]:
+def evidence_sets() -> list[tuple[str, list[str], int, str]]:
     model = default_engine().model
     linked = (model.condition_finding > 0).sum(axis=0) + (model.root_finding > 0).sum(axis=0)
     by_causes = [model.finding_ids[i] for i in np.argsort(-linked, kind="stable") if linked[i]]
@@ -94,13 +96,16 @@ def evidence_sets() -> list[tuple[str, list[str]]]:
     shared = [model.finding_ids[i] for i in np.flatnonzero(model.condition_finding[oa])]
     rng = np.random.default_rng(20261205)
     random40 = [by_causes[i] for i in rng.choice(len(by_causes), size=40, replace=False)]
-    return [
+    woman = [
         ("20 sharing one parent", shared[:20]),
         (f"{len(shared)} sharing one parent (all)", shared),
         ("40 at random", random40),
         ("25 with most causes", by_causes[:25]),
         ("40 with most causes", by_causes[:40]),
         (f"every linked finding ({len(by_causes)})", by_causes),
+    ]
+    return [(name, ids, 58, "female") for name, ids in woman] + [
+        ("40 with most causes, a boy of 6", by_causes[:40], 6, "male")
     ]
 
 
@@ -117,10 +122,10 @@ def main() -> None:
     sets = evidence_sets()
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task("worst cases", total=2 * len(sets))
-        for name, ids in sets:
-            ours = _run("kneesource", ids)
+        for name, ids, age, sex in sets:
+            ours = _run("kneesource", ids, age, sex)
             progress.advance(task)
-            theirs = _run("pyagrum", ids)
+            theirs = _run("pyagrum", ids, age, sex)
             progress.advance(task)
             rows.append((name, ours, theirs))
     table = Table(title="Many present findings: seconds and peak GB per case (fresh process)")

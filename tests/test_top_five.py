@@ -43,6 +43,17 @@ SLIP = _cases("slipped_capital_femoral_epiphysis", range(9, 17), ("pain_front_of
 PERTHES = _cases(
     "perthes_disease", range(4, 10), ("limp", "hip_internal_rotation_reduced_or_painful")
 )
+# Harrison 2014 and Feng 2024 (transient synovitis: mean age 5.4-6.0, three boys to one girl)
+# and Queensland's limp guideline (the commonest cause of an acute limp): a young child with a
+# limp and a hip that hurts when turned in has an irritable hip on the list.
+IRRITABLE_HIP = _cases(
+    "transient_synovitis_hip", range(3, 9), ("limp", "hip_internal_rotation_reduced_or_painful")
+)
+# Kocher 1999 (fever and not bearing weight, two of the four predictors) and Queensland's limp
+# guideline (an orthopaedic emergency): a feverish child who will not stand on the leg.
+INFECTED_HIP = _cases(
+    "septic_arthritis_hip", [1, 3, 5, 7, 9], ("fever_or_unwell", "unable_to_bear_weight")
+)
 # Evidence brief 1.5 (Dibra 2017): groin pain and painful hip rotation in an older adult.
 HIP_OA = _cases(
     "hip_osteoarthritis",
@@ -203,6 +214,8 @@ PRESENTATIONS = (
     + CYST_OR_CLOT
     + SLIP
     + PERTHES
+    + IRRITABLE_HIP
+    + INFECTED_HIP
     + HIP_OA
     + HIP_FRACTURE
     + SEPTIC

@@ -52,6 +52,9 @@ def _hand_prior(
     needs = set(entry["prior"].get("requires", []))
     if needs and not needs & sports:
         return 0.0  # possible only with one of these contexts
+    ages = entry["prior"].get("ages")
+    if ages is not None and not ages.get("min", 0) <= age <= ages.get("max", 120):
+        return 0.0  # possible only at these ages
     logit = math.log(entry["prior"]["base"] / (1.0 - entry["prior"]["base"]))
     for mod in entry["prior"].get("modifiers", []):
         odds = mod.get("odds", {})
@@ -83,6 +86,11 @@ def test_priors_are_the_yaml_numbers_worked_by_hand() -> None:
     scfe = MODEL.condition_ids.index("slipped_capital_femoral_epiphysis")
     assert MODEL.priors(Person(age=9, sex="female"))[scfe] == pytest.approx(0.0020956, abs=1e-7)
     assert MODEL.priors(Person(age=7, sex="female"))[scfe] == pytest.approx(3.5e-5, rel=1e-3)
+    # An irritable hip occurs only to 17: at 17, odds 0.00003/0.99997 x 50 (adolescent) =
+    # 0.00150005, p = 0.0014978; at 18, zero.
+    irritable = MODEL.condition_ids.index("transient_synovitis_hip")
+    assert MODEL.priors(Person(age=17))[irritable] == pytest.approx(0.0014978, abs=1e-7)
+    assert MODEL.priors(Person(age=18))[irritable] == 0.0
     # A knee replacement's own problems need a replacement: zero without one; with a total one,
     # odds 0.0006/0.9994 x 1000 = 0.600360, p = 0.375141.
     implant = MODEL.condition_ids.index("knee_replacement_problem")
@@ -94,6 +102,8 @@ def test_priors_are_the_yaml_numbers_worked_by_hand() -> None:
         (Person(age=7, sex="male"), "child"),
         (Person(age=9, sex="female"), "child"),
         (Person(age=45), "adult"),
+        (Person(age=17, sex="male"), "adolescent"),
+        (Person(age=18, sex="female"), "young_adult"),
         (Person(age=62, sex="female"), "older_adult"),
         (Person(age=74, sex="female", activities=frozenset({"prosthetic_knee"})), "elderly"),
         (
@@ -152,6 +162,35 @@ def test_a_condition_its_person_cannot_have_is_left_out_of_the_tables_exactly() 
     assert exact.row_cost(MODEL, hardest, Person(age=50)) < exact.row_cost(MODEL, hardest)
 
 
+def test_a_condition_of_childhood_is_left_out_of_an_adults_tables_exactly() -> None:
+    # An irritable hip, an infected hip in a child, a slipped growth plate and Perthes disease
+    # occur only to 17 (prior.ages): from 18 their prior is zero and the tables leave them out,
+    # which changes no probability (the kernel keeps every condition and agrees) and narrows the
+    # hardest adult evidence (the 40 findings with most causes) against a child's.
+    gated = [
+        MODEL.condition_ids.index(c)
+        for c in (
+            "transient_synovitis_hip",
+            "septic_arthritis_hip",
+            "slipped_capital_femoral_epiphysis",
+            "perthes_disease",
+        )
+    ]
+    evidence = {"limp": True, "fever_or_unwell": True, "hip_pain": True, "groin_pain": False}
+    evidence |= {"hip_internal_rotation_reduced_or_painful": True, "unable_to_bear_weight": True}
+    for person in (Person(age=17, sex="male"), Person(age=18, sex="male")):
+        wide, _ = posterior_wide(MODEL, person, evidence, [])
+        narrow = posterior(MODEL, person, evidence)
+        np.testing.assert_allclose(wide.conditions, narrow.conditions, atol=1e-10)
+        np.testing.assert_allclose(wide.roots, narrow.roots, atol=1e-10)
+        at_18 = wide.conditions[gated]
+    assert (posterior(MODEL, Person(age=17), evidence).conditions[gated] > 0).all()
+    assert (at_18 == 0.0).all()
+    hardest = dict.fromkeys(_linked_ids()[:40], True)
+    adult = exact.row_cost(MODEL, hardest, Person(age=18))
+    assert adult < exact.row_cost(MODEL, hardest, Person(age=17))
+
+
 def test_forty_findings_fit_the_bound_and_wider_evidence_is_refused_before_any_work() -> None:
     # Up to 40 present findings fit, the hardest 40 included (the findings with most causes);
     # the min-fill order of a subset is checked on the hardest subsets. Wider evidence either
@@ -159,8 +198,10 @@ def test_forty_findings_fit_the_bound_and_wider_evidence_is_refused_before_any_w
     # the command line): never a MemoryError or a traceback.
     ids = _linked_ids()
     for k in (25, 40):
-        the_plan = junction.plan(case_network(MODEL, Person(age=50), dict.fromkeys(ids[:k], True)))
-        assert the_plan.feasible, (k, the_plan.max_cluster_bits)
+        for person in (Person(age=50), Person(age=6)):  # a child's tables hold more causes
+            evidence = dict.fromkeys(ids[:k], True)
+            the_plan = junction.plan(case_network(MODEL, person, evidence))
+            assert the_plan.feasible, (k, person, the_plan.max_cluster_bits)
     for k in [*range(50, len(ids), 15), len(ids)]:
         evidence = dict.fromkeys(ids[:k], True)
         the_plan = junction.plan(case_network(MODEL, Person(age=50), evidence))

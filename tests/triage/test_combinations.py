@@ -95,7 +95,7 @@ def test_no_combination_of_warning_signs_exceeds_the_bound() -> None:
 
 
 def test_the_rank_alone_is_the_level_of_the_full_triage() -> None:
-    cases = _random_cases(300, seed=11, most_signs=8)
+    cases = _random_cases(400, seed=11, most_signs=8)
     assessments = [ENGINE.assess(c) for c in cases]
     full = triage_many(ENGINE.rules, ENGINE.kb, ENGINE.model, cases, assessments)
     ranks = triage_levels(ENGINE.rules, ENGINE.model, cases, [a.posterior for a in assessments])

@@ -204,15 +204,33 @@ Modifier = Annotated[
 AGES = 121  # whole years 0 to 120
 
 
+class AgeLimits(_Strict):
+    """The ages (whole years, inclusive) at which a condition can occur at all."""
+
+    min: int = Field(default=0, ge=0, le=120)
+    max: int = Field(default=120, ge=0, le=120)
+    source: Source
+
+    @model_validator(mode="after")
+    def _ordered(self) -> AgeLimits:
+        if self.min > self.max:
+            raise ValueError(f"ages {self.min}-{self.max}: min is above max")
+        return self
+
+
 class Prior(_Strict):
     """Probability of the condition in the reference person; modifiers multiply its odds.
     ``requires``: context findings of which one must be reported for the condition to be
-    possible at all (an implant's problems need an implant); without any, the prior is zero."""
+    possible at all (an implant's problems need an implant); without any, the prior is zero.
+    ``ages``: the ages at which it occurs at all (an irritable hip is a condition of
+    childhood); outside them the prior is zero. Either way inference leaves the condition out of
+    the tables, so a condition of children does not widen an adult's evidence."""
 
     base: OpenProbability
     source: Source
     modifiers: list[Modifier] = Field(default_factory=list)
     requires: list[Id] = Field(default_factory=list)
+    ages: AgeLimits | None = None
 
     @model_validator(mode="after")
     def _one_modifier_per_factor(self) -> Prior:

@@ -96,6 +96,9 @@ class CompiledModel:
     # (``prior.requires``); empty when it needs none. Without them its prior is exactly zero,
     # and inference leaves it out of every table (``inference.exact.rows_network``).
     requires: tuple[frozenset[str], ...] = ()
+    # Per condition, the ages (inclusive) at which it can occur (``prior.ages``), or None for any
+    # age. Outside them its prior is exactly zero, as for a missing context.
+    ages: tuple[tuple[int, int] | None, ...] = ()
 
     @property
     def n_conditions(self) -> int:
@@ -144,9 +147,20 @@ class CompiledModel:
         return logit
 
     def impossible(self, person: Person) -> frozenset[int]:
-        """The conditions that need a context this person does not have (``prior.requires``):
-        their prior is zero."""
-        return frozenset(i for i, needs in self._gated if not needs & person.activities)
+        """The conditions that need a context this person does not have (``prior.requires``)
+        or that do not occur at this person's age (``prior.ages``): their prior is zero."""
+        out = {i for i, needs in self._gated if not needs & person.activities}
+        out.update(i for i, (lo, hi) in self._age_gated if not lo <= person.age <= hi)
+        return frozenset(out)
+
+    @property
+    def _age_gated(self) -> tuple[tuple[int, tuple[int, int]], ...]:
+        """The conditions possible only at some ages, with those ages."""
+        cache: tuple[tuple[int, tuple[int, int]], ...] | None = self.__dict__.get("_agegate")
+        if cache is None:
+            cache = tuple((i, span) for i, span in enumerate(self.ages) if span is not None)
+            object.__setattr__(self, "_agegate", cache)
+        return cache
 
     @property
     def _gated(self) -> tuple[tuple[int, frozenset[str]], ...]:
@@ -232,6 +246,10 @@ def compile_model(kb: KnowledgeBase) -> CompiledModel:
         complaint_other=kb.meta.complaint.other_causes,
         triage_ids=tuple(f.id for f in findings if f.triage_only),
         requires=tuple(frozenset(c.prior.requires) for c in conditions),
+        ages=tuple(
+            (c.prior.ages.min, c.prior.ages.max) if c.prior.ages is not None else None
+            for c in conditions
+        ),
         sport_ids=tuple(
             a
             for a in contexts
@@ -297,6 +315,10 @@ def check_model(model: CompiledModel) -> None:
         len(model.requires) != n or not set().union(*model.requires) <= set(model.context_ids)
     ):
         problems.append("each condition's requirements must be context findings")
+    if model.ages and (
+        len(model.ages) != n or any(a is not None and not 0 <= a[0] <= a[1] for a in model.ages)
+    ):
+        problems.append("each condition's ages must be an ordered span or none")
     if len(set(model.condition_ids + model.finding_ids + model.context_ids)) != (
         n + nf + len(model.context_ids)
     ):
