@@ -19,6 +19,7 @@ from kneesource.engine import default_engine
 from kneesource.inference.exact import fits_kernel, posterior, posterior_wide
 from kneesource.kb.schema import SOURCE_GROUPS
 from kneesource.model.bif import evidence as bif_evidence
+from kneesource.model.bif import impossible as bif_impossible
 from kneesource.model.bif import to_bif
 from kneesource.model.compiled import CompiledModel, Person
 
@@ -59,7 +60,11 @@ def bn(tmp_path_factory: pytest.TempPathFactory) -> object:
 
 
 def _pyagrum(bn: object, evidence: dict[str, bool]) -> tuple[np.ndarray, np.ndarray, dict]:
-    states = bif_evidence(evidence)  # the findings and the complaint present
+    # The findings and the complaint present, and the conditions the person cannot have absent:
+    # their prior is zero in the export, so the evidence is certain and changes no probability
+    # (pyAgrum's evidence probability is the same), but pyAgrum then leaves them out of its
+    # cliques (the 12 findings with most causes: 77 s without it, 2 s with it).
+    states = {**bif_evidence(evidence), **bif_impossible(MODEL, PERSON)}
     engine = gum.LazyPropagation(bn)
     engine.setTargets({*MODEL.condition_ids, *MODEL.root_ids})
     engine.setEvidence(states)
@@ -86,6 +91,24 @@ def test_wide_evidence_matches_pyagrum(bn: object, name: str, evidence: dict[str
         np.testing.assert_allclose(post.roots, roots, atol=1e-6, rtol=0)
         for g in SOURCE_GROUPS:
             assert post.sources[g] == pytest.approx(sources[g], abs=1e-6)
+
+
+def test_setting_the_impossible_conditions_absent_changes_no_probability(bn: object) -> None:
+    # Five conditions a woman of 58 cannot have (an implant's problems without an implant, the
+    # four conditions of childhood): absent with certainty, so pyAgrum's probability of the
+    # evidence and its posteriors are the same with and without saying so.
+    assert len(bif_impossible(MODEL, PERSON)) == 5
+    evidence = bif_evidence(SETS[0][1])
+    out = []
+    for states in (evidence, {**evidence, **bif_impossible(MODEL, PERSON)}):
+        engine = gum.LazyPropagation(bn)
+        engine.setTargets(set(MODEL.condition_ids))
+        engine.setEvidence(states)
+        engine.makeInference()
+        conds = [engine.posterior(c)[:][1] for c in MODEL.condition_ids]
+        out.append((engine.evidenceProbability(), np.array(conds)))
+    assert out[0][0] == pytest.approx(out[1][0], rel=1e-9)
+    np.testing.assert_allclose(out[0][1], out[1][1], atol=1e-9)
 
 
 def test_the_sets_reach_beyond_the_kernel() -> None:

@@ -38,6 +38,14 @@ def evidence(findings: Mapping[str, bool]) -> dict[str, str]:
     return {COMPLAINT: STATES[1], **_states(findings)}
 
 
+def impossible(model: CompiledModel, person: Person) -> dict[str, str]:
+    """The conditions this person cannot have (a context they lack, ``prior.requires``, or an
+    age outside ``prior.ages``), set absent. Their prior in the export is zero, so this evidence
+    changes no probability, but a junction tree given it leaves them out of its cliques (pyAgrum's
+    LazyPropagation drops hard evidence from its graph), as kneesource's tables do."""
+    return {model.condition_ids[i]: STATES[0] for i in sorted(model.impossible(person))}
+
+
 def _states(findings: Mapping[str, bool]) -> dict[str, str]:
     return {f: STATES[1] if v else STATES[0] for f, v in findings.items()}
 
