@@ -61,6 +61,7 @@ from kneesource.interview.flow import askable, plan
 from kneesource.interview.simulate import simulated_answer
 from kneesource.interview.state import State, case_of
 from kneesource.interview.triage_link import level_function, question_bank
+from kneesource.kb.loader import implications
 from kneesource.triage import level_rank
 
 URGENT = level_rank("urgent")
@@ -106,6 +107,7 @@ def model_patients(
         if q.sets_context()
         for o in q.options
     }
+    implied = implications(engine.kb)
     out: list[Patient] = []
     while len(out) < n:
         age = int(rng.integers(8, 90))
@@ -129,6 +131,10 @@ def model_patients(
         findings = {
             f: bool(v) for f, v in zip(model.finding_ids, present, strict=True) if f in can_tell
         }
+        # The network draws each finding on its own, so a draw can hold a finding without one it
+        # implies (swelling the next day, but no swollen knee); a person would say both.
+        for f in [f for f, v in findings.items() if v]:
+            findings.update({g: True for g in implied[f] if g in findings})
         if sum(findings.values()) > max_present:
             continue  # see the module docstring
         if dont_know > 0.0:
