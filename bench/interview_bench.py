@@ -61,7 +61,6 @@ from kneesource.interview.flow import askable, plan
 from kneesource.interview.simulate import simulated_answer
 from kneesource.interview.state import State, case_of
 from kneesource.interview.triage_link import level_function, question_bank
-from kneesource.kb.loader import implications
 from kneesource.triage import level_rank
 
 URGENT = level_rank("urgent")
@@ -107,7 +106,7 @@ def model_patients(
         if q.sets_context()
         for o in q.options
     }
-    implied = implications(engine.kb)
+    implied = engine.rules.implied  # what each finding implies, worked out once at load
     out: list[Patient] = []
     while len(out) < n:
         age = int(rng.integers(8, 90))
