@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from itertools import pairwise
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -146,16 +146,24 @@ class AgeModifier(_Strict):
     source: Source
 
 
-class AgeRangeOdds(_Strict):
+class _AgeSpan(_Strict):
+    """Whole years of age, inclusive, ``min`` not above ``max``; ``_what`` names the span in
+    the error."""
+
+    _what: ClassVar[str] = "ages"
     min: int = Field(ge=0, le=120)
     max: int = Field(ge=0, le=120)
-    odds: PositiveRatio
 
     @model_validator(mode="after")
-    def _ordered(self) -> AgeRangeOdds:
+    def _ordered(self) -> _AgeSpan:
         if self.min > self.max:
-            raise ValueError(f"age range {self.min}-{self.max}: min is above max")
+            raise ValueError(f"{self._what} {self.min}-{self.max}: min is above max")
         return self
+
+
+class AgeRangeOdds(_AgeSpan):
+    _what: ClassVar[str] = "age range"
+    odds: PositiveRatio
 
 
 class AgeYearsModifier(_Strict):
@@ -204,18 +212,12 @@ Modifier = Annotated[
 AGES = 121  # whole years 0 to 120
 
 
-class AgeLimits(_Strict):
+class AgeLimits(_AgeSpan):
     """The ages (whole years, inclusive) at which a condition can occur at all."""
 
     min: int = Field(default=0, ge=0, le=120)
     max: int = Field(default=120, ge=0, le=120)
     source: Source
-
-    @model_validator(mode="after")
-    def _ordered(self) -> AgeLimits:
-        if self.min > self.max:
-            raise ValueError(f"ages {self.min}-{self.max}: min is above max")
-        return self
 
 
 class Prior(_Strict):
