@@ -5,7 +5,7 @@ from __future__ import annotations
 from kneesource.case import Case
 from kneesource.engine import Engine
 from kneesource.interview.simulate import simulated_answer
-from kneesource.interview.state import DONT_KNOW
+from kneesource.interview.state import DONT_KNOW, PartChecklist
 from kneesource.interview.triage_link import question_bank
 
 
@@ -23,13 +23,24 @@ def test_a_checklist_says_none_only_when_the_case_rules_every_option_out(engine:
     # knee_mechanics: locking, giving_way, catching_clicking, knee_crepitus.
     every_one = {"locking": False, "giving_way": False, "catching_clicking": False}
     assert _answer(engine, "knee_mechanics", {**every_one, "knee_crepitus": False}) == ()
-    # One option left out: "none of these" would claim it absent too.
-    assert _answer(engine, "knee_mechanics", every_one) == DONT_KNOW
+    # One option left out: "none of these" would claim it absent too, so it is "not sure".
+    assert _answer(engine, "knee_mechanics", every_one) == PartChecklist((), ("grinds",))
     assert _answer(engine, "knee_mechanics", {}) == DONT_KNOW
-    # What is present is ticked, whatever else the case leaves out.
-    assert _answer(engine, "knee_mechanics", {"knee_crepitus": True}) == ("grinds",)
+
+
+def test_a_checklist_ticks_what_is_present_and_is_not_sure_of_what_the_case_leaves_out(
+    engine: Engine,
+) -> None:
+    unsure = ("sticks", "gives_way", "catches")
+    assert _answer(engine, "knee_mechanics", {"knee_crepitus": True}) == PartChecklist(
+        ("grinds",), unsure
+    )
     both = {"locking": True, "knee_crepitus": True, "giving_way": False}
-    assert _answer(engine, "knee_mechanics", both) == ("sticks", "grinds")
+    assert _answer(engine, "knee_mechanics", both) == PartChecklist(
+        ("sticks", "grinds"), ("catches",)
+    )
+    every = {**both, "catching_clicking": False}
+    assert _answer(engine, "knee_mechanics", every) == ("sticks", "grinds")
 
 
 def test_a_single_choice_is_answered_only_when_the_case_allows_one_option(engine: Engine) -> None:

@@ -125,6 +125,33 @@ def test_interview_errors_are_problems(server: Server) -> None:
         assert r.status_code == 422 and "mode" in r.json()["detail"]
 
 
+def test_a_checklist_answered_in_part(server: Server) -> None:
+    # Ticked, not sure, and the rest "no": stored as given (the FHIR export shows the stored
+    # answer), the same through the stateless route, and a bad option refused by name.
+    part = {"ticked": ["inner"], "not_sure": ["front"]}
+    with httpx.Client() as client:
+        start = client.post(f"{server.url}/v1/interviews", json={}).json()
+        url = f"{server.url}/v1/interviews/{start['id']}"
+        for question_id, value in (("age", 52), ("sex", "female"), ("where", part)):
+            r = client.post(f"{url}/answers", json={"question_id": question_id, "answer": value})
+            assert r.status_code == 200, r.text
+        bundle = client.get(f"{url}/fhir").json()
+        response = next(
+            e["resource"]
+            for e in bundle["entry"]
+            if e["resource"]["resourceType"] == "QuestionnaireResponse"
+        )
+        where = next(i for i in response["item"] if i["linkId"] == "where")
+        assert [a["valueCoding"]["code"] for a in where["answer"]] == ["inner", "not_sure:front"]
+        answers = {"age": 52, "sex": "female", "where": part}
+        stateless = client.post(f"{server.url}/v1/next-question", json={"answers": answers})
+        assert stateless.json()["question"] == client.get(url).json()["question"]
+        bad = {"ticked": ["iner"], "not_sure": []}
+        r = client.post(f"{url}/answers", json={"question_id": "where", "answer": bad})
+        assert r.status_code == 422 and r.headers["content-type"] == PROBLEM
+        assert "unknown option 'iner' in 'ticked'; did you mean 'inner'" in r.json()["detail"]
+
+
 def test_next_question_for_callers_who_keep_their_own_state(server: Server) -> None:
     answers = json.loads((EXAMPLES / "answers_runner_31f.json").read_text())
     r = httpx.post(f"{server.url}/v1/next-question", json={"answers": answers})

@@ -190,10 +190,37 @@ def test_the_interview_works_with_javascript_off(browser: object, server: Server
         p.get_by_role("button", name="Next").click()
         p.wait_for_selector("text=Where does the knee hurt")
         p.locator("#opt-below_kneecap").check()
+        p.locator("#unsure-front").check()  # a checklist answered in part works without script
         p.get_by_role("button", name="Next").click()
         p.wait_for_selector("text=Question 4")
     finally:
         context.close()
+
+
+def test_not_sure_beside_a_checklist_option(page: object, server: Server) -> None:
+    start(page, server)
+    answer_age_and_sex(page, 52)
+    assert "Where does the knee hurt" in heading(page)
+    front = page.locator("#opt-front")  # type: ignore[attr-defined]
+    front.check()
+    page.locator("#unsure-front").check()  # type: ignore[attr-defined]
+    assert not front.is_checked()  # an option is ticked or not sure, never both
+    front.check()
+    assert not page.locator("#unsure-front").is_checked()  # type: ignore[attr-defined]
+    page.locator("#unsure-front").check()  # type: ignore[attr-defined]
+    page.locator("#opt-inner").check()  # type: ignore[attr-defined]
+    next_(page)
+    assert "Question 4" in page.locator(".progress").inner_text()  # type: ignore[attr-defined]
+    # What was stored: the FHIR export of the interview lists the answer's codes.
+    interview = page.url.rstrip("/").rsplit("/", 1)[-1]  # type: ignore[attr-defined]
+    bundle = page.request.get(f"{server.url}/v1/interviews/{interview}/fhir").json()  # type: ignore[attr-defined]
+    response = next(
+        e["resource"]
+        for e in bundle["entry"]
+        if e["resource"]["resourceType"] == "QuestionnaireResponse"
+    )
+    where = next(i for i in response["item"] if i["linkId"] == "where")
+    assert [a["valueCoding"]["code"] for a in where["answer"]] == ["inner", "not_sure:front"]
 
 
 def test_back_and_dont_know(page: object, server: Server) -> None:

@@ -25,7 +25,7 @@ from kneesource.engine import Engine, default_engine
 from kneesource.errors import CaseFormatError, InputError
 from kneesource.interview import STOP_REASONS, Question, State, assessment, start, stop_reason
 from kneesource.interview.simulate import run_interview, simulated_answer
-from kneesource.interview.state import DONT_KNOW, Value, normalise
+from kneesource.interview.state import DONT_KNOW, Value, normalise, value_json
 from kneesource.interview.store import SessionStore, default_location, resolve_location
 from kneesource.interview.terminal import run_terminal
 from kneesource.interview.triage_link import question_bank
@@ -244,7 +244,7 @@ def _report(
                     "id": q.id,
                     "phase": q.phase,
                     "text": q.text,
-                    "answer": list(v) if isinstance(v, tuple) else v,
+                    "answer": value_json(v),
                 }
                 for q, v in asked
             ],

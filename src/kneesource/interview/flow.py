@@ -47,13 +47,13 @@ from kneesource.interview.selection import (
     ranked,
 )
 from kneesource.interview.state import (
-    DONT_KNOW,
     Answer,
     State,
     age_sex,
     case_of,
     findings_of,
     normalise,
+    unsure_findings,
 )
 from kneesource.interview.triage_link import (
     interview_level_function,
@@ -184,15 +184,15 @@ def askable(bank: QuestionBank, state: State) -> list[QuestionSpec]:
     """Questions for this mode and person not yet answered, in file order, checklists without
     the options an earlier answer settled. Opening and screen questions are always asked. An
     adaptive one must still settle something unknown that the person has not already said they
-    do not know: after "don't know" to a checklist, its findings are not asked again one by one
-    (a finding of the red-flag screen still can be)."""
+    do not know: after "don't know" to a checklist, or "not sure" to some of its options, those
+    findings are not asked again one by one (a finding of the red-flag screen still can be)."""
     age, sex = age_sex(bank, state)
     known = findings_of(bank, state)
     unsure: set[str] = set()
     for a in state.answers:
         spec = bank.get(a.question)
-        if a.value == DONT_KNOW and spec.phase == "adaptive":
-            unsure.update(spec.findings())
+        if spec.phase == "adaptive":
+            unsure.update(unsure_findings(spec, a.value))
     out = []
     for q in bank.for_mode(state.mode):
         if state.answered(q.id) or not q.applies(age, sex):

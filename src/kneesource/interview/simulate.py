@@ -3,8 +3,9 @@
 Findings the case leaves out are answered "don't know", and nothing is said that the case does
 not say. A single choice is answered with its one option that the case allows (it sets some
 finding the case knows, and none against the case); "don't know" when the case allows several
-or none. A checklist ticks the options whose finding is present; with none present it answers
-"none of these" only when the case says every one is absent, and "don't know" otherwise.
+or none. A checklist ticks the options whose finding is present and marks "not sure" those the
+case is silent on (every other option is absent in the case); "don't know" when the case is
+silent on every option.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections.abc import Callable
 from kneesource.case import Case
 from kneesource.interview.flow import Question, answer, next_question
 from kneesource.interview.questions import QuestionSpec
-from kneesource.interview.state import DONT_KNOW, NOT_GIVEN, State, Value
+from kneesource.interview.state import DONT_KNOW, NOT_GIVEN, PartChecklist, State, Value
 
 
 def simulated_answer(spec: QuestionSpec, case: Case) -> Value:
@@ -35,11 +36,12 @@ def simulated_answer(spec: QuestionSpec, case: Case) -> Value:
         if len(allowed) == 1 and any(f in known for f in allowed[0].sets or {}):
             return allowed[0].id
         return DONT_KNOW
-    findings = [str(o.finding) for o in spec.options]
-    ticked = tuple(o.id for o, f in zip(spec.options, findings, strict=True) if known.get(f))
-    if ticked or all(f in known for f in findings):
-        return ticked
-    return DONT_KNOW
+    pairs = [(o.id, str(o.finding)) for o in spec.options]
+    if not any(f in known for _, f in pairs):
+        return DONT_KNOW
+    ticked = tuple(i for i, f in pairs if known.get(f))
+    unsure = tuple(i for i, f in pairs if f not in known)
+    return PartChecklist(ticked, unsure) if unsure else ticked
 
 
 def run_interview(

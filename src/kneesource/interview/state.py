@@ -12,12 +12,29 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from kneesource.case import Case
-from kneesource.errors import CaseFormatError, InputError
+from kneesource.errors import CaseFormatError, InputError, closest
 from kneesource.interview.questions import Mode, QuestionBank, QuestionSpec
 
 DONT_KNOW = "dont_know"
 NOT_GIVEN = "not_given"
-Value = int | str | tuple[str, ...]
+PART_KEYS = ("ticked", "not_sure")
+
+
+@dataclass(frozen=True)
+class PartChecklist:
+    """A checklist answered in part: the options ticked and the options the person is not sure
+    of, each in file order; every other option is answered "no". A person can tell most of a
+    checklist without being sure of all of it (no fever, no redness, not sure about warmth), and
+    "don't know" to the whole list would lose what they can tell."""
+
+    ticked: tuple[str, ...]
+    not_sure: tuple[str, ...]
+
+    def to_json(self) -> dict[str, list[str]]:
+        return {"ticked": list(self.ticked), "not_sure": list(self.not_sure)}
+
+
+Value = int | str | tuple[str, ...] | PartChecklist
 _YES = {"yes", "y", "true"}
 _NO = {"no", "n", "false"}
 _DONT = {DONT_KNOW, "dont know", "don't know", "d", "dk", "not sure", "unsure"}
@@ -34,7 +51,29 @@ class Answer:
     value: Value
 
     def to_json(self) -> list[Any]:
-        return [self.question, list(self.value) if isinstance(self.value, tuple) else self.value]
+        return [self.question, value_json(self.value)]
+
+
+def value_json(value: Value) -> Any:
+    """An answer as JSON: a checklist's ticks as a list, a checklist answered in part as
+    ``{"ticked": [...], "not_sure": [...]}``."""
+    if isinstance(value, tuple):
+        return list(value)
+    if isinstance(value, PartChecklist):
+        return value.to_json()
+    return value
+
+
+def _stored_value(raw: object) -> Value:
+    if isinstance(raw, list):
+        return tuple(str(i) for i in raw)
+    if isinstance(raw, dict):
+        if set(raw) != set(PART_KEYS):
+            raise ValueError(f"a checklist answered in part has the keys {PART_KEYS}, got {raw}")
+        return PartChecklist(*(tuple(str(i) for i in raw[k]) for k in PART_KEYS))
+    if isinstance(raw, bool) or not isinstance(raw, int | str):
+        raise ValueError(f"answer {raw!r}")
+    return raw
 
 
 @dataclass(frozen=True)
@@ -71,9 +110,7 @@ class State:
             mode = data["mode"]
             if mode not in ("patient", "clinician"):
                 raise ValueError(f"mode {mode!r}")
-            answers = tuple(
-                Answer(str(q), tuple(v) if isinstance(v, list) else v) for q, v in data["answers"]
-            )
+            answers = tuple(Answer(str(q), _stored_value(v)) for q, v in data["answers"])
             return cls(mode, str(data["knowledge_base_version"]), answers)
         except (KeyError, TypeError, ValueError) as exc:
             raise CaseFormatError(f"not a saved interview state: {exc}") from None
@@ -119,10 +156,48 @@ def normalise(spec: QuestionSpec, raw: object) -> Value:
         ids = [o.id for o in spec.options]
         if text in ids:
             return (text,)  # one option named alone
+        if isinstance(raw, PartChecklist):
+            raw = raw.to_json()
+        if isinstance(raw, Mapping):
+            return _part(spec, raw)
         items = raw if isinstance(raw, list | tuple) else None
         if items is not None and all(isinstance(i, str) and i in ids for i in items):
             return tuple(i for i in ids if i in items)  # file order, no repeats
     raise InvalidAnswerError(f"question {spec.id!r}: got {raw!r}; {accepted(spec)}")
+
+
+def _part(spec: QuestionSpec, raw: Mapping[Any, Any]) -> Value:
+    """A checklist answered in part, checked: every option id known, none both ticked and not
+    sure. Nothing unsure is a plain list of ticks; everything unsure is "don't know"."""
+    ids = [o.id for o in spec.options]
+    where = f"question {spec.id!r}"
+    extra = [k for k in raw if k not in PART_KEYS]
+    if extra:
+        raise InvalidAnswerError(
+            f"{where}: got the key {extra[0]!r}; a checklist answered in part is an object with "
+            f"'ticked' and 'not_sure', each a list of option ids"
+        )
+    chosen: dict[str, list[str]] = {}
+    for key in PART_KEYS:
+        items = raw.get(key, [])
+        if not isinstance(items, list | tuple) or not all(isinstance(i, str) for i in items):
+            raise InvalidAnswerError(f"{where}: {key!r} is a list of option ids, got {items!r}")
+        for i in items:
+            if i not in ids:
+                near = closest(i, ids)
+                hint = f"; did you mean {', '.join(repr(n) for n in near)}?" if near else ""
+                raise InvalidAnswerError(f"{where}: unknown option {i!r} in {key!r}{hint}")
+        chosen[key] = [i for i in ids if i in items]
+    both = set(chosen["ticked"]) & set(chosen["not_sure"])
+    if both:
+        raise InvalidAnswerError(
+            f"{where}: option {sorted(both)[0]!r} is both ticked and not sure; give it once"
+        )
+    if not chosen["not_sure"]:
+        return tuple(chosen["ticked"])
+    if len(chosen["not_sure"]) == len(ids):
+        return DONT_KNOW
+    return PartChecklist(tuple(chosen["ticked"]), tuple(chosen["not_sure"]))
 
 
 def accepted(spec: QuestionSpec) -> str:
@@ -138,7 +213,8 @@ def accepted(spec: QuestionSpec) -> str:
     if spec.type == "single":
         return f"accepted: one of {ids} {dk}"
     none = "an empty list or 'none' for none of them"
-    return f"accepted: any of {ids}, one alone or as a list ({none}) {dk}"
+    part = "an object {'ticked': [...], 'not_sure': [...]} for a list answered in part"
+    return f"accepted: any of {ids}, one alone or as a list ({none}), {part}, {dk}"
 
 
 def answer_findings(spec: QuestionSpec, value: Value) -> dict[str, bool]:
@@ -150,8 +226,23 @@ def answer_findings(spec: QuestionSpec, value: Value) -> dict[str, bool]:
         return {spec.finding: value == "yes"}
     if spec.type == "single":
         return dict(spec.option(str(value)).sets or {})
+    if isinstance(value, PartChecklist):
+        return {
+            o.finding: o.id in value.ticked
+            for o in spec.options
+            if o.finding is not None and o.id not in value.not_sure
+        }
     assert isinstance(value, tuple)
     return {o.finding: o.id in value for o in spec.options if o.finding is not None}
+
+
+def unsure_findings(spec: QuestionSpec, value: Value) -> set[str]:
+    """The findings an answer says the person is not sure of."""
+    if value == DONT_KNOW:
+        return set(spec.findings())
+    if isinstance(value, PartChecklist):
+        return {str(o.finding) for o in spec.options if o.id in value.not_sure}
+    return set()
 
 
 def findings_of(bank: QuestionBank, state: State) -> dict[str, bool]:

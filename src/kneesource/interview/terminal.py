@@ -142,7 +142,8 @@ def _hint(q: Question) -> str:
     if q.type == "single":
         return "Type the number of one answer, or d (don't know)."
     return (
-        "Type the numbers that apply, separated by commas; 0 for none of these; d for don't know."
+        "Type the numbers that apply, separated by commas, with ? before any you are not sure of "
+        "(1,?3); 0 for none of these; d for don't know."
     )
 
 
@@ -159,7 +160,10 @@ def _parse(q: Question, reply: str) -> object:
         if low in ("0", "none", "n", "no"):
             return []
         parts = [p.strip() for p in low.replace(" ", ",").split(",") if p.strip()]
-        if parts and all(p.isdigit() and 1 <= int(p) <= len(q.options) for p in parts):
-            return [q.options[int(p) - 1].id for p in parts]
+        numbers = [p.removeprefix("?") for p in parts]
+        if parts and all(n.isdigit() and 1 <= int(n) <= len(q.options) for n in numbers):
+            ticked = [q.options[int(p) - 1].id for p in parts if not p.startswith("?")]
+            unsure = [q.options[int(p[1:]) - 1].id for p in parts if p.startswith("?")]
+            return {"ticked": ticked, "not_sure": unsure} if unsure else ticked
         return reply
     return reply

@@ -16,7 +16,7 @@ import numpy as np
 from kneesource.interview.followup import FollowUp
 from kneesource.interview.questions import QuestionSpec
 from kneesource.interview.selection import Baseline, Evaluation, Outcome
-from kneesource.interview.state import Value
+from kneesource.interview.state import PartChecklist, Value
 from kneesource.kb.loader import KnowledgeBase
 
 SHIFTS_SHOWN = 3
@@ -53,6 +53,11 @@ def answer_label(spec: QuestionSpec, value: Value) -> str:
         return str(value).replace("_", " ")
     if spec.type == "single":
         return spec.option(str(value)).label
+    if isinstance(value, PartChecklist):
+        unsure = ", ".join(spec.option(v).label for v in value.not_sure)
+        if not value.ticked:
+            return f"none of these, but not sure about: {unsure}"
+        return f"{', '.join(spec.option(v).label for v in value.ticked)}; not sure about: {unsure}"
     assert isinstance(value, tuple)
     return ", ".join(spec.option(v).label for v in value) if value else "none of these"
 

@@ -33,7 +33,7 @@ from kneesource.engine import Engine
 from kneesource.errors import CaseFormatError
 from kneesource.interview import State, answer, start
 from kneesource.interview.questions import QuestionSpec, question_text
-from kneesource.interview.state import DONT_KNOW, Value
+from kneesource.interview.state import DONT_KNOW, PartChecklist, Value
 from kneesource.interview.triage_link import question_bank
 
 FINDING_SYSTEM = "urn:kneesource:finding"
@@ -46,6 +46,7 @@ LOINC = "http://loinc.org"
 PRIORITY = {"emergency": "stat", "urgent": "asap", "soon": "urgent", "self_care": "routine"}
 # How soon, from the level's own advice: now, within a day, within two weeks.
 WITHIN = {"emergency": timedelta(hours=1), "urgent": timedelta(days=1), "soon": timedelta(days=14)}
+NOT_SURE_PREFIX = "not_sure:"
 SEX_CODES = (("female", "Female"), ("male", "Male"), ("not_given", "Not given"))
 
 
@@ -65,6 +66,7 @@ def _options(spec: QuestionSpec) -> list[dict[str, Any]]:
         pairs = [(o.id, o.label) for o in spec.options]
     if spec.type == "multi":
         pairs.append(("none", "None of these"))
+        pairs += [(f"{NOT_SURE_PREFIX}{o.id}", f"Not sure: {o.label}") for o in spec.options]
     if spec.type != "sex":
         pairs.append((DONT_KNOW, "I don't know"))
     return [{"valueCoding": _coding(ANSWER_SYSTEM, c, d)} for c, d in pairs]
@@ -100,7 +102,10 @@ def questionnaire(engine: Engine) -> Questionnaire:
 def _answers(spec: QuestionSpec, value: Value) -> list[dict[str, Any]]:
     if spec.type == "age":
         return [{"valueInteger": int(value)}]  # type: ignore[arg-type]
-    codes = (list(value) or ["none"]) if isinstance(value, tuple) else [str(value)]
+    if isinstance(value, PartChecklist):
+        codes = [*value.ticked, *(f"{NOT_SURE_PREFIX}{o}" for o in value.not_sure)]
+    else:
+        codes = (list(value) or ["none"]) if isinstance(value, tuple) else [str(value)]
     labels = {o["valueCoding"]["code"]: o["valueCoding"]["display"] for o in _options(spec)}
     return [{"valueCoding": _coding(ANSWER_SYSTEM, c, labels.get(c))} for c in codes]
 
@@ -155,13 +160,23 @@ def case_from_response(engine: Engine, data: object) -> State:
             if not codes or len(codes) != len(answers):
                 raise CaseFormatError(f"item {spec.id!r}: every answer is a valueCoding")
             if spec.type == "multi":
-                value = DONT_KNOW if codes == [DONT_KNOW] else [c for c in codes if c != "none"]
+                value = _checklist_value([str(c) for c in codes])
             elif len(codes) == 1:
                 value = codes[0]
             else:
                 raise CaseFormatError(f"item {spec.id!r}: takes one answer, got {len(codes)}")
         state = answer(state, spec.id, value)
     return state
+
+
+def _checklist_value(codes: list[str]) -> list[str] | str | dict[str, list[str]]:
+    """A checklist's codes as an answer: "don't know", a list of ticks, or ticks with the
+    options the person was not sure of (codes ``not_sure:<option>``)."""
+    if codes == [DONT_KNOW]:
+        return DONT_KNOW
+    unsure = [c.removeprefix(NOT_SURE_PREFIX) for c in codes if c.startswith(NOT_SURE_PREFIX)]
+    ticked = [c for c in codes if c != "none" and not c.startswith(NOT_SURE_PREFIX)]
+    return {"ticked": ticked, "not_sure": unsure} if unsure else ticked
 
 
 def bundle(

@@ -42,7 +42,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     422: _problem("The input is not acceptable: the detail names the bad value"),
 }
 router = APIRouter(prefix="/v1", tags=["v1"], responses=ERRORS)
-AnswerValue = int | str | list[str] | None
+AnswerValue = int | str | list[str] | dict[str, list[str]] | None
 
 
 def _finding_ids() -> list[JsonValue]:
@@ -75,7 +75,8 @@ class GivenAnswer(BaseModel):
     model_config = ConfigDict(extra="forbid")
     question_id: str = Field(min_length=1, max_length=60)
     answer: AnswerValue = Field(
-        description='a number (age), "yes", "no", "dont_know", an option id or a list of ids'
+        description='a number (age), "yes", "no", "dont_know", an option id, a list of ids, or '
+        'for a checklist answered in part {"ticked": [ids], "not_sure": [ids]}'
     )
 
 

@@ -208,7 +208,9 @@ def _answer(request: Request, interview_id: str, fields: dict[str, list[str]]) -
         if fields.get("dont_know"):
             value = DONT_KNOW
         elif spec.type == "multi":
-            value = [v for v in fields.get("answer", []) if v]
+            ticked = [v for v in fields.get("answer", []) if v]
+            unsure = [v for v in fields.get("not_sure", []) if v]
+            value = {"ticked": ticked, "not_sure": unsure} if unsure else ticked
         else:
             given = fields.get("answer") or []
             value = given[0] if given else None

@@ -1,7 +1,8 @@
 // Progressive enhancement; every page works without this script.
 // The body map: a tap on a place ticks the option that names it, and a ticked option colours its
-// place (the checkboxes remain the controls). With htmx, a page's main part is swapped in place:
-// the new content is bound the same way, and the focus moves to its heading for screen readers.
+// place (the checkboxes remain the controls). Ticking "not sure" beside an option unticks it.
+// With htmx, a page's main part is swapped in place: the new content is bound the same way, and
+// the focus moves to its heading for screen readers.
 (function () {
   function bindMaps(root) {
     root.querySelectorAll("[data-map]").forEach(function (map) {
@@ -24,8 +25,22 @@
       sync();
     });
   }
-  document.addEventListener("DOMContentLoaded", function () { bindMaps(document); });
-  document.addEventListener("htmx:load", function (event) { bindMaps(event.detail.elt); });
+  // An option is either ticked or "not sure", never both (the server refuses both).
+  function bindUnsure(root) {
+    root.querySelectorAll("[data-unsure-of]").forEach(function (unsure) {
+      if (unsure.dataset.bound) { return; }
+      unsure.dataset.bound = "1";
+      var box = document.getElementById(unsure.dataset.unsureOf);
+      if (!box) { return; }
+      unsure.addEventListener("change", function () {
+        if (unsure.checked && box.checked) { box.checked = false; box.dispatchEvent(new Event("change", { bubbles: true })); }
+      });
+      box.addEventListener("change", function () { if (box.checked) { unsure.checked = false; } });
+    });
+  }
+  function bind(root) { bindMaps(root); bindUnsure(root); }
+  document.addEventListener("DOMContentLoaded", function () { bind(document); });
+  document.addEventListener("htmx:load", function (event) { bind(event.detail.elt); });
   document.addEventListener("htmx:afterSettle", function () {
     var heading = document.querySelector("main h1");
     if (heading) { heading.setAttribute("tabindex", "-1"); heading.focus(); }
