@@ -248,7 +248,7 @@ def unsure_findings(spec: QuestionSpec, value: Value) -> set[str]:
 def findings_of(bank: QuestionBank, state: State) -> dict[str, bool]:
     """Every finding settled so far; a later answer overrides an earlier one, except that an
     option left unticked in a checklist does not undo an earlier answer (a checklist does not
-    show the options already settled)."""
+    show the options already settled). An option marked "not sure" settles nothing."""
     out: dict[str, bool] = {}
     for a in state.answers:
         spec = bank.get(a.question)
