@@ -14,8 +14,8 @@ import pytest
 
 from kneesource.engine import Engine
 from kneesource.errors import InputError
-from kneesource.interview import InvalidAnswerError, State, answer, flow
-from kneesource.interview.state import DONT_KNOW, PartChecklist, findings_of, normalise
+from kneesource.interview import InvalidAnswerError, PartChecklist, State, answer, flow
+from kneesource.interview.state import DONT_KNOW, findings_of, normalise
 from kneesource.interview.terminal import _parse
 from kneesource.interview.triage_link import question_bank
 from kneesource.interview.why import answer_label

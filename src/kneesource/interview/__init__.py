@@ -3,6 +3,8 @@
 ``start()`` gives an empty :class:`State`; ``next_question(state)`` the question to ask now (with
 ``why``), or ``None`` when the stopping rule holds; ``answer(state, id, value)`` a new state;
 ``assessment(state)`` the full assessment. All are pure: the same state gives the same result.
+A checklist's answer is a tuple of the options ticked, or a :class:`PartChecklist` when some
+options are "not sure" (``answer`` also takes ``{"ticked": [...], "not_sure": [...]}``).
 """
 
 from kneesource.interview.flow import (
@@ -18,7 +20,13 @@ from kneesource.interview.flow import (
     stop_reason,
 )
 from kneesource.interview.questions import QuestionBank, QuestionSpec, load_questions
-from kneesource.interview.state import DONT_KNOW, Answer, InvalidAnswerError, State
+from kneesource.interview.state import (
+    DONT_KNOW,
+    Answer,
+    InvalidAnswerError,
+    PartChecklist,
+    State,
+)
 from kneesource.interview.why import Shift, Why
 
 __all__ = [
@@ -27,6 +35,7 @@ __all__ = [
     "Answer",
     "InvalidAnswerError",
     "Option",
+    "PartChecklist",
     "Question",
     "QuestionBank",
     "QuestionSpec",
