@@ -19,6 +19,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -31,6 +32,18 @@ def missing(what: str) -> None:
     if REQUIRE:
         pytest.fail(f"{what} is required (KNEESOURCE_REQUIRE_SERVICES=1) but not installed")
     pytest.skip(f"{what} is not installed")
+
+
+def stored_codes(bundle: dict[str, Any], question_id: str) -> list[str]:
+    """The answer codes an interview's FHIR bundle holds for one question (its
+    ``QuestionnaireResponse``): what was stored, as a record system reads it."""
+    response = next(
+        e["resource"]
+        for e in bundle["entry"]
+        if e["resource"]["resourceType"] == "QuestionnaireResponse"
+    )
+    item = next(i for i in response["item"] if i["linkId"] == question_id)
+    return [a["valueCoding"]["code"] for a in item["answer"]]
 
 
 def free_port() -> int:

@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from kneesource.engine import default_engine
-from tests.web.conftest import Server, start_server
+from tests.web.conftest import Server, start_server, stored_codes
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 ENGINE = default_engine()
@@ -136,13 +136,7 @@ def test_a_checklist_answered_in_part(server: Server) -> None:
             r = client.post(f"{url}/answers", json={"question_id": question_id, "answer": value})
             assert r.status_code == 200, r.text
         bundle = client.get(f"{url}/fhir").json()
-        response = next(
-            e["resource"]
-            for e in bundle["entry"]
-            if e["resource"]["resourceType"] == "QuestionnaireResponse"
-        )
-        where = next(i for i in response["item"] if i["linkId"] == "where")
-        assert [a["valueCoding"]["code"] for a in where["answer"]] == ["inner", "not_sure:front"]
+        assert stored_codes(bundle, "where") == ["inner", "not_sure:front"]
         answers = {"age": 52, "sex": "female", "where": part}
         stateless = client.post(f"{server.url}/v1/next-question", json={"answers": answers})
         assert stateless.json()["question"] == client.get(url).json()["question"]

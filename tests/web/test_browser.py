@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.web.conftest import CHROMIUM, Server, missing
+from tests.web.conftest import CHROMIUM, Server, missing, stored_codes
 
 AXE = (
     Path(__file__).resolve().parents[2]
@@ -214,13 +214,7 @@ def test_not_sure_beside_a_checklist_option(page: object, server: Server) -> Non
     # What was stored: the FHIR export of the interview lists the answer's codes.
     interview = page.url.rstrip("/").rsplit("/", 1)[-1]  # type: ignore[attr-defined]
     bundle = page.request.get(f"{server.url}/v1/interviews/{interview}/fhir").json()  # type: ignore[attr-defined]
-    response = next(
-        e["resource"]
-        for e in bundle["entry"]
-        if e["resource"]["resourceType"] == "QuestionnaireResponse"
-    )
-    where = next(i for i in response["item"] if i["linkId"] == "where")
-    assert [a["valueCoding"]["code"] for a in where["answer"]] == ["inner", "not_sure:front"]
+    assert stored_codes(bundle, "where") == ["inner", "not_sure:front"]
 
 
 def test_back_and_dont_know(page: object, server: Server) -> None:
