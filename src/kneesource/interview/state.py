@@ -226,14 +226,15 @@ def answer_findings(spec: QuestionSpec, value: Value) -> dict[str, bool]:
         return {spec.finding: value == "yes"}
     if spec.type == "single":
         return dict(spec.option(str(value)).sets or {})
-    if isinstance(value, PartChecklist):
-        return {
-            o.finding: o.id in value.ticked
-            for o in spec.options
-            if o.finding is not None and o.id not in value.not_sure
-        }
-    assert isinstance(value, tuple)
-    return {o.finding: o.id in value for o in spec.options if o.finding is not None}
+    ticked, unsure = (
+        (value.ticked, value.not_sure) if isinstance(value, PartChecklist) else (value, ())
+    )
+    assert isinstance(ticked, tuple)
+    return {
+        o.finding: o.id in ticked
+        for o in spec.options
+        if o.finding is not None and o.id not in unsure
+    }
 
 
 def unsure_findings(spec: QuestionSpec, value: Value) -> set[str]:
