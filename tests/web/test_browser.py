@@ -277,6 +277,14 @@ def tab_to(page: object, script: str, wanted: object, limit: int = 20) -> None:
     raise AssertionError(f"Tab never reached {wanted!r}")
 
 
+def settled(page: object) -> None:
+    """Wait until a page swapped in place has settled: the focus is then on its heading (for
+    screen readers), and a key pressed before that could go to the page before."""
+    page.wait_for_function(  # type: ignore[attr-defined]
+        "() => document.activeElement !== null && document.activeElement.matches('main h1')"
+    )
+
+
 def test_keyboard_only(page: object, server: Server) -> None:
     page.goto(server.url + "/")  # type: ignore[attr-defined]
     keys = page.keyboard  # type: ignore[attr-defined]
@@ -284,14 +292,17 @@ def test_keyboard_only(page: object, server: Server) -> None:
     tab_to(page, "document.activeElement.textContent.trim()", "Start: I have knee pain", 10)
     keys.press("Enter")
     page.wait_for_url(re.compile(r"/interviews/"))  # type: ignore[attr-defined]
-    page.locator("#age").focus()  # type: ignore[attr-defined]  # the field has autofocus
+    settled(page)
+    tab_to(page, "document.activeElement.id", "age", 10)
     keys.type("52")
     keys.press("Enter")
     page.wait_for_selector("text=What is your sex")  # type: ignore[attr-defined]
+    settled(page)
     tab_to(page, "document.activeElement.type", "radio", 10)
     keys.press("Space")
     keys.press("Enter")
     page.wait_for_selector("text=Where does the knee hurt")  # type: ignore[attr-defined]
+    settled(page)
     tab_to(page, "document.activeElement.id", "opt-back")
     keys.press("Space")
     assert page.locator("#opt-back").is_checked()  # type: ignore[attr-defined]
