@@ -6,8 +6,9 @@ so the client takes little of the two cores) when it is installed, and by an htt
 in this process; and interview answers from httpx clients: each simulated person, on their own
 connection as a browser would be, runs a whole interview (start, then answers until the
 result), answering from a patient drawn from the model (seeded; what a person can say of
-themselves, "don't know" to anything else). Reported: requests per second, p50 and p99 latency,
-the slowest request, errors. The database is a new SQLite file, or --db URL (a PostgreSQL
+themselves, "don't know" to anything else); the answers that bring the next question, those
+that bring the result, and every answer together. Reported: requests per second, p50 and p99
+latency, the slowest request, errors. The database is a new SQLite file, or --db URL (a PostgreSQL
 server). Run:
     .venv/bin/python -m bench.web_bench [--assess N] [--interviews N] [--concurrency C]
 """
@@ -35,6 +36,7 @@ from kneesource.case import Case
 from kneesource.engine import default_engine
 from kneesource.evaluation.simulator import Observation, observable_findings, simulate
 from kneesource.interview.simulate import simulated_answer
+from kneesource.interview.state import value_json
 from kneesource.interview.triage_link import question_bank
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -108,7 +110,7 @@ async def _interviews(
                 if state.get("status") != "asking":
                     break
                 q = state["question"]
-                value = simulated_answer(bank.get(q["id"]), people[k])
+                value = value_json(simulated_answer(bank.get(q["id"]), people[k]))
                 t = time.perf_counter()
                 r = await client.post(
                     f"{url}/v1/interviews/{state['id']}/answers",
@@ -180,7 +182,9 @@ def _row(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--assess", type=int, default=3000, help="assess requests per row")
-    parser.add_argument("--interviews", type=int, default=40, help="whole interviews per row")
+    parser.add_argument(
+        "--interviews", type=int, default=40, help="whole interviews per row (0: none)"
+    )
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--seconds", type=int, default=10, help="wrk's run per row")
     parser.add_argument("--workers", default="1,2,4")
@@ -229,7 +233,8 @@ def main() -> None:
             _row(table, "POST /v1/assess (httpx)", workers, lat, err, time.perf_counter() - t)
             # Each pass plays other patients (seeds 11, 12), so that no answer is served from
             # what the server kept of an earlier pass.
-            for seed, people in enumerate(sorted({1, args.concurrency}), start=11):
+            passes = sorted({1, args.concurrency}) if args.interviews > 0 else []
+            for seed, people in enumerate(passes, start=11):
                 t = time.perf_counter()
                 lat, finals, err = asyncio.run(
                     _interviews(server.url, args.interviews, people, seed)
@@ -238,6 +243,7 @@ def main() -> None:
                 what = f"interview answer, {people} in flight"
                 _row(table, f"{what} -> next question", workers, lat, err, wall)
                 _row(table, f"{what} -> result", workers, finals, 0, wall)
+                _row(table, f"{what}, every answer", workers, lat + finals, err, wall)
         finally:
             server.stop()
         console.print(f"done: {workers} worker(s)")
