@@ -218,6 +218,10 @@ def decode_json(text: str, where: str) -> object:
         return json.loads(text, object_pairs_hook=_no_duplicates)
     except CaseFormatError as exc:
         raise CaseFormatError(f"{where}: {exc}") from None
+    except RecursionError:
+        raise CaseFormatError(
+            f"{where}: JSON nested too deeply; a case is an object of age, sex and findings"
+        ) from None
     except json.JSONDecodeError as exc:
         hint = ""
         if exc.msg == "Extra data":
