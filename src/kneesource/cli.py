@@ -51,7 +51,10 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
         version=f"kneesource {__version__}",
         help="print the version and exit",
     )
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
+    # Every command in the usage line, also when only one command's module is registered (an
+    # error such as an unrecognised argument prints the top-level usage).
+    every = "{" + ",".join(COMMANDS) + "}"
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser, metavar=every)
     names = [COMMANDS[command]] if command in COMMANDS else COMMAND_MODULES
     for name in names:
         importlib.import_module(f"kneesource.commands.{name}").register(sub)

@@ -118,6 +118,38 @@ def test_missing_file_and_usage_errors_exit_2(tmp_path: Path) -> None:
     assert run("model", "export", tmp_path / "x.bif").returncode == 2  # --format is required
 
 
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("asess", "case.json"), "unknown command 'asess'; did you mean 'assess'?"),
+        (("kb", "chek"), "unknown command 'chek'; did you mean 'check'?"),
+        (
+            ("report", "c.json", "-o", "r", "--format", "pfd"),
+            "invalid choice 'pfd'; did you mean 'pdf'?",
+        ),
+        (
+            ("interview", "--mode", "doctor"),
+            "invalid choice 'doctor' (choose from patient, clinician)",
+        ),
+    ],
+)
+def test_a_mistyped_command_or_choice_names_the_closest(
+    args: tuple[str, ...], message: str
+) -> None:
+    result = run(*args)
+    assert result.returncode == 2
+    assert message in " ".join(result.stderr.split())
+    assert "Traceback" not in result.stderr
+
+
+def test_usage_lists_every_command_whichever_was_given() -> None:
+    # Only the named command's module is loaded, yet the usage line names them all.
+    result = run("kb", "check", "extra")
+    assert result.returncode == 2
+    assert "questionnaire" in result.stderr
+    assert "unrecognized arguments: extra" in result.stderr
+
+
 def test_model_export_writes_bif_and_refuses_bad_targets(tmp_path: Path) -> None:
     target = tmp_path / "net.bif"
     ok = run("model", "export", "--format", "bif", target, "--age", "52", "--sex", "female")

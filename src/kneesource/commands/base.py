@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 import tempfile
 from pathlib import Path
 from typing import NoReturn
 
-from kneesource.errors import InputError
+from kneesource.errors import InputError, closest
 
 EXIT_OK, EXIT_BROKEN, EXIT_USAGE = 0, 1, 2
 
@@ -19,7 +20,25 @@ class Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         self.print_usage(sys.stderr)
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {_with_suggestion(message)}\n")
+
+
+_INVALID_CHOICE = re.compile(r"argument (.+?): invalid choice: '(.*)' \(choose from (.*)\)$")
+
+
+def _with_suggestion(message: str) -> str:
+    """argparse's "invalid choice" message with the closest choices suggested, and a command
+    named as such (not by the list of every command)."""
+    found = _INVALID_CHOICE.match(message)
+    if found is None:
+        return message
+    name, value, listed = found.groups()
+    choices = re.findall(r"'([^']*)'", listed)
+    near = closest(value, choices)
+    hint = f"; did you mean {', '.join(repr(c) for c in near)}?" if near else ""
+    if name.startswith("{") or name.endswith("_command"):  # a command or a subcommand
+        return f"unknown command {value!r}{hint} (commands: {', '.join(choices)})"
+    return f"argument {name}: invalid choice {value!r}{hint} (choose from {', '.join(choices)})"
 
 
 def write_atomically(path: Path, text: str | bytes) -> None:
