@@ -6,10 +6,10 @@ so the client takes little of the two cores) when it is installed, and by an htt
 in this process; and interview answers from httpx clients: each simulated person, on their own
 connection as a browser would be, runs a whole interview (start, then answers until the
 result), answering from a patient drawn from the model (seeded; what a person can say of
-themselves, "don't know" to anything else); the answers that bring the next question, those
-that bring the result, and every answer together. Reported: requests per second, p50 and p99
-latency, the slowest request, errors. The database is a new SQLite file, or --db URL (a PostgreSQL
-server). Run:
+themselves, "not sure" or "don't know" to anything else); the answers that bring the next
+question, those that bring the result, and every answer together. Reported: requests per
+second, p50 and p99 latency, the slowest request, errors. The database is a new SQLite file,
+or --db URL (a PostgreSQL server). Run:
     .venv/bin/python -m bench.web_bench [--assess N] [--interviews N] [--concurrency C]
 """
 

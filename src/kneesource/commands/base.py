@@ -33,7 +33,8 @@ def _with_suggestion(message: str) -> str:
     if found is None:
         return message
     name, value, listed = found.groups()
-    choices = re.findall(r"'([^']*)'", listed)
+    # Quoted by Python 3.11 ('a', 'b'); later versions may list them bare (a, b).
+    choices = re.findall(r"'([^']*)'", listed) or [c.strip() for c in listed.split(",")]
     near = closest(value, choices)
     hint = f"; did you mean {', '.join(repr(c) for c in near)}?" if near else ""
     if name.startswith("{") or name.endswith("_command"):  # a command or a subcommand
