@@ -229,3 +229,7 @@ def decode_json(text: str, where: str) -> object:
         raise CaseFormatError(
             f"{where}: not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno}){hint}"
         ) from None
+    except ValueError:  # a number of thousands of digits, beyond what int() converts
+        raise CaseFormatError(
+            f"{where}: a number in it is thousands of digits long; an age is 0-120"
+        ) from None

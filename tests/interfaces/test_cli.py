@@ -73,6 +73,7 @@ def test_jsonl_gives_one_result_per_line_in_order() -> None:
         ('{"age": 40,', "not valid JSON"),
         ("[1, 2]", "must be a JSON object"),
         ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
+        ('{"age": ' + "9" * 5000 + "}", "thousands of digits long"),
     ],
 )
 def test_bad_case_is_a_clear_error(tmp_path: Path, data: object, message: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -80,6 +81,26 @@ def test_invalid_value_lists_what_is_accepted(engine: Engine) -> None:
         answer(state, "age", 130)
     with pytest.raises(InvalidAnswerError, match="'yes', 'no'"):
         answer(state, "knee_swelling", "maybe")
+
+
+@pytest.mark.parametrize(
+    ("typed", "message"),
+    [
+        ("9" * 5000, "got a number far beyond 0-120"),  # int() itself refuses over 4,300 digits
+        ("\u00b2", "got '\u00b2'"),  # a superscript two: a digit to str.isdigit, not to int()
+        ("x" * 500, "got 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx...'"),  # shown cut short
+    ],
+)
+def test_an_age_no_person_could_type_is_refused_by_name(
+    engine: Engine, typed: str, message: str
+) -> None:
+    with pytest.raises(InvalidAnswerError, match=re.escape(message)):
+        answer(start(engine), "age", typed)
+
+
+def test_an_age_in_other_decimal_digits_or_with_zeros_is_read(engine: Engine) -> None:
+    assert answer(start(engine), "age", "\u0663\u0664").value("age") == 34  # Arabic-Indic
+    assert answer(start(engine), "age", "034").value("age") == 34
 
 
 def test_exam_tests_only_in_clinician_mode(engine: Engine) -> None:

@@ -117,6 +117,10 @@ def test_the_terminal_reads_a_question_mark_as_not_sure(engine: Engine) -> None:
     assert _parse(q, "?2") == {"ticked": [], "not_sure": [ids[1]]}
     assert _parse(q, "1 2") == [ids[0], ids[1]]
     assert _parse(q, "?99") == "?99"  # not an option number: left for answer() to refuse
+    # Neither is a superscript (a digit to str.isdigit, not to int()) or a number thousands of
+    # digits long (int() refuses it): both are left for answer() to refuse, never converted.
+    assert _parse(q, "\u00b2") == "\u00b2"
+    assert _parse(q, "9" * 5000) == "9" * 5000
 
 
 def test_fhir_carries_not_sure_and_reads_it_back(engine: Engine) -> None:

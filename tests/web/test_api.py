@@ -117,6 +117,9 @@ def test_interview_errors_are_problems(server: Server) -> None:
         url = f"{server.url}/v1/interviews/{start['id']}/answers"
         r = client.post(url, json={"question_id": "age", "answer": "old"})
         assert r.status_code == 422 and "whole number" in r.json()["detail"]
+        # An age of 5,000 digits is refused by name: int() alone would raise (a server error).
+        r = client.post(url, json={"question_id": "age", "answer": "9" * 5000})
+        assert r.status_code == 422 and "far beyond 0-120" in r.json()["detail"]
         r = client.post(url, json={"question_id": "ages", "answer": 3})
         assert r.status_code == 422 and "age" in r.json()["suggestions"]
         r = client.post(url, json={"question_id": "age"})

@@ -128,12 +128,16 @@ def normalise(spec: QuestionSpec, raw: object) -> Value:
     if spec.type == "age":
         if isinstance(raw, int) and not isinstance(raw, bool):
             age = raw
-        elif text is not None and text.isdigit():
-            age = int(text)
+        elif text is not None and text.isdecimal():
+            # More than three digits is refused by the 0-120 check below, and thousands of
+            # them are never converted (int() refuses over 4,300).
+            age = int(text) if len(text.lstrip("0")) <= 3 else 1000
         else:
-            raise InvalidAnswerError(f"question {spec.id!r}: got {raw!r}; {accepted(spec)}")
+            shown = raw if not isinstance(raw, str) or len(raw) <= 40 else f"{raw[:40]}..."
+            raise InvalidAnswerError(f"question {spec.id!r}: got {shown!r}; {accepted(spec)}")
         if not 0 <= age <= 120:
-            raise InvalidAnswerError(f"question {spec.id!r}: got {age}; {accepted(spec)}")
+            shown = str(age) if -1000 < age < 1000 else "a number far beyond 0-120"
+            raise InvalidAnswerError(f"question {spec.id!r}: got {shown}; {accepted(spec)}")
         return age
     if spec.type == "sex":
         if text in ("female", "f", "woman"):

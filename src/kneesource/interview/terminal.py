@@ -147,6 +147,12 @@ def _hint(q: Question) -> str:
     )
 
 
+def _option_number(text: str, q: Question) -> bool:
+    """Whether ``text`` is the number of one of the question's options (decimal digits only: a
+    superscript or a number thousands of digits long is not, and is never converted)."""
+    return text.isdecimal() and len(text) <= 3 and 1 <= int(text) <= len(q.options)
+
+
 def _parse(q: Question, reply: str) -> object:
     """Turn what a person typed into a value for :func:`answer` (which validates it)."""
     low = reply.strip().lower()
@@ -154,14 +160,14 @@ def _parse(q: Question, reply: str) -> object:
         return None if q.type != "age" else reply
     if q.type == "sex" and low in ("s", "skip"):
         return "not_given"
-    if q.type == "single" and low.isdigit() and 1 <= int(low) <= len(q.options):
+    if q.type == "single" and _option_number(low, q):
         return q.options[int(low) - 1].id
     if q.type == "multi":
         if low in ("0", "none", "n", "no"):
             return []
         parts = [p.strip() for p in low.replace(" ", ",").split(",") if p.strip()]
         numbers = [p.removeprefix("?") for p in parts]
-        if parts and all(n.isdigit() and 1 <= int(n) <= len(q.options) for n in numbers):
+        if parts and all(_option_number(n, q) for n in numbers):
             ticked = [q.options[int(p) - 1].id for p in parts if not p.startswith("?")]
             unsure = [q.options[int(p[1:]) - 1].id for p in parts if p.startswith("?")]
             return {"ticked": ticked, "not_sure": unsure} if unsure else ticked

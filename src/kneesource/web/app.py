@@ -69,7 +69,10 @@ def create_app(db: str | None = None, api_keys: str | None = None) -> FastAPI:
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
         length = request.headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > MAX_BODY):
+        # Read as a number only when it is a short run of plain digits (anything else is not
+        # a size this server accepts).
+        short = length is not None and length.isascii() and length.isdigit() and len(length) < 12
+        if length is not None and (not short or int(length) > MAX_BODY):
             response: Response = problem(
                 413, "Request too large", f"the body may be at most {MAX_BODY} bytes"
             )
