@@ -83,6 +83,39 @@ def test_a_bad_case_is_a_problem_naming_the_value_and_the_closest_id(server: Ser
     assert r.status_code == 422 and r.headers["content-type"] == PROBLEM
 
 
+@pytest.mark.parametrize(
+    ("case", "field"),
+    [
+        ({"age": True}, "age"),  # a lax parser would read it as the age 1
+        ({"age": "40"}, "age"),  # the command line refuses a quoted age too
+        ({"age": 40, "findings": {"knee_swelling": 1}}, "knee_swelling"),
+        ({"age": 40, "findings": {"knee_swelling": "yes"}}, "knee_swelling"),
+    ],
+)
+def test_values_the_command_line_refuses_are_refused_not_coerced(
+    server: Server, case: dict[str, object], field: str, tmp_path: Path
+) -> None:
+    r = httpx.post(f"{server.url}/v1/assess", json=case)
+    assert r.status_code == 422 and r.headers["content-type"] == PROBLEM
+    assert field in r.json()["detail"]
+    # The command line refuses the same case (exit 2).
+    path = tmp_path / "case.json"
+    path.write_text(json.dumps(case))
+    done = subprocess.run(
+        [sys.executable, "-m", "kneesource", "assess", str(path)], capture_output=True, text=True
+    )
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+
+
+def test_an_age_written_as_a_whole_float_is_read_as_the_command_line_reads_it(
+    server: Server,
+) -> None:
+    r = httpx.post(f"{server.url}/v1/assess", json={"age": 52.0})
+    assert r.status_code == 200 and r.json()["triage"]["level"]
+    r = httpx.post(f"{server.url}/v1/assess", json={"age": 52.5})
+    assert r.status_code == 422 and "whole number" in r.json()["detail"]
+
+
 def test_an_interview_from_start_to_result(server: Server) -> None:
     with httpx.Client() as client:
         r = client.post(f"{server.url}/v1/interviews", json={"mode": "patient"})
@@ -120,6 +153,8 @@ def test_interview_errors_are_problems(server: Server) -> None:
         # An age of 5,000 digits is refused by name: int() alone would raise (a server error).
         r = client.post(url, json={"question_id": "age", "answer": "9" * 5000})
         assert r.status_code == 422 and "far beyond 0-120" in r.json()["detail"]
+        r = client.post(url, json={"question_id": "age", "answer": True})  # not the age 1
+        assert r.status_code == 422
         r = client.post(url, json={"question_id": "ages", "answer": 3})
         assert r.status_code == 422 and "age" in r.json()["suggestions"]
         r = client.post(url, json={"question_id": "age"})

@@ -6,7 +6,16 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, ConfigDict, Field, JsonValue
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    JsonValue,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+)
 
 from kneesource.case import parse_case
 from kneesource.engine import default_engine
@@ -42,7 +51,9 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     422: _problem("The input is not acceptable: the detail names the bad value"),
 }
 router = APIRouter(prefix="/v1", tags=["v1"], responses=ERRORS)
-AnswerValue = int | str | list[str] | dict[str, list[str]] | None
+# Strict types: a value is checked by the same code as the command line (its messages), never
+# coerced first (lax parsing would read true as the age 1, and 1 or "yes" as a present finding).
+AnswerValue = StrictInt | StrictStr | list[StrictStr] | dict[StrictStr, list[StrictStr]] | None
 
 
 def _finding_ids() -> list[JsonValue]:
@@ -55,9 +66,10 @@ class CaseIn(BaseModel):
     checked by the same code as the command line, which words its messages."""
 
     model_config = ConfigDict(extra="forbid")
-    age: int = Field(json_schema_extra={"minimum": 0, "maximum": 120})
+    # A whole number of years; a float such as 52.0 is read as the command line reads it.
+    age: StrictInt | StrictFloat = Field(json_schema_extra={"minimum": 0, "maximum": 120})
     sex: Literal["female", "male"] | None = None
-    findings: dict[str, bool | None] = Field(
+    findings: dict[str, StrictBool | None] = Field(
         default_factory=dict,
         description="finding id -> true (present), false (absent) or null (unknown)",
         json_schema_extra={"propertyNames": {"enum": _finding_ids()}},
