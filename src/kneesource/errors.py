@@ -58,10 +58,8 @@ class UnknownIdError(InputError):
         self.value = value
         self.suggestions = closest(value, valid_ids)
         place = f" in {where}" if where else ""
-        hint = (
-            f"; did you mean {', '.join(repr(s) for s in self.suggestions)}?"
-            if self.suggestions
-            else f"; run `kneesource {kind}s` to list the {len(valid_ids)} valid ids"
+        hint = did_you_mean(self.suggestions) or (
+            f"; run `kneesource {kind}s` to list the {len(valid_ids)} valid ids"
         )
         super().__init__(f"unknown {kind} id {value!r}{place}{hint}")
 
@@ -73,3 +71,8 @@ def closest(value: str, valid: Sequence[str], n: int = 3) -> list[str]:
         lowered = value.lower()
         matches = [v for v in valid if lowered in v or v in lowered][:n]
     return matches
+
+
+def did_you_mean(near: Sequence[str]) -> str:
+    """``"; did you mean 'a', 'b'?"`` for the closest ids (``closest``), or ``""`` for none."""
+    return f"; did you mean {', '.join(repr(n) for n in near)}?" if near else ""

@@ -10,7 +10,7 @@ import tempfile
 from pathlib import Path
 from typing import NoReturn
 
-from kneesource.errors import InputError, closest
+from kneesource.errors import InputError, closest, did_you_mean
 
 EXIT_OK, EXIT_BROKEN, EXIT_USAGE = 0, 1, 2
 
@@ -35,8 +35,7 @@ def _with_suggestion(message: str) -> str:
     name, value, listed = found.groups()
     # Quoted by Python 3.11 ('a', 'b'); later versions may list them bare (a, b).
     choices = re.findall(r"'([^']*)'", listed) or [c.strip() for c in listed.split(",")]
-    near = closest(value, choices)
-    hint = f"; did you mean {', '.join(repr(c) for c in near)}?" if near else ""
+    hint = did_you_mean(closest(value, choices))
     if name.startswith("{") or name.endswith("_command"):  # a command or a subcommand
         return f"unknown command {value!r}{hint} (commands: {', '.join(choices)})"
     return f"argument {name}: invalid choice {value!r}{hint} (choose from {', '.join(choices)})"

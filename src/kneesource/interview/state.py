@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from kneesource.case import Case
-from kneesource.errors import CaseFormatError, InputError, closest
+from kneesource.errors import CaseFormatError, InputError, closest, did_you_mean
 from kneesource.interview.questions import Mode, QuestionBank, QuestionSpec
 
 DONT_KNOW = "dont_know"
@@ -188,8 +188,7 @@ def _part(spec: QuestionSpec, raw: Mapping[Any, Any]) -> Value:
             raise InvalidAnswerError(f"{where}: {key!r} is a list of option ids, got {items!r}")
         for i in items:
             if i not in ids:
-                near = closest(i, ids)
-                hint = f"; did you mean {', '.join(repr(n) for n in near)}?" if near else ""
+                hint = did_you_mean(closest(i, ids))
                 raise InvalidAnswerError(f"{where}: unknown option {i!r} in {key!r}{hint}")
         chosen[key] = [i for i in ids if i in items]
     both = set(chosen["ticked"]) & set(chosen["not_sure"])
