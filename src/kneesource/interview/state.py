@@ -64,6 +64,12 @@ def value_json(value: Value) -> Any:
     return value
 
 
+def checklist_given(ticked: list[str], unsure: list[str]) -> list[str] | dict[str, list[str]]:
+    """A checklist's answer as a front end hands it to ``answer``: the options ticked, with the
+    ones the person was not sure of when there are any."""
+    return {"ticked": ticked, "not_sure": unsure} if unsure else ticked
+
+
 def _stored_value(raw: object) -> Value:
     if isinstance(raw, list):
         return tuple(str(i) for i in raw)

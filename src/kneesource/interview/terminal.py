@@ -26,7 +26,7 @@ from kneesource.interview.flow import (
     next_question,
     stop_reason,
 )
-from kneesource.interview.state import State
+from kneesource.interview.state import State, checklist_given
 from kneesource.interview.store import SessionStore
 from kneesource.render import print_assessment
 
@@ -170,6 +170,6 @@ def _parse(q: Question, reply: str) -> object:
         if parts and all(_option_number(n, q) for n in numbers):
             ticked = [q.options[int(p) - 1].id for p in parts if not p.startswith("?")]
             unsure = [q.options[int(p[1:]) - 1].id for p in parts if p.startswith("?")]
-            return {"ticked": ticked, "not_sure": unsure} if unsure else ticked
+            return checklist_given(ticked, unsure)
         return reply
     return reply

@@ -33,7 +33,7 @@ from kneesource.engine import Engine
 from kneesource.errors import CaseFormatError
 from kneesource.interview import State, answer, start
 from kneesource.interview.questions import QuestionSpec, question_text
-from kneesource.interview.state import DONT_KNOW, PartChecklist, Value
+from kneesource.interview.state import DONT_KNOW, PartChecklist, Value, checklist_given
 from kneesource.interview.triage_link import question_bank
 
 FINDING_SYSTEM = "urn:kneesource:finding"
@@ -176,7 +176,7 @@ def _checklist_value(codes: list[str]) -> list[str] | str | dict[str, list[str]]
         return DONT_KNOW
     unsure = [c.removeprefix(NOT_SURE_PREFIX) for c in codes if c.startswith(NOT_SURE_PREFIX)]
     ticked = [c for c in codes if c != "none" and not c.startswith(NOT_SURE_PREFIX)]
-    return {"ticked": ticked, "not_sure": unsure} if unsure else ticked
+    return checklist_given(ticked, unsure)
 
 
 def bundle(

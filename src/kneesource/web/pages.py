@@ -24,6 +24,7 @@ from kneesource.engine import Engine
 from kneesource.errors import InputError
 from kneesource.interview import DONT_KNOW, Question, assessment, back, next_question, start
 from kneesource.interview.flow import engine_for
+from kneesource.interview.state import checklist_given
 from kneesource.report.view import result_view
 from kneesource.web import bodymap
 from kneesource.web.context import engine_of, store_of
@@ -210,7 +211,7 @@ def _answer(request: Request, interview_id: str, fields: dict[str, list[str]]) -
         elif spec.type == "multi":
             ticked = [v for v in fields.get("answer", []) if v]
             unsure = [v for v in fields.get("not_sure", []) if v]
-            value = {"ticked": ticked, "not_sure": unsure} if unsure else ticked
+            value = checklist_given(ticked, unsure)
         else:
             given = fields.get("answer") or []
             value = given[0] if given else None
