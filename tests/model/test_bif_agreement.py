@@ -14,6 +14,7 @@ import pytest
 from kneesource.engine import default_engine
 from kneesource.inference.exact import posterior
 from kneesource.model.bif import (
+    MAX_TABLE_PARENTS,
     complaint_leak,
     complaint_nodes,
     posteriors_by_conditioning,
@@ -39,6 +40,18 @@ def _pyagrum_posteriors(
     return conds, roots
 
 
+def _wide_chains(model: CompiledModel) -> set[str]:
+    """The chain nodes of the findings with more causes than one table takes: a leak, then one
+    node per cause but the last (conditions in model order, then roots)."""
+    out: set[str] = set()
+    for j, fid in enumerate(model.finding_ids):
+        causes = [c for i, c in enumerate(model.condition_ids) if model.condition_finding[i, j]]
+        causes += [r for i, r in enumerate(model.root_ids) if model.root_finding[i, j]]
+        if len(causes) > MAX_TABLE_PARENTS:
+            out |= {f"{fid}_leak", *(f"{fid}_upto_{c}" for c in causes[:-1])}
+    return out
+
+
 def test_export_uses_assess_ids_and_binary_states(tmp_path: Path) -> None:
     model = default_engine().model
     path = tmp_path / "kneesource.bif"
@@ -47,9 +60,32 @@ def test_export_uses_assess_ids_and_binary_states(tmp_path: Path) -> None:
     names = set(bn.names())
     chain = complaint_nodes(model)
     assert chain[-1] == "knee_region_pain"
-    assert names == {*model.condition_ids, *model.root_ids, *model.finding_ids, *chain}
+    wide = _wide_chains(model)
+    assert wide  # the shipped model has a finding with more causes than one table takes
+    expected = {*model.condition_ids, *model.root_ids, *model.finding_ids, *chain, *wide}
+    assert names == expected
     for name in names:
         assert list(bn.variable(name).labels()) == ["absent", "present"]
+        assert len(bn.parents(name)) <= MAX_TABLE_PARENTS
+
+
+def test_a_finding_written_as_a_chain_weighs_as_its_noisy_or(tmp_path: Path) -> None:
+    # Expected values: pyAgrum on the export, where the finding with the most causes is a chain
+    # of three-variable tables; under test, kneesource's noisy-OR of the same causes.
+    model = default_engine().model
+    counts = (model.condition_finding > 0).sum(axis=0) + (model.root_finding > 0).sum(axis=0)
+    widest = model.finding_ids[int(np.argmax(counts))]
+    assert counts.max() > MAX_TABLE_PARENTS
+    person = Person(age=47, sex="male")
+    path = tmp_path / "wide.bif"
+    path.write_text(to_bif(model, person))
+    bn = gum.loadBN(str(path))
+    for evidence in ({widest: True}, {widest: False}, {widest: True, "back_pain": True}):
+        conds, roots = _pyagrum_posteriors(bn, model, evidence)
+        post = posterior(model, person, evidence)
+        # pyAgrum sums in an order of its own: agreement to 1e-7, not to the last bit.
+        np.testing.assert_allclose(post.conditions, conds, atol=1e-7, rtol=0)
+        np.testing.assert_allclose(post.roots, roots, atol=1e-7, rtol=0)
 
 
 def test_pyagrum_agrees_on_200_evidence_sets(tmp_path: Path) -> None:
@@ -104,7 +140,8 @@ def test_complaint_by_conditioning_matches_the_chain(tmp_path: Path) -> None:
     chained = tmp_path / "chained.bif"
     chained.write_text(to_bif(model, person))
     bn, bn_chain = gum.loadBN(str(bare)), gum.loadBN(str(chained))
-    assert set(bn.names()) == {*model.condition_ids, *model.root_ids, *model.finding_ids}
+    wide = _wide_chains(model)
+    assert set(bn.names()) == {*model.condition_ids, *model.root_ids, *model.finding_ids, *wide}
     leak = complaint_leak(model, person)
     assert 0.05 - 1e-12 <= leak < 1.0  # the floor of outside causes (meta.yaml complaint.other)
     rng = np.random.default_rng(20261206)

@@ -106,7 +106,7 @@ def test_adding_any_warning_sign_never_lowers_the_level() -> None:
 
 # The thresholds that may fall when a warning sign goes from "no" to "yes", each for the
 # clinical reason given in docs/triage.md ("no" rules out the usual explanation).
-NO_TO_YES_FALLS = {"slipped_capital_femoral_epiphysis", "cauda_equina_syndrome"}
+NO_TO_YES_FALLS = {"slipped_capital_femoral_epiphysis", "cauda_equina_syndrome", "septic_arthritis"}
 
 
 def test_a_no_turned_into_yes_lowers_the_level_only_where_documented() -> None:

@@ -11,7 +11,13 @@ its leak. It is written as a chain of "any cause so far" nodes, one per conditio
 table holds more than three variables. kneesource's probabilities are those given the findings
 and ``knee_region_pain`` present (``evidence`` below gives both).
 
-The chain ties every condition to every other, which a junction tree pays for on wide evidence.
+A finding with more than ``MAX_TABLE_PARENTS`` causes is written the same way, as a chain
+(``<finding>_leak``, then ``<finding>_upto_<cause>`` for every cause but the last, each present
+when the one before is or when its cause activates the finding): the same noisy-OR, exactly, in
+tables of three variables, where one full table would have 2^k lines (16 million for 24 causes).
+
+The complaint's chain ties every condition to every other, which a junction tree pays for on wide
+evidence.
 ``complaint=False`` leaves it out (the conditions keep their population priors): the complaint can
 then be applied by conditioning, from two runs of the smaller network, as ``condition_on_complaint``
 shows.
@@ -30,6 +36,8 @@ from kneesource.model.compiled import CompiledModel, Person
 
 STATES = ("absent", "present")
 COMPLAINT = "knee_region_pain"
+# Causes of a finding up to which its noisy-OR is one full table (65,536 lines); past it, a chain.
+MAX_TABLE_PARENTS = 16
 
 
 def evidence(findings: Mapping[str, bool]) -> dict[str, str]:
@@ -55,6 +63,23 @@ def complaint_nodes(model: CompiledModel) -> list[str]:
     and ``COMPLAINT`` itself."""
     chain = [f"{COMPLAINT}_upto_{c}" for c in model.condition_ids[:-1]]
     return [f"{COMPLAINT}_leak", *chain, COMPLAINT]
+
+
+def _causes(model: CompiledModel, j: int) -> tuple[list[str], list[float]]:
+    """The causes of finding ``j`` (conditions, then roots) and the weight of each."""
+    ci = np.flatnonzero(model.condition_finding[:, j])
+    ri = np.flatnonzero(model.root_finding[:, j])
+    names = [model.condition_ids[i] for i in ci] + [model.root_ids[r] for r in ri]
+    weights = [float(model.condition_finding[i, j]) for i in ci]
+    return names, weights + [float(model.root_finding[r, j]) for r in ri]
+
+
+def finding_chain(fid: str, causes: Sequence[str]) -> list[str]:
+    """The nodes of a finding written as a chain: its leak, one "any cause so far" node per
+    cause but the last, and the finding itself; just the finding when it fits one table."""
+    if len(causes) <= MAX_TABLE_PARENTS:
+        return [fid]
+    return [f"{fid}_leak", *(f"{fid}_upto_{c}" for c in causes[:-1]), fid]
 
 
 def _num(x: float) -> str:
@@ -92,9 +117,15 @@ def iter_bif(model: CompiledModel, person: Person, complaint: bool = True) -> It
         "}\n"
     )
     chain = complaint_nodes(model) if complaint else []
-    names = [*model.condition_ids, *model.root_ids, *model.finding_ids, *chain]
+    causes = [_causes(model, j) for j in range(len(model.finding_ids))]
+    links = [
+        n
+        for fid, (names_j, _) in zip(model.finding_ids, causes, strict=True)
+        for n in finding_chain(fid, names_j)[:-1]
+    ]
+    names = [*model.condition_ids, *model.root_ids, *model.finding_ids, *chain, *links]
     if len(set(names)) != len(names):
-        raise ValueError(f"an id of the model clashes with the complaint's nodes {chain}")
+        raise ValueError("an id of the model clashes with the nodes of a chain")
     for name in names:
         yield _variable(name)
     priors, _, leak = population_priors(model, model.priors(person))
@@ -113,15 +144,14 @@ def iter_bif(model: CompiledModel, person: Person, complaint: bool = True) -> It
             float(model.root_leak[r]),
         )
     for j, fid in enumerate(model.finding_ids):
-        ci = np.flatnonzero(model.condition_finding[:, j])
-        ri = np.flatnonzero(model.root_finding[:, j])
-        yield _noisy_or_table(
-            fid,
-            [model.condition_ids[i] for i in ci] + [model.root_ids[r] for r in ri],
-            [float(model.condition_finding[i, j]) for i in ci]
-            + [float(model.root_finding[r, j]) for r in ri],
-            float(model.finding_leak[j]),
-        )
+        parents, weights = causes[j]
+        nodes = finding_chain(fid, parents)
+        if len(nodes) == 1:
+            yield _noisy_or_table(fid, parents, weights, float(model.finding_leak[j]))
+            continue
+        yield _noisy_or_table(nodes[0], [], [], float(model.finding_leak[j]))
+        for k, (cause, w) in enumerate(zip(parents, weights, strict=True)):
+            yield _noisy_or_table(nodes[k + 1], [nodes[k], cause], [1.0, w], 0.0)
 
 
 def to_bif(model: CompiledModel, person: Person, complaint: bool = True) -> str:
