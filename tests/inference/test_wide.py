@@ -166,7 +166,7 @@ def test_a_condition_its_person_cannot_have_is_left_out_of_the_tables_exactly() 
     assert exact.row_cost(MODEL, hardest, Person(age=50)) < exact.row_cost(MODEL, hardest)
 
 
-def test_a_condition_of_childhood_is_left_out_of_an_adults_tables_exactly() -> None:
+def test_a_condition_outside_its_ages_is_left_out_of_the_tables_exactly() -> None:
     # An irritable hip, an infected hip in a child, a slipped growth plate and Perthes disease
     # occur only to 17 (prior.ages), and osteoarthritis of the knee and hip, a narrowed spinal
     # canal, narrowed leg arteries and a popliteal aneurysm only from 18: outside those ages
