@@ -58,11 +58,26 @@ def _states(findings: Mapping[str, bool]) -> dict[str, str]:
     return {f: STATES[1] if v else STATES[0] for f, v in findings.items()}
 
 
+def _chain_nodes(name: str, causes: Sequence[str]) -> list[str]:
+    """A noisy-OR written as a chain: its leak, one "any cause so far" node per cause but the
+    last, and ``name`` itself."""
+    return [f"{name}_leak", *(f"{name}_upto_{c}" for c in causes[:-1]), name]
+
+
+def _chain_tables(
+    nodes: Sequence[str], causes: Sequence[str], weights: Sequence[float], leak: float
+) -> Iterator[str]:
+    """The tables of a chain (``_chain_nodes``): the leak, then each node present when the one
+    before is or when its cause activates it; no table holds more than three variables."""
+    yield _noisy_or_table(nodes[0], [], [], leak)
+    for k, (cause, w) in enumerate(zip(causes, weights, strict=True)):
+        yield _noisy_or_table(nodes[k + 1], [nodes[k], cause], [1.0, w], 0.0)
+
+
 def complaint_nodes(model: CompiledModel) -> list[str]:
     """The complaint's nodes: its leak, one "any cause so far" node per condition but the last,
     and ``COMPLAINT`` itself."""
-    chain = [f"{COMPLAINT}_upto_{c}" for c in model.condition_ids[:-1]]
-    return [f"{COMPLAINT}_leak", *chain, COMPLAINT]
+    return _chain_nodes(COMPLAINT, model.condition_ids)
 
 
 def _causes(model: CompiledModel, j: int) -> tuple[list[str], list[float]]:
@@ -77,9 +92,7 @@ def _causes(model: CompiledModel, j: int) -> tuple[list[str], list[float]]:
 def finding_chain(fid: str, causes: Sequence[str]) -> list[str]:
     """The nodes of a finding written as a chain: its leak, one "any cause so far" node per
     cause but the last, and the finding itself; just the finding when it fits one table."""
-    if len(causes) <= MAX_TABLE_PARENTS:
-        return [fid]
-    return [f"{fid}_leak", *(f"{fid}_upto_{c}" for c in causes[:-1]), fid]
+    return [fid] if len(causes) <= MAX_TABLE_PARENTS else _chain_nodes(fid, causes)
 
 
 def _num(x: float) -> str:
@@ -118,11 +131,11 @@ def iter_bif(model: CompiledModel, person: Person, complaint: bool = True) -> It
     )
     chain = complaint_nodes(model) if complaint else []
     causes = [_causes(model, j) for j in range(len(model.finding_ids))]
-    links = [
-        n
-        for fid, (names_j, _) in zip(model.finding_ids, causes, strict=True)
-        for n in finding_chain(fid, names_j)[:-1]
+    nodes = [
+        finding_chain(fid, parents)
+        for fid, (parents, _) in zip(model.finding_ids, causes, strict=True)
     ]
+    links = [n for chained in nodes for n in chained[:-1]]
     names = [*model.condition_ids, *model.root_ids, *model.finding_ids, *chain, *links]
     if len(set(names)) != len(names):
         raise ValueError("an id of the model clashes with the nodes of a chain")
@@ -132,9 +145,8 @@ def iter_bif(model: CompiledModel, person: Person, complaint: bool = True) -> It
     for i, cid in enumerate(model.condition_ids):
         yield _noisy_or_table(cid, [], [], float(priors[0, i]))
     if complaint:
-        yield _noisy_or_table(chain[0], [], [], float(leak[0]))
-        for k, cid in enumerate(model.condition_ids):
-            yield _noisy_or_table(chain[k + 1], [chain[k], cid], [1.0, 1.0], 0.0)
+        every = [1.0] * len(model.condition_ids)
+        yield from _chain_tables(chain, model.condition_ids, every, float(leak[0]))
     for r, rid in enumerate(model.root_ids):
         idx = np.flatnonzero(model.condition_root[:, r])
         yield _noisy_or_table(
@@ -144,14 +156,11 @@ def iter_bif(model: CompiledModel, person: Person, complaint: bool = True) -> It
             float(model.root_leak[r]),
         )
     for j, fid in enumerate(model.finding_ids):
-        parents, weights = causes[j]
-        nodes = finding_chain(fid, parents)
-        if len(nodes) == 1:
-            yield _noisy_or_table(fid, parents, weights, float(model.finding_leak[j]))
-            continue
-        yield _noisy_or_table(nodes[0], [], [], float(model.finding_leak[j]))
-        for k, (cause, w) in enumerate(zip(parents, weights, strict=True)):
-            yield _noisy_or_table(nodes[k + 1], [nodes[k], cause], [1.0, w], 0.0)
+        (parents, weights), leak_j = causes[j], float(model.finding_leak[j])
+        if len(nodes[j]) == 1:
+            yield _noisy_or_table(fid, parents, weights, leak_j)
+        else:
+            yield from _chain_tables(nodes[j], parents, weights, leak_j)
 
 
 def to_bif(model: CompiledModel, person: Person, complaint: bool = True) -> str:
