@@ -153,27 +153,28 @@ def test_the_interview_stops_only_when_no_likely_answer_changes_the_full_level()
 
 
 def test_a_likely_answer_that_changes_only_the_full_level_holds_the_interview_open() -> None:
-    # A twisted knee that will not straighten has a quick level below its full level: the twist
-    # explains the lock as a torn cartilage, which lowers the fracture probability (3.7% in a
-    # woman of 27), and the full level also reads the answers without the twist (the lock
-    # alone: 7.7%, over the 5% line). An outcome leading there must hold a baseline at the
-    # quick level open; one at the full level must not; nor may an answer rarer than the floor.
+    # A twisted knee with groin pain when the hip is moved has a quick level below its full
+    # level: the twist explains the pain as a knee injury, which lowers the chance of a stress
+    # fracture of the hip (2.7% in a woman of 27), and the full level also reads the answers
+    # without the twist (the groin pain alone: 4.1%, over the 3% line). An outcome leading there
+    # must hold a baseline at the quick level open; one at the full level must not; nor may an
+    # answer rarer than the floor.
     from kneesource.interview.flow import _full_level_changes
     from kneesource.interview.selection import Outcome
     from kneesource.interview.triage_link import quick_level_function
 
     engine = default_engine()
     policy = question_bank(engine).policy
-    locked = Case(27, "female", {"injury_twist": True, "unable_to_straighten_knee": True})
-    post = engine.assess(locked).posterior
+    twisted = Case(27, "female", {"injury_twist": True, "groin_pain_on_passive_hip_movement": True})
+    post = engine.assess(twisted).posterior
     assert post is not None
-    quick = quick_level_function(engine)(locked, post)
-    full = level_function(engine)(locked, post)
+    quick = quick_level_function(engine)(twisted, post)
+    full = level_function(engine)(twisted, post)
     assert quick < full
 
     def evaluation(probability: float) -> Evaluation:
         spec = question_bank(engine).get("knee_swelling")
-        outcome = Outcome("yes", probability, post, quick, locked)
+        outcome = Outcome("yes", probability, post, quick, twisted)
         return Evaluation(spec, (outcome,), 0.0, 0.0, 0.0, False, False, 0.0)
 
     at_quick = Baseline(Case(27, "male"), post, quick)

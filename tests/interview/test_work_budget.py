@@ -65,18 +65,18 @@ def test_row_cost_is_the_kernel_state_or_the_elimination_pass() -> None:
 
 
 def test_past_the_budget_the_interview_reads_the_quick_level() -> None:
-    # A twisted knee that will not straighten, in a woman of 27: its quick level is below the
-    # full level (the lock without the twist makes a fracture 7.7%, over its 5% line; with it,
-    # 3.7%), and the full one costs combinations.
-    locked = Case(27, "female", {"injury_twist": True, "unable_to_straighten_knee": True})
-    post = ENGINE.assess(locked).posterior
-    full = level_function(ENGINE)(locked, post)
-    quick = quick_level_function(ENGINE)(locked, post)
+    # A twisted knee with groin pain when the hip is moved, in a woman of 27: its quick level is
+    # below the full level (the groin pain without the twist makes a stress fracture of the hip
+    # 4.1%, over its 3% line; with it, 2.7%), and the full one costs combinations.
+    twisted = Case(27, "female", {"injury_twist": True, "groin_pain_on_passive_hip_movement": True})
+    post = ENGINE.assess(twisted).posterior
+    full = level_function(ENGINE)(twisted, post)
+    quick = quick_level_function(ENGINE)(twisted, post)
     assert quick < full
-    cost = level_cost(ENGINE, locked, post)
+    cost = level_cost(ENGINE, twisted, post)
     assert cost > 0
-    assert budgeted_level(ENGINE, locked, post, cost) == full
-    assert budgeted_level(ENGINE, locked, post, cost - 1) == quick
+    assert budgeted_level(ENGINE, twisted, post, cost) == full
+    assert budgeted_level(ENGINE, twisted, post, cost - 1) == quick
 
 
 def test_the_shortlist_is_cut_to_the_work_budget_best_first() -> None:
