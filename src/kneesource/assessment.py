@@ -8,6 +8,7 @@ raised the probability supports the condition; one that lowered it conflicts wit
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
@@ -129,19 +130,116 @@ class RankedCondition:
 
 
 @dataclass(frozen=True)
+class _Explanation:
+    """What the ranked differential is built from: the person's priors, and each listed
+    finding (its id and answer) with every condition's probability when it is left out (one
+    row per finding). Kept on the assessment, and turned into :class:`RankedCondition` objects
+    only when they are asked for: a batch written as JSON needs only their dictionaries."""
+
+    kb: KnowledgeBase
+    model: CompiledModel
+    priors: FloatArray
+    names: list[str]
+    values: list[bool]
+    left_out: FloatArray  # (findings, conditions)
+
+
+@dataclass(frozen=True)
+class _Ranking:
+    """The conditions from the most probable down, with the findings that moved each."""
+
+    order: list[int]  # condition indices, most probable first; ties in the model's order
+    # By condition index: (finding row, probability without it, the same rounded to six
+    # places) of the findings that raised it, and of those that lowered it, strongest first
+    # (ties in the order given).
+    supporting: dict[int, list[tuple[int, float, float]]]
+    conflicting: dict[int, list[tuple[int, float, float]]]
+
+
+def _ranking(probabilities: FloatArray, left_out: FloatArray) -> _Ranking:
+    order = np.argsort(-probabilities, kind="stable").tolist()
+    supporting: dict[int, list[tuple[int, float, float]]] = {}
+    conflicting: dict[int, list[tuple[int, float, float]]] = {}
+    if not len(left_out):
+        return _Ranking(order, supporting, conflicting)
+    # (findings, conditions): how much leaving each finding out would lower each probability;
+    # the findings that moved a condition by at least MIN_EFFECT are listed for it.
+    effect = probabilities[None, :] - left_out
+    rows, conds = np.nonzero(np.abs(effect) >= MIN_EFFECT)
+    moved = effect[rows, conds]
+    # By condition, then strongest first, then in the order the findings were given.
+    keep = np.lexsort((rows, -np.abs(moved), conds))
+    without = left_out[rows[keep], conds[keep]]
+    for c, k, e, p, p6 in zip(
+        conds[keep].tolist(),
+        rows[keep].tolist(),
+        moved[keep].tolist(),
+        without.tolist(),
+        round6(without),
+        strict=True,
+    ):
+        (supporting if e > 0 else conflicting).setdefault(c, []).append((k, p, p6))
+    return _Ranking(order, supporting, conflicting)
+
+
+def round6(values: FloatArray) -> list[float]:
+    """``[round(v, 6) for v in values]``, computed for the whole array at once. numpy rounds
+    ``v * 1e6`` in binary, which can pick the other neighbour when ``v`` lies within rounding
+    error of a half; those few are rounded again by Python, exactly as ``round`` does."""
+    values = np.asarray(values, dtype=np.float64)
+    scaled = values * 1e6
+    out: list[float] = (np.rint(scaled) / 1e6).tolist()
+    for i in (np.abs(scaled - np.floor(scaled) - 0.5) < 1e-6).nonzero()[0].tolist():
+        out[i] = round(float(values[i]), 6)
+    return out
+
+
+@dataclass(frozen=True)
 class Assessment:
     case: Case
-    conditions: tuple[RankedCondition, ...]
     pain_source: dict[str, float]
     nerve_roots: dict[str, float]
     knowledge_base_version: str
     posterior: Posterior
     # The pain-source probabilities before any answer, for this age, sex and sports.
     source_before: dict[str, float]
+    explanation: _Explanation = dataclasses.field(repr=False, compare=False)
     triage: Triage | None = None  # filled by ``Engine.assess`` / ``assess_many``
     # False when the case was too wide to re-run once per answer within ``EXPLAIN_BUDGET``:
     # the probabilities are exact, the supporting and conflicting lists are left empty.
     explained: bool = True
+
+    @functools.cached_property
+    def _ranking(self) -> _Ranking:
+        return _ranking(self.posterior.conditions, self.explanation.left_out)
+
+    @functools.cached_property
+    def conditions(self) -> tuple[RankedCondition, ...]:
+        """The differential: every condition from the most probable down, with the answers
+        that raised it (``supporting``) and lowered it (``conflicting``), strongest first."""
+        x, ranking = self.explanation, self._ranking
+        names, values = x.names, x.values
+        probabilities, priors = self.posterior.conditions.tolist(), x.priors.tolist()
+        conditions = _conditions(x.kb, x.model)
+
+        def items(found: list[tuple[int, float, float]] | None) -> tuple[EvidenceItem, ...]:
+            return tuple(EvidenceItem(names[k], values[k], p) for k, p, _ in found or ())
+
+        return tuple(
+            RankedCondition(
+                cond.id,
+                cond.name,
+                cond.clinical_name,
+                cond.source_group,
+                cond.serious,
+                priors[i],
+                probabilities[i],
+                items(ranking.supporting.get(i)),
+                items(ranking.conflicting.get(i)),
+            )
+            for i in ranking.order
+            for cond in (conditions[i],)
+        )
 
     @property
     def leading_source(self) -> str:
@@ -159,7 +257,7 @@ class Assessment:
         out["notice"] = NOTICE
         if self.triage is not None:
             out["triage"] = self.triage.to_dict()
-        out["conditions"] = [c.to_dict() for c in self.conditions]
+        out["conditions"] = self._condition_dicts()
         out["pain_source"] = {k: round(v, 6) for k, v in self.pain_source.items()}
         out["pain_source_before"] = {k: round(v, 6) for k, v in self.source_before.items()}
         out["leading_source"] = self.leading_source
@@ -167,6 +265,37 @@ class Assessment:
         out["knowledge_base_version"] = self.knowledge_base_version
         out["explained"] = self.explained
         return out
+
+    def _condition_dicts(self) -> list[dict[str, Any]]:
+        """``[c.to_dict() for c in self.conditions]``, made from the arrays without building
+        the objects (the same numbers, rounded the same way)."""
+        x, ranking = self.explanation, self._ranking
+        probabilities, priors = round6(self.posterior.conditions), round6(x.priors)
+        names, values = x.names, x.values
+
+        def items(found: list[tuple[int, float, float]]) -> list[dict[str, Any]]:
+            return [
+                {"finding": names[k], "value": values[k], "probability_without": p6}
+                for k, _, p6 in found
+            ]
+
+        supporting, conflicting = ranking.supporting, ranking.conflicting
+
+        return [
+            {
+                "id": cond.id,
+                "name": cond.name,
+                "clinical_name": cond.clinical_name,
+                "probability": probabilities[i],
+                "prior": priors[i],
+                "source": cond.source_group,
+                "serious": cond.serious,
+                # (Most conditions have no evidence listed: no list to build for them.)
+                "supporting": items(supporting[i]) if i in supporting else [],
+                "conflicting": items(conflicting[i]) if i in conflicting else [],
+            }
+            for i, cond in zip(ranking.order, _ordered(x.kb, x.model, ranking.order), strict=True)
+        ]
 
 
 # Posterior queries (a case and its leave-one-out variants) scored together at most: bounds the
@@ -389,63 +518,23 @@ def _build(
 ) -> Assessment:
     priors, before = person_priors(model, case.person(model))
     names = list(without)
-    values = [case.findings[f] for f in names]
     left_out = np.array([without[f] for f in names]) if names else np.zeros((0, model.n_conditions))
-    # (findings, conditions): how much leaving each finding out would lower each probability.
-    effect = post.conditions[None, :] - left_out
-    # The findings that moved each condition by at least MIN_EFFECT, in the order given, with
-    # the condition's probability without them.
-    moved: dict[int, list[tuple[float, int, float]]] = {}
-    conds, rows = np.nonzero((np.abs(effect) >= MIN_EFFECT).T)
-    for c, k, e, p in zip(
-        conds.tolist(),
-        rows.tolist(),
-        effect[rows, conds].tolist(),
-        left_out[rows, conds].tolist(),
-        strict=True,
-    ):
-        moved.setdefault(c, []).append((e, k, p))
-    ranked = []
-    none: tuple[EvidenceItem, ...] = ()
-    probabilities, prior_list = post.conditions.tolist(), priors.tolist()
-    for i, cond in _in_rank_order(kb, model, post.conditions):
-        supporting = conflicting = none
-        found = moved.get(i)
-        if found:  # most conditions are moved by no answer
-            # Strongest first; ties keep the order the findings were given in (stable sorts).
-            found.sort(key=lambda x: -abs(x[0]))
-            supporting = tuple(EvidenceItem(names[k], values[k], p) for e, k, p in found if e > 0)
-            conflicting = tuple(EvidenceItem(names[k], values[k], p) for e, k, p in found if e < 0)
-        ranked.append(
-            RankedCondition(
-                cond.id,
-                cond.name,
-                cond.clinical_name,
-                cond.source_group,
-                cond.serious,
-                prior_list[i],
-                probabilities[i],
-                supporting,
-                conflicting,
-            )
-        )
     return Assessment(
         case=case,
-        conditions=tuple(ranked),
         pain_source={g: post.sources[g] for g in SOURCE_GROUPS},
-        nerve_roots={r: float(post.roots[j]) for j, r in enumerate(model.root_ids)},
+        nerve_roots=dict(zip(model.root_ids, post.roots.tolist(), strict=True)),
         knowledge_base_version=model.knowledge_base_version,
         posterior=post,
         source_before=dict(before),
+        explanation=_Explanation(
+            kb, model, priors, names, [case.findings[f] for f in names], left_out
+        ),
     )
 
 
-def _in_rank_order(
-    kb: KnowledgeBase, model: CompiledModel, probabilities: FloatArray
-) -> list[tuple[int, Condition]]:
-    """(index, condition) from the most probable down; ties keep the model's order."""
+def _ordered(kb: KnowledgeBase, model: CompiledModel, order: list[int]) -> list[Condition]:
     conditions = _conditions(kb, model)
-    return [(i, conditions[i]) for i in np.argsort(-probabilities, kind="stable").tolist()]
+    return [conditions[i] for i in order]
 
 
 @lru_per(8)

@@ -23,6 +23,8 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from kneesource.assessment import Assessment
 from kneesource.case import Case, decode_json, parse_case
 from kneesource.engine import Engine, default_engine
@@ -153,18 +155,21 @@ def result_columns(engine: Engine | None = None) -> list[str]:
 def result_row(a: Assessment, engine: Engine) -> dict[str, Any]:
     """One assessment as a row of the result table."""
     model = engine.model
-    by_id = {c.id: c.probability for c in a.conditions}
+    # From the posterior directly (the ranked objects are not needed): the top condition is
+    # the first of the most probable, as in the ranking.
+    probabilities = a.posterior.conditions.tolist()
+    top = int(np.argmax(a.posterior.conditions))
     return {
         "id": a.case.case_id,
         "age": a.case.age,
         "sex": a.case.sex,
         "triage_level": a.triage.level if a.triage is not None else None,
-        "top_condition": a.conditions[0].id,
-        "top_probability": a.conditions[0].probability,
+        "top_condition": model.condition_ids[top],
+        "top_probability": probabilities[top],
         "leading_source": a.leading_source,
         **{f"source_{g}": a.pain_source[g] for g in SOURCE_GROUPS},
         **{f"root_{r}": a.nerve_roots[r] for r in model.root_ids},
-        **{f"p_{c}": by_id[c] for c in model.condition_ids},
+        **{f"p_{c}": p for c, p in zip(model.condition_ids, probabilities, strict=True)},
         "explained": a.explained,
         "knowledge_base_version": a.knowledge_base_version,
     }
