@@ -264,7 +264,7 @@ def _self_limiting_leads(rules: RuleSet, model: CompiledModel, conditions: Float
     is worked out with the rules; it only refuses self-care, so more warning signs can never
     lower the level."""
     policy = rules.self_care
-    top = max(range(model.n_conditions), key=lambda i: conditions[i])
+    top = int(np.argmax(conditions))  # the first of the most probable, as max() picks
     return model.condition_ids[top] in policy.causes and conditions[top] >= policy.min_probability
 
 
@@ -305,7 +305,7 @@ def _prepare(
     present = frozenset(f for f, v in case.findings.items() if v)
     reasons = _rule_reasons(rules, present, case.age)
     floor = _rank(reasons)
-    full = {c: float(p) for c, p in zip(model.condition_ids, post.conditions, strict=True)}
+    full = dict(zip(model.condition_ids, post.conditions.tolist(), strict=True))
     thresholds = rules.open_thresholds(present, case.age)
     warnings = len(present & rules.warning_findings_at(case.age))
     # Conditions whose thresholds cannot raise the level are left out (their full-answer

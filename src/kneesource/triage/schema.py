@@ -29,9 +29,12 @@ Level = Literal["emergency", "urgent", "soon", "self_care"]
 LEVELS: tuple[Level, ...] = ("self_care", "soon", "urgent", "emergency")
 
 
+_RANKS: dict[str, int] = {level: i for i, level in enumerate(LEVELS)}
+
+
 def level_rank(level: Level) -> int:
     """0 for self_care up to 3 for emergency."""
-    return LEVELS.index(level)
+    return _RANKS[level]
 
 
 class _Strict(BaseModel):
