@@ -272,6 +272,7 @@ class Assessment:
         x, ranking = self.explanation, self._ranking
         probabilities, priors = round6(self.posterior.conditions), round6(x.priors)
         names, values = x.names, x.values
+        conditions = _conditions(x.kb, x.model)
 
         def items(found: list[tuple[int, float, float]]) -> list[dict[str, Any]]:
             return [
@@ -294,7 +295,8 @@ class Assessment:
                 "supporting": items(supporting[i]) if i in supporting else [],
                 "conflicting": items(conflicting[i]) if i in conflicting else [],
             }
-            for i, cond in zip(ranking.order, _ordered(x.kb, x.model, ranking.order), strict=True)
+            for i in ranking.order
+            for cond in (conditions[i],)
         ]
 
 
@@ -530,11 +532,6 @@ def _build(
             kb, model, priors, names, [case.findings[f] for f in names], left_out
         ),
     )
-
-
-def _ordered(kb: KnowledgeBase, model: CompiledModel, order: list[int]) -> list[Condition]:
-    conditions = _conditions(kb, model)
-    return [conditions[i] for i in order]
 
 
 @lru_per(8)

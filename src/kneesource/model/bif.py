@@ -89,7 +89,7 @@ def _causes(model: CompiledModel, j: int) -> tuple[list[str], list[float]]:
     return names, weights + [float(model.root_finding[r, j]) for r in ri]
 
 
-def finding_chain(fid: str, causes: Sequence[str]) -> list[str]:
+def _finding_chain(fid: str, causes: Sequence[str]) -> list[str]:
     """The nodes of a finding written as a chain: its leak, one "any cause so far" node per
     cause but the last, and the finding itself; just the finding when it fits one table."""
     return [fid] if len(causes) <= MAX_TABLE_PARENTS else _chain_nodes(fid, causes)
@@ -132,7 +132,7 @@ def iter_bif(model: CompiledModel, person: Person, complaint: bool = True) -> It
     chain = complaint_nodes(model) if complaint else []
     causes = [_causes(model, j) for j in range(len(model.finding_ids))]
     nodes = [
-        finding_chain(fid, parents)
+        _finding_chain(fid, parents)
         for fid, (parents, _) in zip(model.finding_ids, causes, strict=True)
     ]
     links = [n for chained in nodes for n in chained[:-1]]
