@@ -14,7 +14,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kneesource.batch import empty_results, result_columns, result_row, score_frame
+from kneesource.assessment import assess_cases
+from kneesource.batch import (
+    empty_results,
+    result_columns,
+    result_row,
+    result_table,
+    score_frame,
+)
 from kneesource.engine import default_engine
 
 pd = pytest.importorskip("pandas")
@@ -86,6 +93,21 @@ def test_score_frame_wide_and_long_give_the_case_by_case_results() -> None:
         ]
     )
     pd.testing.assert_frame_equal(score_frame(long), wide)
+
+
+def test_the_table_built_by_column_holds_the_rows_built_one_by_one() -> None:
+    # result_table (columns from stacked arrays) against Arrow's own conversion of result_row's
+    # dictionaries: cases without an id, without a sex and without a triage included.
+    cases = [ENGINE.case(c) for c in _cases(90, seed=11)]
+    cases += [ENGINE.case({"age": 40, "findings": {}}), ENGINE.case({"age": 9, "sex": "male"})]
+    triaged = ENGINE.assess_many(cases, explain=False)
+    untriaged = assess_cases(ENGINE.kb, MODEL, cases[:5], explain=False)
+    for results in (triaged, untriaged, []):
+        got = result_table(results, ENGINE)
+        rows = [result_row(a, ENGINE) for a in results]
+        expected = pa.Table.from_pylist(rows, schema=got.schema)
+        assert got.column_names == result_columns()
+        assert got.equals(expected)
 
 
 def test_parquet_in_and_out_through_the_cli(tmp_path: Path) -> None:

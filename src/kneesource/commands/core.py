@@ -181,14 +181,15 @@ class _Sink:
 
     @property
     def form(self) -> str:
-        """What the workers hand back: JSON lines, Parquet rows, or assessments to render."""
+        """What the workers hand back: JSON lines, a result table, or assessments to render."""
         if self.parquet is not None:
-            return "rows"
+            return "table"
         return "json" if self.lines is not None or self.args.json else "assessments"
 
     def write(self, results: Sequence[Any]) -> None:
         if self.parquet is not None:
-            self.parquet.write_rows(results)
+            for table in results:
+                self.parquet.write_table(table)
         elif self.lines is not None:
             self.lines.writelines(results)
         elif self.args.json:
@@ -216,7 +217,7 @@ class _Sink:
 def _assess(engine: Engine, form: str, cases: list[Case]) -> list[Any]:
     """Assess and format a chunk; result tables hold no explanations, so none are computed."""
     with _collect_after():
-        return _format(engine, form, engine.assess_many(cases, explain=form != "rows"))
+        return _format(engine, form, engine.assess_many(cases, explain=form != "table"))
 
 
 @contextlib.contextmanager
@@ -238,10 +239,11 @@ def _format(engine: Engine, form: str, results: Sequence[Assessment]) -> list[An
     if form == "json":
         line = orjson.OPT_APPEND_NEWLINE | orjson.OPT_SERIALIZE_NUMPY
         return [orjson.dumps(r.to_dict(), option=line).decode() for r in results]
-    if form == "rows":
-        from kneesource.batch import result_row
+    if form == "table":
+        from kneesource.batch import result_table
 
-        return [result_row(r, engine) for r in results]
+        # One Arrow table for the chunk: it crosses from a worker process as a few buffers.
+        return [result_table(results, engine)]
     return list(results)
 
 

@@ -42,6 +42,7 @@ Findings the person answered "no" to, and findings no rule reads, are used as gi
 from __future__ import annotations
 
 import dataclasses
+import functools
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -123,11 +124,67 @@ class Uncertainty:
 
 
 @dataclass(frozen=True)
+class _Advice:
+    """What a triage's advice text is written from. The text is composed when it is first read:
+    a result table keeps only the level, and composing took a third of a typical triage."""
+
+    rules: RuleSet
+    kb: KnowledgeBase
+    level: Level
+    person: Person
+    uncertainties: tuple[Uncertainty, ...]
+    conditions: dict[str, float]
+    sources: dict[str, float]
+    action: str | None
+
+    def text(self) -> str:
+        rules, kb = self.rules, self.kb
+        template = (
+            rules.advice.uncertainty
+            if level_rank(self.level) >= level_rank("urgent")
+            else rules.advice.uncertainty_later
+        )
+        lines = [
+            template.format(
+                dangerous=mid_sentence(kb.condition(u.dangerous).name),
+                benign=mid_sentence(kb.condition(u.benign).name),
+                test=u.test,
+            )
+            for u in self.uncertainties
+        ]
+        return compose(
+            rules, self.level, self.person, lines, self.conditions, self.sources, self.action
+        )
+
+
+@dataclass(frozen=True, eq=False)
 class Triage:
+    """How urgently to act (``level``), every reason for it, the advice in plain words and the
+    dangerous causes the answers cannot yet tell from a harmless one. Two triages are equal
+    when all four are."""
+
     level: Level
     reasons: tuple[Reason, ...]
-    advice: str
+    # The advice as given (a string), or what composes it when ``advice`` is first read.
+    written: str | _Advice = dataclasses.field(repr=False)
     uncertainties: tuple[Uncertainty, ...]
+
+    @functools.cached_property
+    def advice(self) -> str:
+        """What to do now, what helps, and what would make it more urgent: paragraphs separated
+        by blank lines."""
+        return self.written if isinstance(self.written, str) else self.written.text()
+
+    def _key(self) -> tuple[object, ...]:
+        return (self.level, self.reasons, self.advice, self.uncertainties)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Triage):
+            return NotImplemented
+        return self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -406,24 +463,13 @@ def _decide(
         plausible = pair.dangerous in suspected and full[pair.benign] >= pair.benign_min
         if plausible or fired_rules.intersection(pair.rules):
             uncertainties.append(Uncertainty(pair.dangerous, pair.benign, pair.test))
-    template = (
-        rules.advice.uncertainty
-        if level_rank(level) >= level_rank("urgent")
-        else rules.advice.uncertainty_later
-    )
-    lines = [
-        template.format(
-            dangerous=mid_sentence(kb.condition(u.dangerous).name),
-            benign=mid_sentence(kb.condition(u.benign).name),
-            test=u.test,
-        )
-        for u in uncertainties
-    ]
     present = frozenset(f for f, v in case.findings.items() if v)
     person = Person(case.age, present, suspected)
     action = _action(rules, [r for r in reasons if r.level == level], case.age)
-    text = compose(rules, level, person, lines, full, assessment.pain_source, action)
-    return Triage(level, tuple(reasons), text, tuple(uncertainties))
+    written = _Advice(
+        rules, kb, level, person, tuple(uncertainties), full, assessment.pain_source, action
+    )
+    return Triage(level, tuple(reasons), written, tuple(uncertainties))
 
 
 def _action(rules: RuleSet, at_level: Sequence[Reason], age: int) -> str | None:
