@@ -41,7 +41,7 @@ def test_removing_a_control_makes_a_probe_of_its_hazard_fail(hazard: str, contro
 def test_every_high_and_medium_hazard_is_proven() -> None:
     ids = [h["id"] for h in HAZARDS]
     expected = [f"H{i}" for i in range(1, 10)] + [f"M{i}" for i in range(1, 19)]
-    expected += [f"L{i}" for i in range(1, 15)] + ["E", "S"]
+    expected += [f"L{i}" for i in range(1, 15)] + ["E", "S", "I"]
     assert ids == expected
     probed = {h for p in PROBES for h in p.get("hazards", [])}
     names = set(globals())
