@@ -3,10 +3,12 @@ pyAgrum's bare posterior on the same cases.
 
 Three files of the same people (drawn from the model, ages 5-89):
 * typical: 3 to 8 answers each, as a person gives in a short interview;
-* fully answered: the example cases with every other finding answered "no" (about 5 KB a line,
-  the 50 MB file of 10,620 cases scaled down to --full cases);
+* fully answered: the example cases with every other finding answered "no" (about 5 KB a line:
+  by default 10,620 of them, a file of about 64 MB like the 50 MB file a new user tried);
 * the typical file written as Parquet.
-kneesource's figure is the wall time of the command in a fresh process, start-up included, with
+kneesource's figure is the wall time of the command in a fresh process, start-up included (about
+a second: importing, loading the engine, and each worker process loading the compiled kernel
+on its first chunk, so a small file reads slower than a big one), with
 explanations (JSON Lines out) and without (a Parquet result table), and its peak memory.
 pyAgrum's is LazyPropagation's posterior of every condition and root, nothing else (no
 explanations, no triage, no output), timed on a sample of the same cases and scaled, and checked
@@ -166,8 +168,8 @@ def _rate(cases_per_second: float | str) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--typical", type=int, default=20000)
-    parser.add_argument("--full", type=int, default=2000)
+    parser.add_argument("--typical", type=int, default=100000)
+    parser.add_argument("--full", type=int, default=10620)
     parser.add_argument("--pyagrum-sample", type=int, default=200, help="typical cases")
     parser.add_argument(
         "--pyagrum-full-sample",
