@@ -1,9 +1,11 @@
 """Ready for a server: the serial and parallel kernels stay distinct across processes (the
-on-disk cache once served one compiled loop to both), and concurrent assessments from threads
-give exactly the serial results."""
+on-disk cache once served one compiled loop to both), concurrent assessments from threads give
+exactly the serial results, and threads that launch parallel work at once do not abort the
+process on numba's own threading layer."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -60,6 +62,75 @@ def test_threads_give_the_serial_results() -> None:
     with ThreadPoolExecutor(max_workers=4) as pool:
         threaded = list(pool.map(lambda c: engine.assess(c).to_dict(), cases))
     assert threaded == serial
+
+
+THREADED = r"""
+from concurrent.futures import ThreadPoolExecutor
+import numba
+import numpy as np
+from kneesource.engine import default_engine
+from kneesource.inference.exact import load_compiled
+load_compiled()
+engine = default_engine()
+model = engine.model
+linked = [model.finding_ids[int(f)] for f in np.flatnonzero(model.condition_finding.any(0))]
+# Twelve present findings each: the leave-one-out rows of each run on worker threads.
+cases = [engine.case({"age": 30 + i, "findings": dict.fromkeys(linked[i : i + 12], True)})
+         for i in range(8)]
+serial = [engine.assess(c).to_dict() for c in cases]
+with ThreadPoolExecutor(max_workers=4) as pool:
+    for _ in range(3):
+        assert list(pool.map(lambda c: engine.assess(c).to_dict(), cases)) == serial
+print(numba.threading_layer())
+"""
+
+
+def test_threads_launching_parallel_work_are_safe_on_numbas_own_threading_layer() -> None:
+    # Where no OpenMP or TBB runtime is installed numba falls back to its work queue, which
+    # aborts the process when two threads launch parallel work at once (a server's thread
+    # pool); launches take turns (inference.threads), so the threads finish with the serial
+    # results. Without the lock this process is killed by SIGABRT.
+    env = {**os.environ, "NUMBA_THREADING_LAYER": "workqueue"}
+    done = subprocess.run(
+        [sys.executable, "-c", THREADED], capture_output=True, text=True, timeout=600, env=env
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["workqueue"]
+
+
+FORKED = r"""
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
+import numpy as np
+from kneesource.commands.core import _worker_start
+from kneesource.engine import default_engine
+from kneesource.inference.exact import load_compiled, posterior_batch
+from kneesource.model.compiled import Person
+load_compiled()
+model = default_engine().model
+linked = [model.finding_ids[int(f)] for f in np.flatnonzero(model.condition_finding.any(0))]
+cases = [(Person(age=40), {linked[i % 50]: True}) for i in range(300)]
+posterior_batch(model, cases)  # a batch on worker threads: the threading layer starts here
+
+def child(_):
+    return len(posterior_batch(model, cases))
+
+context = multiprocessing.get_context("fork")
+with ProcessPoolExecutor(2, mp_context=context, initializer=_worker_start) as pool:
+    print(sum(pool.map(child, range(4))))
+"""
+
+
+def test_batch_workers_forked_after_threaded_work_run_serially() -> None:
+    # A program that has scored a big batch (so OpenMP's threads have started) and then scores a
+    # file: the worker processes it forks run everything on their own thread. With GNU OpenMP,
+    # numba terminates a forked process that launches parallel work ("fork() called from a
+    # process already using GNU OpenMP"), which took the batch down with BrokenProcessPool.
+    done = subprocess.run(
+        [sys.executable, "-c", FORKED], capture_output=True, text=True, timeout=600
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split() == ["1200"]
 
 
 def test_an_engine_and_its_caches_go_when_it_is_dropped() -> None:

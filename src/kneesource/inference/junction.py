@@ -40,6 +40,8 @@ from typing import Any, NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 
+from kneesource.inference import threads
+
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 # The low bits of a cluster index whose table positions are looked up in a small array.
@@ -411,10 +413,12 @@ def _product(
     if not parts:
         out.fill(1.0)
     kernels = _compiled()
-    gather = kernels.gather_parallel if out.shape[1] >= PARALLEL_ENTRIES else kernels.gather
-    for k, (table, scope) in enumerate(parts):
-        lo, hi, _ = _split_index(tuple(scope), tuple(cluster))
-        gather(out, np.ascontiguousarray(table).reshape(rows, -1), lo, hi, k == 0)
+    threaded = out.shape[1] >= PARALLEL_ENTRIES and threads.allowed()
+    gather = kernels.gather_parallel if threaded else kernels.gather
+    with threads.PARALLEL_LAUNCH if threaded else contextlib.nullcontext():
+        for k, (table, scope) in enumerate(parts):
+            lo, hi, _ = _split_index(tuple(scope), tuple(cluster))
+            gather(out, np.ascontiguousarray(table).reshape(rows, -1), lo, hi, k == 0)
     return out.reshape((rows,) + (2,) * len(cluster))
 
 
@@ -426,9 +430,11 @@ def _sum_to(full: FloatArray, cluster: Sequence[int], keep: Sequence[int]) -> Fl
     flat = full.reshape(rows, -1)
     kernels = _compiled()
     # Shared among the threads when the table is large and its blocks fall in two groups or more.
-    groups = _groups(tuple(keep), tuple(cluster)) if flat.shape[1] >= PARALLEL_ENTRIES else None
+    threaded = flat.shape[1] >= PARALLEL_ENTRIES and threads.allowed()
+    groups = _groups(tuple(keep), tuple(cluster)) if threaded else None
     if groups is not None and len(groups[1]) > 2:
-        kernels.scatter_parallel(flat, out, lo, hi, *groups)
+        with threads.PARALLEL_LAUNCH:
+            kernels.scatter_parallel(flat, out, lo, hi, *groups)
     else:
         kernels.scatter(flat, out, lo, hi)
     return out.reshape((rows,) + (2,) * len(keep))

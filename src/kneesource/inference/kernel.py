@@ -26,6 +26,7 @@ from typing import Any, cast
 import numpy as np
 from numba import njit, prange
 
+from kneesource.inference import threads
 from kneesource.inference.kernel_np import MAX_BITS, N_GROUPS
 
 
@@ -412,11 +413,30 @@ parallel_kernel = cast(
 )
 serial_kernel = cast(Callable[..., None], njit(cache=True, nogil=True)(_batch_serial_py))
 # Below this many cases, starting worker threads costs more than it saves (and competes with any
-# other threaded library in the process).
+# other threaded library in the process) ...
 PARALLEL_FROM = 256
+# ... unless the rows' states hold this many entries in all (``n_conditions << bits`` each,
+# about 5 ms of work on one core): the leave-one-out rows of a result with a dozen present
+# findings (a few dozen rows, 0.1-0.3 s) then share the cores, where starting the threads costs
+# well under a millisecond.
+PARALLEL_ENTRIES = 2_000_000
 
 
-def batch_kernel(*args: Any) -> None:
-    """Run the kernel over every case (row of the evidence, the 8th argument)."""
-    evidence = args[7]
-    (parallel_kernel if evidence.shape[0] >= PARALLEL_FROM else serial_kernel)(*args)
+def runs_parallel(rows: int, entries: float) -> bool:
+    """Whether a batch of ``rows`` whose states hold ``entries`` in all runs on worker threads
+    (never in a process that gave them up, ``threads.single_threaded``)."""
+    big = rows >= PARALLEL_FROM or (rows > 1 and entries >= PARALLEL_ENTRIES)
+    return big and threads.allowed()
+
+
+def batch_kernel(*args: Any, parallel: bool | None = None) -> None:
+    """Run the kernel over every case (row of the evidence, the 8th argument), on worker
+    threads when ``parallel`` (by default, from ``PARALLEL_FROM`` rows) and the process
+    allows them."""
+    if parallel is None:
+        parallel = args[7].shape[0] >= PARALLEL_FROM
+    if not (parallel and threads.allowed()):
+        serial_kernel(*args)
+        return
+    with threads.PARALLEL_LAUNCH:
+        parallel_kernel(*args)
