@@ -5,12 +5,10 @@ single cases)."""
 from __future__ import annotations
 
 import dataclasses
-import math
 
 import numpy as np
 import pytest
 
-from kneesource.engine import default_engine
 from kneesource.inference import exact, kernel_np
 from kneesource.inference.exact import posterior, posterior_batch, posterior_wide
 from kneesource.inference.kernel_np import MAX_BITS
@@ -111,41 +109,6 @@ def test_parallel_batch_matches_serial_single_cases() -> None:
         one = posterior(model, person, ev)
         np.testing.assert_array_equal(got.conditions, one.conditions)
         np.testing.assert_array_equal(got.roots, one.roots)
-
-
-def test_a_few_heavy_rows_run_on_threads_and_match_serial_runs(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    # A result's leave-one-out rows: few, each with many present findings. Their states pass
-    # PARALLEL_ENTRIES, so they run on worker threads; the serial kernel (the threshold raised
-    # out of reach) gives the same numbers, bit for bit. A spy shows which kernel ran.
-    from kneesource.inference import kernel
-    from kneesource.model.compiled import compile_model
-
-    model = compile_model(default_engine().kb)
-    exact.load_compiled()
-    monkeypatch.setattr(exact, "ROUTE_FROM_SECONDS", math.inf)  # every row on the kernel
-    linked = [model.finding_ids[int(f)] for f in np.flatnonzero(model.condition_finding.any(0))]
-    evidence = {f: True for f in linked[:13]}
-    cases = [(Person(age=50), evidence)]
-    cases += [(Person(age=50), {k: v for k, v in evidence.items() if k != f}) for f in evidence]
-    ran: list[str] = []
-    for name in ("parallel_kernel", "serial_kernel"):
-        real = getattr(kernel, name)
-
-        def spy(*args: object, _real: object = real, _name: str = name) -> None:
-            ran.append(_name)
-            _real(*args)  # type: ignore[operator]
-
-        monkeypatch.setattr(kernel, name, spy)
-    threaded = posterior_batch(model, cases)
-    assert ran == ["parallel_kernel"]
-    monkeypatch.setattr(kernel, "PARALLEL_ENTRIES", math.inf)
-    serial = posterior_batch(model, cases)
-    assert ran == ["parallel_kernel", "serial_kernel"]
-    for a, b in zip(threaded, serial, strict=True):
-        np.testing.assert_array_equal(a.conditions, b.conditions)
-        np.testing.assert_array_equal(a.roots, b.roots)
 
 
 @pytest.mark.parametrize("seed", range(6))

@@ -69,18 +69,20 @@ from concurrent.futures import ThreadPoolExecutor
 import numba
 import numpy as np
 from kneesource.engine import default_engine
-from kneesource.inference.exact import load_compiled
+from kneesource.inference.exact import load_compiled, posterior_batch
+from kneesource.model.compiled import Person
 load_compiled()
-engine = default_engine()
-model = engine.model
+model = default_engine().model
 linked = [model.finding_ids[int(f)] for f in np.flatnonzero(model.condition_finding.any(0))]
-# Twelve present findings each: the leave-one-out rows of each run on worker threads.
-cases = [engine.case({"age": 30 + i, "findings": dict.fromkeys(linked[i : i + 12], True)})
-         for i in range(8)]
-serial = [engine.assess(c).to_dict() for c in cases]
+# Batches of 300 rows: each runs on worker threads.
+batches = [[(Person(age=20 + k), {linked[(i + k) % 60]: True}) for i in range(300)]
+           for k in range(4)]
+serial = [[p.conditions.tolist() for p in posterior_batch(model, b)] for b in batches]
 with ThreadPoolExecutor(max_workers=4) as pool:
     for _ in range(3):
-        assert list(pool.map(lambda c: engine.assess(c).to_dict(), cases)) == serial
+        got = list(pool.map(lambda b: [p.conditions.tolist() for p in posterior_batch(model, b)],
+                            batches))
+        assert got == serial
 print(numba.threading_layer())
 """
 

@@ -398,9 +398,7 @@ def test_rows_the_kernel_could_hold_run_by_bucket_elimination_when_cheaper(
     priors, rows = exact.encode_evidence(MODEL, cases)
     bits = exact._row_bits(MODEL, rows)
     kernel = exact.load_compiled()
-    # As posterior_rows decides it: these rows' states are big enough for worker threads.
-    parallel = exact._parallel(kernel, len(rows), float(exact._kernel_entries(MODEL, bits).sum()))
-    assert parallel
+    parallel = exact._parallel(kernel, len(rows))  # as posterior_rows decides it
     assert exact._cheaper_wide(MODEL, rows, bits, kernel, parallel).all()
     routed = exact.posterior_rows(MODEL, priors, rows)
     monkeypatch.setattr(exact, "ROUTE_FROM_SECONDS", math.inf)

@@ -297,7 +297,7 @@ def posterior_rows(
     bits = _row_bits(model, evidence)
     kernel = _kernel(model, evidence)
     held = bits <= MAX_BITS
-    parallel = _parallel(kernel, len(evidence), float(_kernel_entries(model, bits[held]).sum()))
+    parallel = _parallel(kernel, len(evidence))
     on_kernel = held & ~_cheaper_wide(model, evidence, bits, kernel, parallel)
     if on_kernel.all():
         _run_kernel(kernel, parallel, model, priors, evidence, conds, roots, srcs, log_z, ok)
@@ -428,13 +428,13 @@ def _kernel_entries(model: CompiledModel, bits: IntArray) -> FloatArray:
     return cast(FloatArray, model.n_conditions * np.exp2(bits.astype(np.float64)))
 
 
-def _parallel(kernel: Callable[..., None], rows: int, entries: float) -> bool:
-    """Whether ``kernel`` runs ``rows`` holding ``entries`` state entries on worker threads."""
+def _parallel(kernel: Callable[..., None], rows: int) -> bool:
+    """Whether ``kernel`` runs ``rows`` on worker threads."""
     if kernel is kernel_np.batch:
         return False
     from kneesource.inference.kernel import runs_parallel
 
-    return runs_parallel(rows, entries)
+    return runs_parallel(rows)
 
 
 # A wide row joins a group of rows when that adds at most this many present findings to the

@@ -413,20 +413,17 @@ parallel_kernel = cast(
 )
 serial_kernel = cast(Callable[..., None], njit(cache=True, nogil=True)(_batch_serial_py))
 # Below this many cases, starting worker threads costs more than it saves (and competes with any
-# other threaded library in the process) ...
+# other threaded library in the process). A result's few dozen leave-one-out rows stay on one
+# thread even when each is heavy: in a server, worker threads for them lengthened the slowest
+# results (each process loading the threaded kernel on its first such result, and launches
+# queueing behind each other with several people answering at once).
 PARALLEL_FROM = 256
-# ... unless the rows' states hold this many entries in all (``n_conditions << bits`` each,
-# about 5 ms of work on one core): the leave-one-out rows of a result with a dozen present
-# findings (a few dozen rows, 0.1-0.3 s) then share the cores, where starting the threads costs
-# well under a millisecond.
-PARALLEL_ENTRIES = 2_000_000
 
 
-def runs_parallel(rows: int, entries: float) -> bool:
-    """Whether a batch of ``rows`` whose states hold ``entries`` in all runs on worker threads
-    (never in a process that gave them up, ``threads.single_threaded``)."""
-    big = rows >= PARALLEL_FROM or (rows > 1 and entries >= PARALLEL_ENTRIES)
-    return big and threads.allowed()
+def runs_parallel(rows: int) -> bool:
+    """Whether a batch of ``rows`` runs on worker threads (never in a process that gave them
+    up, ``threads.single_threaded``)."""
+    return rows >= PARALLEL_FROM and threads.allowed()
 
 
 def batch_kernel(*args: Any, parallel: bool | None = None) -> None:
@@ -434,7 +431,7 @@ def batch_kernel(*args: Any, parallel: bool | None = None) -> None:
     threads when ``parallel`` (by default, from ``PARALLEL_FROM`` rows) and the process
     allows them."""
     if parallel is None:
-        parallel = args[7].shape[0] >= PARALLEL_FROM
+        parallel = runs_parallel(args[7].shape[0])
     if not (parallel and threads.allowed()):
         serial_kernel(*args)
         return
