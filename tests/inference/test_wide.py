@@ -397,12 +397,10 @@ def test_rows_the_kernel_could_hold_run_by_bucket_elimination_when_cheaper(
     cases = [(SPARSE_MAN, SPARSE_EVIDENCE), *_left_out_one_at_a_time()]
     priors, rows = exact.encode_evidence(MODEL, cases)
     bits = exact._row_bits(MODEL, rows)
-    kernel = exact.load_compiled()
-    parallel = exact._parallel(kernel, len(rows))  # as posterior_rows decides it
-    assert exact._cheaper_wide(MODEL, rows, bits, kernel, parallel).all()
+    assert exact._cheaper_wide(MODEL, rows, bits, exact.load_compiled()).all()
     routed = exact.posterior_rows(MODEL, priors, rows)
     monkeypatch.setattr(exact, "ROUTE_FROM_SECONDS", math.inf)
-    assert not exact._cheaper_wide(MODEL, rows, bits, kernel, parallel).any()
+    assert not exact._cheaper_wide(MODEL, rows, bits, exact.load_compiled()).any()
     on_kernel = exact.posterior_rows(MODEL, priors, rows)
     for a, b in zip(routed, on_kernel, strict=True):
         np.testing.assert_allclose(a.conditions, b.conditions, rtol=0, atol=1e-12)

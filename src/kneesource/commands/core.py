@@ -255,11 +255,8 @@ def _score(form: str, chunk: list[Case]) -> list[Any]:
 def _worker_start() -> None:
     # Each worker process has a core of its own: compiled work runs serially there (and numba
     # would terminate a worker forked from a process that had used OpenMP if it launched any).
-    import numba
-
     from kneesource.inference import threads
 
-    numba.set_num_threads(1)
     threads.single_threaded()
     # What the worker inherits (the engine) lives as long as it does: the garbage collector
     # need not walk it again.

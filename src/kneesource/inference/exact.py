@@ -29,7 +29,6 @@ source group as a deterministic OR of its conditions, so their marginals come ou
 
 from __future__ import annotations
 
-import functools
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -296,15 +295,13 @@ def posterior_rows(
     log_z, ok = np.zeros(b), np.zeros(b, dtype=np.bool_)
     bits = _row_bits(model, evidence)
     kernel = _kernel(model, evidence)
-    held = bits <= MAX_BITS
-    parallel = _parallel(kernel, len(evidence))
-    on_kernel = held & ~_cheaper_wide(model, evidence, bits, kernel, parallel)
+    on_kernel = (bits <= MAX_BITS) & ~_cheaper_wide(model, evidence, bits, kernel)
     if on_kernel.all():
-        _run_kernel(kernel, parallel, model, priors, evidence, conds, roots, srcs, log_z, ok)
+        _run_kernel(kernel, model, priors, evidence, conds, roots, srcs, log_z, ok)
     elif on_kernel.any():
         some = np.flatnonzero(on_kernel)
         part = (conds[some], roots[some], srcs[some], log_z[some], ok[some])
-        _run_kernel(kernel, parallel, model, priors[some], evidence[some], *part)
+        _run_kernel(kernel, model, priors[some], evidence[some], *part)
         conds[some], roots[some], srcs[some], log_z[some], ok[some] = part
     # Rows too wide for the kernel go to bucket elimination. Rows that differ only by present
     # findings left unknown and by absent ones (a case's triage combinations, its leave-one-out
@@ -344,15 +341,11 @@ def _posteriors(
 
 def _run_kernel(
     kernel: Callable[..., None],
-    parallel: bool,
     model: CompiledModel,
     priors: FloatArray,
     evidence: np.ndarray,
     *out: np.ndarray,
 ) -> None:
-    """Run ``kernel`` (the compiled one on worker threads when ``parallel``) over the rows."""
-    if kernel is not kernel_np.batch:
-        kernel = functools.partial(kernel, parallel=parallel)
     kernel(
         np.ascontiguousarray(priors),
         model.condition_finding,
@@ -392,21 +385,16 @@ ROUTE_FROM_BITS = 12  # rows below this are never worth a pass of their own
 
 
 def _cheaper_wide(
-    model: CompiledModel,
-    evidence: np.ndarray,
-    bits: IntArray,
-    kernel: Callable[..., None],
-    parallel: bool,
+    model: CompiledModel, evidence: np.ndarray, bits: IntArray, kernel: Callable[..., None]
 ) -> np.ndarray:
     """Rows the kernel could hold that bucket elimination runs faster (all False when the rows
-    are cheap): both are exact, so this only chooses the time. ``parallel``: the kernel would
-    run them on worker threads."""
+    are cheap): both are exact, so this only chooses the time."""
     routed = np.zeros(len(evidence), dtype=np.bool_)
     candidates = np.flatnonzero((bits >= ROUTE_FROM_BITS) & (bits <= MAX_BITS))
     if not len(candidates):
         return routed
     per_entry = NUMPY_ENTRY_SECONDS if kernel is kernel_np.batch else KERNEL_ENTRY_SECONDS
-    if parallel:
+    if _parallel(kernel, len(evidence)):
         per_entry /= os.cpu_count() or 1
     kernel_s = _kernel_entries(model, bits) * per_entry
     if kernel_s[candidates].sum() < ROUTE_FROM_SECONDS:

@@ -426,13 +426,10 @@ def runs_parallel(rows: int) -> bool:
     return rows >= PARALLEL_FROM and threads.allowed()
 
 
-def batch_kernel(*args: Any, parallel: bool | None = None) -> None:
+def batch_kernel(*args: Any) -> None:
     """Run the kernel over every case (row of the evidence, the 8th argument), on worker
-    threads when ``parallel`` (by default, from ``PARALLEL_FROM`` rows) and the process
-    allows them."""
-    if parallel is None:
-        parallel = runs_parallel(args[7].shape[0])
-    if not (parallel and threads.allowed()):
+    threads from ``PARALLEL_FROM`` rows when the process allows them, one launch at a time."""
+    if not runs_parallel(args[7].shape[0]):
         serial_kernel(*args)
         return
     with threads.PARALLEL_LAUNCH:

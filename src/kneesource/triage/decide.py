@@ -130,18 +130,17 @@ class _Advice:
 
     rules: RuleSet
     kb: KnowledgeBase
-    level: Level
     person: Person
-    uncertainties: tuple[Uncertainty, ...]
     conditions: dict[str, float]
     sources: dict[str, float]
     action: str | None
 
-    def text(self) -> str:
+    def text(self, level: Level, uncertainties: Sequence[Uncertainty]) -> str:
+        """The advice for ``level``, with a line for each of the triage's ``uncertainties``."""
         rules, kb = self.rules, self.kb
         template = (
             rules.advice.uncertainty
-            if level_rank(self.level) >= level_rank("urgent")
+            if level_rank(level) >= level_rank("urgent")
             else rules.advice.uncertainty_later
         )
         lines = [
@@ -150,11 +149,9 @@ class _Advice:
                 benign=mid_sentence(kb.condition(u.benign).name),
                 test=u.test,
             )
-            for u in self.uncertainties
+            for u in uncertainties
         ]
-        return compose(
-            rules, self.level, self.person, lines, self.conditions, self.sources, self.action
-        )
+        return compose(rules, level, self.person, lines, self.conditions, self.sources, self.action)
 
 
 @dataclass(frozen=True, eq=False)
@@ -173,7 +170,8 @@ class Triage:
     def advice(self) -> str:
         """What to do now, what helps, and what would make it more urgent: paragraphs separated
         by blank lines."""
-        return self.written if isinstance(self.written, str) else self.written.text()
+        written = self.written
+        return written if isinstance(written, str) else written.text(self.level, self.uncertainties)
 
     def _key(self) -> tuple[object, ...]:
         return (self.level, self.reasons, self.advice, self.uncertainties)
@@ -466,9 +464,7 @@ def _decide(
     present = frozenset(f for f, v in case.findings.items() if v)
     person = Person(case.age, present, suspected)
     action = _action(rules, [r for r in reasons if r.level == level], case.age)
-    written = _Advice(
-        rules, kb, level, person, tuple(uncertainties), full, assessment.pain_source, action
-    )
+    written = _Advice(rules, kb, person, full, assessment.pain_source, action)
     return Triage(level, tuple(reasons), written, tuple(uncertainties))
 
 
