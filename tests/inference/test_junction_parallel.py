@@ -27,22 +27,22 @@ def _pairs(seed: int) -> list[tuple[tuple[int, ...], tuple[int, ...]]]:
 
 @pytest.mark.parametrize("seed", [1, 2])
 def test_parallel_table_kernels_match_the_serial_ones_bit_for_bit(seed: int) -> None:
-    gather, scatter, gather_parallel, scatter_parallel = junction._compiled()
+    gather, scatter, gather_parallel, scatter_parallel, _, _ = junction._compiled()
     rng = np.random.default_rng(seed)
     rows = 2
     for scope, cluster in _pairs(seed):
         assert 1 << len(cluster) >= junction.PARALLEL_ENTRIES
         lo, hi, _ = junction._split_index(scope, cluster)
-        table = rng.random((rows, 1 << len(scope)))
+        table = rng.random((1 << len(scope), rows))  # the rows last, as junction keeps them
         for first in (True, False):
-            serial = rng.random((rows, 1 << len(cluster)))
+            serial = rng.random((1 << len(cluster), rows))
             parallel = serial.copy()
             gather(serial, table, lo, hi, first)
             gather_parallel(parallel, table, lo, hi, first)
             assert np.array_equal(serial, parallel)
-        full = rng.random((rows, 1 << len(cluster)))
-        serial_sum = np.zeros((rows, 1 << len(scope)))
-        parallel_sum = np.zeros((rows, 1 << len(scope)))
+        full = rng.random((1 << len(cluster), rows))
+        serial_sum = np.zeros((1 << len(scope), rows))
+        parallel_sum = np.zeros((1 << len(scope), rows))
         scatter(full, serial_sum, lo, hi)
         order, starts = junction._groups(scope, cluster)
         scatter_parallel(full, parallel_sum, lo, hi, order, starts)

@@ -364,6 +364,40 @@ def test_passes_over_the_chunk_budget_run_one_at_a_time(monkeypatch: pytest.Monk
     assert most == 1
 
 
+def test_rows_run_together_give_what_each_row_gives_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The rows of a pass share its tables (the rows on their last axis, compiled kernels for the
+    # maximum and the sums of several rows); a single row runs numpy's own. Expected values: each
+    # row run alone (ROWS_CLUSTER_ENTRIES at 0 cuts every pass into rows of one), for the
+    # leave-one-out rows of nine findings with many causes and of the sparse man below.
+    hardest = dict.fromkeys(_linked_ids()[:9], True)
+    cases = [
+        (Person(age=50, sex="female"), {**hardest, "limp": False, "cramps_at_night": False}),
+        (SPARSE_MAN, SPARSE_EVIDENCE),
+    ]
+    chunks: list[int] = []
+    real_rows = junction._run_rows
+
+    def counting(net: junction.Network, p: junction.Plan, rows: slice) -> object:
+        chunks.append(len(range(*rows.indices(net.rows))))
+        return real_rows(net, p, rows)
+
+    for person, evidence in cases:
+        net = case_network(MODEL, person, evidence, list(evidence))
+        the_plan = junction.plan(net)
+        assert net.rows > 10 and junction.ROWS_CLUSTER_ENTRIES >> the_plan.max_cluster_bits > 10
+        chunks.clear()
+        monkeypatch.setattr(junction, "_run_rows", counting)
+        together = junction.run(net, the_plan)
+        assert chunks == [net.rows]
+        monkeypatch.setattr(junction, "ROWS_CLUSTER_ENTRIES", 0)
+        chunks.clear()
+        alone = junction.run(net, the_plan)
+        assert chunks == [1] * net.rows
+        monkeypatch.undo()
+        np.testing.assert_allclose(together.marginals, alone.marginals, rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(together.log_z, alone.log_z, rtol=1e-12)
+
+
 # A man of 40 with eleven present findings that share few causes (from a simulated interview's
 # result): 16 bits for the kernel (2.2 million entries a row), about 0.2 million for bucket
 # elimination.

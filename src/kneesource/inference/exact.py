@@ -123,9 +123,9 @@ def rows_network(
     live = (priors > 0.0).any(axis=0)
     for c in range(n):
         on = priors[:, c] * np.exp(log_w[:, c])
-        net.add((c,), np.stack([1.0 - priors[:, c], on], axis=1))
+        net.add((c,), np.stack([1.0 - priors[:, c], on]))
     for r in range(n_roots):
-        net.add((n + r,), np.stack([np.ones(rows), np.exp(log_u[:, r])], axis=1))
+        net.add((n + r,), np.stack([np.ones(rows), np.exp(log_u[:, r])]))
         causes = np.flatnonzero(model.condition_root[:, r] * live)
         net.add_noisy_or(
             junction.NoisyOr(
@@ -374,11 +374,13 @@ def _row_bits(model: CompiledModel, evidence: np.ndarray) -> IntArray:
 # leave-one-out rows of the results of 80 simulated interviews (x86_64, 2 cores): the compiled
 # kernel about 2.4 ns an entry of its state (``n_conditions << bits``), bucket elimination
 # about 1 ns an entry of its plan for each row and 7 ms a pass, plus a few ms to plan a new
-# structure. Rows are compared in the groups that would share a pass (``_wide_groups``), and
-# only when the kernel's estimate for them passes ``ROUTE_FROM_SECONDS``, so that cheap rows
-# never pay for a plan.
+# structure. With the rows as the inner loop of bucket elimination's tables, a pass of a few
+# dozen rows costs 0.4-0.7 ns an entry of each row (0.6 below; at 0.4 one result in 60 was
+# sent to a pass six times slower than the kernel). Rows are compared in the groups that would
+# share a pass (``_wide_groups``), and only when the kernel's estimate for them passes
+# ``ROUTE_FROM_SECONDS``, so that cheap rows never pay for a plan.
 KERNEL_ENTRY_SECONDS = 2.4e-9
-WIDE_ENTRY_SECONDS = 1.0e-9
+WIDE_ENTRY_SECONDS = 0.6e-9
 WIDE_PASS_SECONDS = 7e-3
 ROUTE_FROM_SECONDS = 0.02
 ROUTE_FROM_BITS = 12  # rows below this are never worth a pass of their own

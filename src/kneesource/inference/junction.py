@@ -54,6 +54,11 @@ DIRECT_PARENTS = 3
 # temporary) stay under CHUNK_ENTRIES entries (256 MB); a single row always runs.
 MAX_CLUSTER_BITS = 25
 CHUNK_ENTRIES = 1 << 25
+# Rows run together while their largest cluster holds at most this many entries in all (16 MB):
+# a pass over many rows pays Python's work per bucket once and streams contiguous rows, but rows
+# of clusters this large gain nothing from sharing (0.6 ns an entry either way on a 2-core
+# x86_64) and a few of them together ran up to 1.5 times slower than one at a time.
+ROWS_CLUSTER_ENTRIES = 1 << 21
 
 
 @dataclass(frozen=True)
@@ -70,7 +75,7 @@ class NoisyOr:
 @dataclass
 class _Factor:
     scope: tuple[int, ...]
-    table: FloatArray  # (B,) + (2,) * len(scope)
+    table: FloatArray  # (2,) * len(scope) + (B,): the rows last, see ``_run_rows``
 
 
 @dataclass
@@ -81,7 +86,7 @@ class Network:
     n_vars: int
     n_named: int
     rows: int
-    factors: list[_Factor] = field(default_factory=list)
+    factors: list[_Factor] = field(default_factory=list)  # tables with the rows last
     log_const: FloatArray | None = None  # (B,) constant factors, as logs
 
     def new_var(self) -> int:
@@ -89,9 +94,11 @@ class Network:
         return self.n_vars - 1
 
     def add(self, scope: Sequence[int], table: FloatArray) -> None:
+        """A factor over ``scope``: one table for every row, or the rows' tables stacked on a
+        last axis."""
         table = np.asarray(table, dtype=np.float64)
         if table.ndim == len(scope):
-            table = np.broadcast_to(table, (self.rows, *table.shape))
+            table = np.broadcast_to(table[..., None], (*table.shape, self.rows))
         self.factors.append(_Factor(tuple(scope), table))
 
     def add_noisy_or(self, node: NoisyOr, removed: NDArray[np.bool_] | None = None) -> None:
@@ -115,9 +122,9 @@ class Network:
                 shape[i] = 2
                 off = off * np.array([1.0, 1.0 - w]).reshape(shape)
             if node.child is None:
-                table = np.broadcast_to(1.0 - off, (self.rows, *off.shape)).copy()
+                table = np.broadcast_to((1.0 - off)[..., None], (*off.shape, self.rows)).copy()
                 if removed is not None:
-                    table[removed] = 1.0
+                    table[..., removed] = 1.0
                 self.add(parents, table)
             else:
                 self.add((*parents, node.child), np.stack([off, 1.0 - off], axis=-1))
@@ -129,9 +136,9 @@ class Network:
         start = np.array(
             [[1.0 - leak, leak], [(1.0 - leak) * (1.0 - w0), 1.0 - (1.0 - leak) * (1.0 - w0)]]
         )
-        table = np.broadcast_to(start, (self.rows, 2, 2)).copy()
+        table = np.broadcast_to(start[..., None], (2, 2, self.rows)).copy()
         if removed is not None:
-            table[removed] = np.array([[0.0, 1.0], [0.0, 1.0]])
+            table[..., removed] = np.array([[0.0, 1.0], [0.0, 1.0]])[..., None]
         self.add((parents[0], first), table)
         prev = first
         for i in range(1, k):
@@ -327,27 +334,94 @@ def _split_index(
 
 
 def _gather_py(out: Any, table: Any, lo: Any, hi: Any, first: bool) -> None:
+    """``out`` (cluster entries, rows) set to, or multiplied by, the entries of ``table`` (its
+    entries, rows) that each cluster entry reads (``_split_index``). The rows are the inner loop:
+    a batch's rows share every index, so one lookup serves them all and their values are
+    contiguous."""
     n_lo = lo.shape[0]
-    for r in range(out.shape[0]):
+    rows = out.shape[1]
+    if rows == 1:  # a single row: the plain loop, without an inner loop of one
+        flat_out = out.reshape(out.size)
+        flat_table = table.reshape(table.size)
         for h in range(hi.shape[0]):
             base = hi[h]
             at = h * n_lo
             if first:
                 for i in range(n_lo):
-                    out[r, at + i] = table[r, base + lo[i]]
+                    flat_out[at + i] = flat_table[base + lo[i]]
             else:
                 for i in range(n_lo):
-                    out[r, at + i] *= table[r, base + lo[i]]
+                    flat_out[at + i] *= flat_table[base + lo[i]]
+        return
+    for h in range(hi.shape[0]):
+        base = hi[h]
+        at = h * n_lo
+        for i in range(n_lo):
+            s = base + lo[i]
+            d = at + i
+            if first:
+                for r in range(rows):
+                    out[d, r] = table[s, r]
+            else:
+                for r in range(rows):
+                    out[d, r] *= table[s, r]
 
 
 def _scatter_py(src: Any, out: Any, lo: Any, hi: Any) -> None:
+    """``out`` (entries, rows) plus every cluster entry of ``src`` (cluster entries, rows) added
+    to the entry it reads (``_split_index``): the sum over the variables not kept."""
     n_lo = lo.shape[0]
-    for r in range(src.shape[0]):
+    rows = src.shape[1]
+    if rows == 1:
+        flat_src = src.reshape(src.size)
+        flat_out = out.reshape(out.size)
         for h in range(hi.shape[0]):
             base = hi[h]
             at = h * n_lo
             for i in range(n_lo):
-                out[r, base + lo[i]] += src[r, at + i]
+                flat_out[base + lo[i]] += flat_src[at + i]
+        return
+    for h in range(hi.shape[0]):
+        base = hi[h]
+        at = h * n_lo
+        for i in range(n_lo):
+            d = base + lo[i]
+            s = at + i
+            for r in range(rows):
+                out[d, r] += src[s, r]
+
+
+def _rescale_rows_py(table: Any) -> Any:
+    """In place on ``table`` (entries, rows), all entries non-negative: each row divided by its
+    largest entry (1 for a row of zeros), which is returned. numpy's maximum along the first
+    axis, and its broadcast product, of a table with a few rows run several times slower."""
+    top = np.zeros(table.shape[1])
+    for s in range(table.shape[0]):
+        for r in range(table.shape[1]):
+            if table[s, r] > top[r]:
+                top[r] = table[s, r]
+    inverse = np.empty(table.shape[1])
+    for r in range(table.shape[1]):
+        if top[r] <= 0.0:
+            top[r] = 1.0
+        inverse[r] = 1.0 / top[r]
+    for s in range(table.shape[0]):
+        for r in range(table.shape[1]):
+            table[s, r] *= inverse[r]
+    return top
+
+
+def _half_sums_py(table: Any) -> Any:
+    """For ``table`` (entries, rows): each row's sum over the first half of the entries (the
+    cluster's first variable absent) and over the second (present). numpy's sums along an axis
+    that is not the last, with a few rows, run several times slower."""
+    half = table.shape[0] // 2
+    out = np.zeros((2, table.shape[1]))
+    for s in range(table.shape[0]):
+        k = 1 if s >= half else 0
+        for r in range(table.shape[1]):
+            out[k, r] += table[s, r]
+    return out
 
 
 # From this many table entries a row (the cluster's), the table kernels share the work among
@@ -371,6 +445,8 @@ class _Kernels(NamedTuple):
     scatter: Callable[..., None]
     gather_parallel: Callable[..., None]
     scatter_parallel: Callable[..., None]
+    rescale_rows: Callable[[FloatArray], FloatArray]
+    half_sums: Callable[[FloatArray], FloatArray]
 
 
 @functools.cache
@@ -388,6 +464,8 @@ def _compiled() -> _Kernels:
         njit(cache=True, nogil=True)(_scatter_py),
         njit(cache=True, nogil=True, parallel=True)(junction_parallel.gather_py),
         njit(cache=True, nogil=True, parallel=True)(junction_parallel.scatter_py),
+        njit(cache=True, nogil=True)(_rescale_rows_py),
+        njit(cache=True, nogil=True)(_half_sums_py),
     )
 
 
@@ -395,56 +473,61 @@ def load_kernels() -> None:
     """Load the table kernels now and run each once on a tiny table: their first call in a
     process links the cached machine code (about 0.3 s on a 2-core machine), which a server or
     an interview pays at start-up instead of during the first wide case someone waits for."""
-    gather, scatter, gather_parallel, scatter_parallel = _compiled()
+    gather, scatter, gather_parallel, scatter_parallel, rescale_rows, half_sums = _compiled()
     lo, hi = np.arange(2, dtype=np.int64), np.zeros(1, dtype=np.int64)
-    table = np.ones((1, 2))
-    gather(table, np.ones((1, 2)), lo, hi, True)
-    scatter(table, np.zeros((1, 2)), lo, hi)
-    gather_parallel(table, np.ones((1, 2)), lo, hi, True)
+    table = np.ones((2, 1))
+    gather(table, np.ones((2, 1)), lo, hi, True)
+    scatter(table, np.zeros((2, 1)), lo, hi)
+    gather_parallel(table, np.ones((2, 1)), lo, hi, True)
     order, starts = np.zeros(1, dtype=np.int64), np.array([0, 1], dtype=np.int64)
-    scatter_parallel(table, np.zeros((1, 2)), lo, hi, order, starts)
+    scatter_parallel(table, np.zeros((2, 1)), lo, hi, order, starts)
+    rescale_rows(table)
+    half_sums(table)
 
 
 def _product(
     parts: Sequence[tuple[FloatArray, Sequence[int]]], cluster: Sequence[int], rows: int
 ) -> FloatArray:
     """The product of the parts (tables over subsets of the cluster) over the cluster."""
-    out = np.empty((rows, 1 << len(cluster)))
+    out = np.empty((1 << len(cluster), rows))
     if not parts:
         out.fill(1.0)
     kernels = _compiled()
-    threaded = out.shape[1] >= PARALLEL_ENTRIES and threads.allowed()
+    threaded = out.shape[0] >= PARALLEL_ENTRIES and threads.allowed()
     gather = kernels.gather_parallel if threaded else kernels.gather
     with threads.PARALLEL_LAUNCH if threaded else contextlib.nullcontext():
         for k, (table, scope) in enumerate(parts):
             lo, hi, _ = _split_index(tuple(scope), tuple(cluster))
-            gather(out, np.ascontiguousarray(table).reshape(rows, -1), lo, hi, k == 0)
-    return out.reshape((rows,) + (2,) * len(cluster))
+            gather(out, np.ascontiguousarray(table).reshape(-1, rows), lo, hi, k == 0)
+    return out.reshape((2,) * len(cluster) + (rows,))
 
 
 def _sum_to(full: FloatArray, cluster: Sequence[int], keep: Sequence[int]) -> FloatArray:
-    """``full`` (rows, cluster) summed over every variable not in ``keep``."""
-    rows = full.shape[0]
-    out = np.zeros((rows, 1 << len(keep)))
+    """``full`` (cluster, rows) summed over every variable not in ``keep``."""
+    rows = full.shape[-1]
+    out = np.zeros((1 << len(keep), rows))
     lo, hi, _ = _split_index(tuple(keep), tuple(cluster))
-    flat = full.reshape(rows, -1)
+    flat = full.reshape(-1, rows)
     kernels = _compiled()
     # Shared among the threads when the table is large and its blocks fall in two groups or more.
-    threaded = flat.shape[1] >= PARALLEL_ENTRIES and threads.allowed()
+    threaded = flat.shape[0] >= PARALLEL_ENTRIES and threads.allowed()
     groups = _groups(tuple(keep), tuple(cluster)) if threaded else None
     if groups is not None and len(groups[1]) > 2:
         with threads.PARALLEL_LAUNCH:
             kernels.scatter_parallel(flat, out, lo, hi, *groups)
     else:
         kernels.scatter(flat, out, lo, hi)
-    return out.reshape((rows,) + (2,) * len(keep))
+    return out.reshape((2,) * len(keep) + (rows,))
 
 
 def _rescale(msg: FloatArray) -> tuple[FloatArray, FloatArray]:
-    """In place: each row divided by its largest entry (when positive); returns the log scales."""
-    top = msg.reshape(msg.shape[0], -1).max(axis=1)
+    """In place: each row (the last axis) divided by its largest entry (when positive); returns
+    the log scales."""
+    if msg.shape[-1] > 1:
+        return msg, np.log(_compiled().rescale_rows(msg.reshape(-1, msg.shape[-1])))
+    top = msg.max(keepdims=True).reshape(1)
     top = np.where(top > 0.0, top, 1.0)
-    msg *= (1.0 / top).reshape((-1,) + (1,) * (msg.ndim - 1))
+    msg *= 1.0 / top
     return msg, np.log(top)
 
 
@@ -461,12 +544,16 @@ _OVER_BUDGET = threading.Lock()
 
 
 def run(net: Network, the_plan: Plan | None = None) -> Result:
-    """Marginals of the named variables and the evidence probability for every row; passes whose
-    single row is over the chunk budget run one at a time."""
+    """Marginals of the named variables and the evidence probability for every row, in chunks of
+    rows (``CHUNK_ENTRIES``, ``ROWS_CLUSTER_ENTRIES``); passes whose single row is over the chunk
+    budget run one at a time."""
     p = the_plan if the_plan is not None else plan(net)
     if not p.feasible:
         raise ValueError(f"a cluster of {p.max_cluster_bits} variables exceeds the bound")
-    step = max(1, CHUNK_ENTRIES // max(1, p.memory_per_row))
+    step = max(
+        1,
+        min(CHUNK_ENTRIES // max(1, p.memory_per_row), ROWS_CLUSTER_ENTRIES >> p.max_cluster_bits),
+    )
     marg = np.empty((net.rows, net.n_named))
     log_z = np.empty(net.rows)
     over_budget = p.memory_per_row > CHUNK_ENTRIES
@@ -481,15 +568,19 @@ def run(net: Network, the_plan: Plan | None = None) -> Result:
 def _in_order(
     table: FloatArray, scope: tuple[int, ...], position: dict[int, int]
 ) -> tuple[FloatArray, tuple[int, ...]]:
-    """The table with its variables in elimination order, the order of every cluster."""
+    """The table with its variables in elimination order, the order of every cluster (the rows
+    stay last)."""
     order = sorted(range(len(scope)), key=lambda i: position[scope[i]])
-    moved = np.ascontiguousarray(np.transpose(table, (0, *(1 + i for i in order))))
+    moved = np.ascontiguousarray(np.transpose(table, (*order, len(scope))))
     return moved, tuple(scope[i] for i in order)
 
 
 def _run_rows(net: Network, p: Plan, rows: slice) -> tuple[FloatArray, FloatArray]:
+    """One upward and downward pass for ``rows``. Every table keeps the rows on its last axis:
+    the rows share every index of a cluster, so the table kernels look each one up once for all
+    of them and read and write their values side by side."""
     b_rows = len(range(*rows.indices(net.rows)))
-    tables = [_in_order(f.table[rows], f.scope, p.position) for f in net.factors]
+    tables = [_in_order(f.table[..., rows], f.scope, p.position) for f in net.factors]
     buckets = p.buckets
     up: list[tuple[FloatArray, tuple[int, ...]] | None] = [None] * len(buckets)
     log_z = np.zeros(b_rows)
@@ -499,7 +590,7 @@ def _run_rows(net: Network, p: Plan, rows: slice) -> tuple[FloatArray, FloatArra
         parts = [tables[j] for j in b.factors]
         parts += [up_msg for c in b.children if (up_msg := up[c]) is not None]
         prod = _product(parts, b.scope, b_rows)
-        msg, scale = _rescale(prod[:, 0] + prod[:, 1])
+        msg, scale = _rescale(prod[0] + prod[1])
         log_z += scale
         if b.parent >= 0:
             up[i] = (msg, b.scope[1:])
@@ -515,8 +606,11 @@ def _run_rows(net: Network, p: Plan, rows: slice) -> tuple[FloatArray, FloatArra
         parts += [up[c] for c in kids]  # type: ignore[misc]
         belief = _product(parts, b.scope, b_rows)
         if b.var < net.n_named:
-            flat = belief.reshape(b_rows, 2, -1).sum(axis=2)
-            marg[:, b.var] = flat[:, 1] / flat.sum(axis=1)
+            if b_rows == 1:
+                flat = belief.reshape(2, -1).sum(axis=1)[:, None]
+            else:
+                flat = _compiled().half_sums(belief.reshape(-1, b_rows))
+            marg[:, b.var] = flat[1] / (flat[0] + flat[1])
         for c in kids:
             # The message to a child is the belief on its separator divided by the child's own
             # message (which does not vary over the variables summed out); 0/0 is 0, as a zero

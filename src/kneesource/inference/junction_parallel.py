@@ -13,16 +13,32 @@ def gather_py(out: Any, table: Any, lo: Any, hi: Any, first: bool) -> None:
     """``junction._gather_py`` with the blocks of the cluster (each written by one block only)
     shared among the threads."""
     n_lo = lo.shape[0]
-    for r in range(out.shape[0]):
+    rows = out.shape[1]
+    if rows == 1:  # a single row: the plain loop, as in ``junction._gather_py``
+        flat_out = out.reshape(out.size)
+        flat_table = table.reshape(table.size)
         for h in prange(hi.shape[0]):
             base = hi[h]
             at = h * n_lo
             if first:
                 for i in range(n_lo):
-                    out[r, at + i] = table[r, base + lo[i]]
+                    flat_out[at + i] = flat_table[base + lo[i]]
             else:
                 for i in range(n_lo):
-                    out[r, at + i] *= table[r, base + lo[i]]
+                    flat_out[at + i] *= flat_table[base + lo[i]]
+        return
+    for h in prange(hi.shape[0]):
+        base = hi[h]
+        at = h * n_lo
+        for i in range(n_lo):
+            s = base + lo[i]
+            d = at + i
+            if first:
+                for r in range(rows):
+                    out[d, r] = table[s, r]
+            else:
+                for r in range(rows):
+                    out[d, r] *= table[s, r]
 
 
 def scatter_py(src: Any, out: Any, lo: Any, hi: Any, order: Any, starts: Any) -> None:
@@ -32,11 +48,25 @@ def scatter_py(src: Any, out: Any, lo: Any, hi: Any, order: Any, starts: Any) ->
     entry gets its terms in the same order as ``junction._scatter_py`` gives them: the same
     sums, bit for bit."""
     n_lo = lo.shape[0]
-    for r in range(src.shape[0]):
+    rows = src.shape[1]
+    if rows == 1:
+        flat_src = src.reshape(src.size)
+        flat_out = out.reshape(out.size)
         for g in prange(starts.shape[0] - 1):
             for k in range(starts[g], starts[g + 1]):
                 h = order[k]
                 base = hi[h]
                 at = h * n_lo
                 for i in range(n_lo):
-                    out[r, base + lo[i]] += src[r, at + i]
+                    flat_out[base + lo[i]] += flat_src[at + i]
+        return
+    for g in prange(starts.shape[0] - 1):
+        for k in range(starts[g], starts[g + 1]):
+            h = order[k]
+            base = hi[h]
+            at = h * n_lo
+            for i in range(n_lo):
+                d = base + lo[i]
+                s = at + i
+                for r in range(rows):
+                    out[d, r] += src[s, r]
