@@ -512,6 +512,18 @@ def load_compiled() -> Callable[..., None]:
     return _compiled
 
 
+def load_threaded(model: CompiledModel) -> None:
+    """Load the threaded form of the compiled kernel and start its threads, by scoring
+    ``PARALLEL_FROM`` rows of a person who has said nothing (a server does this at start-up: the
+    interview scores that many answers at once, and the first such batch of a process would
+    otherwise wait for the load, several seconds when the on-disk cache is empty). In a process
+    that gave up threads (``threads.single_threaded``) the rows run serially."""
+    from kneesource.inference.kernel import PARALLEL_FROM
+
+    load_compiled()
+    posterior_batch(model, [(Person(age=40), {})] * PARALLEL_FROM)
+
+
 def warm_up(model: CompiledModel) -> None:
     """Compile every kernel once into the on-disk cache (``scripts/setup`` runs this after an
     install), so that the first assessment a person asks for does not wait for the compiler:

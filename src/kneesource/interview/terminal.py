@@ -15,7 +15,7 @@ from rich.text import Text
 
 from kneesource.engine import Engine
 from kneesource.errors import InputError
-from kneesource.inference.exact import load_compiled
+from kneesource.inference.exact import load_threaded
 from kneesource.inference.junction import load_kernels
 from kneesource.interview.flow import (
     STOP_REASONS,
@@ -34,8 +34,8 @@ PHASE_TITLES = {"opening": "About you", "screen": "Warning signs", "adaptive": "
 HELP = "? why this question · b back · q save and quit"
 
 
-def _load_kernels() -> None:
-    load_compiled()
+def _load_kernels(engine: Engine) -> None:
+    load_threaded(engine.model)
     load_kernels()
 
 
@@ -48,7 +48,7 @@ def run_terminal(
     answering anything leaves nothing behind."""
     # The adaptive questions score many answers with the compiled kernel; it loads (most of a
     # second) while the person reads and answers the first questions.
-    threading.Thread(target=_load_kernels, daemon=True).start()
+    threading.Thread(target=_load_kernels, args=(engine,), daemon=True).start()
 
     def save(finished: bool = False) -> str:
         nonlocal session_id
