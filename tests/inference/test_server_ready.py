@@ -170,6 +170,29 @@ print(all(k.signatures for k in kernels), any(k.signatures for k in kernels))
 """
 
 
+INSTALL_PROBE = r"""
+from kneesource.engine import default_engine
+from kneesource.inference import exact, junction, kernel
+kernels = [*junction._compiled(), kernel.serial_kernel, kernel.parallel_kernel]
+print(any(k.signatures for k in kernels))
+exact.warm_up(default_engine().model)
+print(all(k.signatures for k in kernels))
+"""
+
+
+def test_the_install_warm_up_compiles_every_kernel() -> None:
+    # scripts/setup runs exact.warm_up so that the on-disk cache holds every kernel before
+    # anyone waits; a kernel it does not call is compiled later, in some process's first use.
+    out = subprocess.run(
+        [sys.executable, "-c", INSTALL_PROBE],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=True,
+    ).stdout.split()
+    assert out == ["False", "True"], out
+
+
 def test_a_server_loads_every_compiled_kernel_before_the_first_person_waits() -> None:
     # A kernel's first call in a process links the cached machine code (about 0.3 s for bucket
     # elimination's), or compiles it when the on-disk cache is empty: the threaded batch kernel,

@@ -527,14 +527,8 @@ def load_threaded(model: CompiledModel) -> None:
 def warm_up(model: CompiledModel) -> None:
     """Compile every kernel once into the on-disk cache (``scripts/setup`` runs this after an
     install), so that the first assessment a person asks for does not wait for the compiler:
-    the serial and the parallel batch kernels, and bucket elimination's table kernels."""
-    from kneesource.inference.kernel import PARALLEL_FROM
-
-    load_compiled()
-    person = Person(age=40)
-    linked = np.flatnonzero(model.condition_finding.any(axis=0))
-    narrow = {model.finding_ids[int(linked[0])]: True}
-    wide = {model.finding_ids[int(f)]: True for f in linked[: MAX_BITS + 2]}
-    posterior_batch(model, [(person, narrow)])
-    posterior_batch(model, [(person, narrow)] * PARALLEL_FROM)
-    posterior_wide(model, person, wide, list(wide)[:1])
+    the serial and the threaded batch kernels, and bucket elimination's table kernels, their
+    threaded forms included."""
+    load_threaded(model)
+    posterior_batch(model, [(Person(age=40), {})])
+    junction.load_kernels()
