@@ -126,8 +126,6 @@ def test_every_reference_is_cited() -> None:
 def test_the_model_doc_counts_the_links_that_rest_on_published_numbers() -> None:
     # Expected: counted here from the loaded knowledge base; docs/model.md states the figures
     # a reader relies on, so a link whose source changes must change them too.
-    from pathlib import Path
-
     cited = [link for link in KB.links if isinstance(link.source, Citation)]
     checked = [link for link in cited if link.source.tag == "V"]
     estimated = len(KB.links) - len(cited)
