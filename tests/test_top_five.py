@@ -201,6 +201,20 @@ EXTENSOR = [
     ("extensor_mechanism_rupture", age, "male", ("injury_fall", "unable_to_straight_leg_raise"))
     for age in (40, 55, 70)
 ]
+# Pareek 2017 (incidence highest at 11-15 in both sexes) and Chau 2021 (rare under 10; more
+# often from 12): a teenager with months of activity-related knee pain and swelling, no injury,
+# and a change on the knee X-ray has osteochondritis dissecans on the list.
+OCD = _cases(
+    "osteochondritis_dissecans",
+    range(11, 18),
+    (
+        "pain_worse_with_activity_better_rest",
+        "knee_swelling",
+        "gradual_onset_no_injury",
+        "pain_over_6_weeks",
+        "knee_xray_changes",
+    ),
+)
 
 PRESENTATIONS = (
     CLOT
@@ -232,6 +246,7 @@ PRESENTATIONS = (
     + LIMB_ISCHAEMIA
     + PCL
     + EXTENSOR
+    + OCD
 )
 
 
