@@ -215,6 +215,12 @@ OCD = _cases(
         "knee_xray_changes",
     ),
 )
+# Segal 2007 (hip pain with a tender trochanter: 23.5% of women and 8.5% of men aged 50-79) and
+# Brinks 2011 (highest at 40-60; worse lying on the affected side): an adult with pain at the side
+# of the hip and a tender greater trochanter has it on the list.
+TROCHANTER = _cases(
+    "greater_trochanteric_pain", [40, 50, 60, 70, 80], ("hip_pain", "greater_trochanter_tenderness")
+)
 
 PRESENTATIONS = (
     CLOT
@@ -247,6 +253,7 @@ PRESENTATIONS = (
     + PCL
     + EXTENSOR
     + OCD
+    + TROCHANTER
 )
 
 
