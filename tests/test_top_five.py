@@ -221,6 +221,14 @@ OCD = _cases(
 TROCHANTER = _cases(
     "greater_trochanteric_pain", [40, 50, 60, 70, 80], ("hip_pain", "greater_trochanter_tenderness")
 )
+# Zaremski 2016 and VisualDx (spontaneous osteonecrosis: 3.4% over 50 and 9.4% over 65 of sudden
+# inner-knee pain, three times commoner in women; usually with an effusion, GPnotebook): sudden
+# severe inner-knee pain without an injury, worse at night, with an effusion, from 55.
+SONK = _cases(
+    "spontaneous_osteonecrosis_knee",
+    [55, 65, 75, 85],
+    ("pain_inner_knee", "severe_pain", "night_pain", "onset_days_no_injury", "effusion_on_exam"),
+)
 
 PRESENTATIONS = (
     CLOT
@@ -254,6 +262,7 @@ PRESENTATIONS = (
     + EXTENSOR
     + OCD
     + TROCHANTER
+    + SONK
 )
 
 
@@ -344,7 +353,7 @@ NOT_YET = [
         "female",
         ("knee_swelling", "knee_warmth"),
         "a swollen, warm knee without the words 'hot, swollen, too painful to move' ranks a "
-        "joint infection eleventh",
+        "joint infection seventh",
         "septic-warm-swollen-67",
     ),
 ]
