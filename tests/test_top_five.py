@@ -201,35 +201,12 @@ EXTENSOR = [
     ("extensor_mechanism_rupture", age, "male", ("injury_fall", "unable_to_straight_leg_raise"))
     for age in (40, 55, 70)
 ]
-# Pareek 2017 (incidence highest at 11-15 in both sexes) and Chau 2021 (rare under 10; more
-# often from 12): a teenager with months of activity-related knee pain and swelling, no injury,
-# and a change on the knee X-ray has osteochondritis dissecans on the list.
-OCD = _cases(
-    "osteochondritis_dissecans",
-    range(11, 18),
-    (
-        "pain_worse_with_activity_better_rest",
-        "knee_swelling",
-        "gradual_onset_no_injury",
-        "pain_over_6_weeks",
-        "knee_xray_changes",
-    ),
-)
 # Segal 2007 (hip pain with a tender trochanter: 23.5% of women and 8.5% of men aged 50-79) and
 # Brinks 2011 (highest at 40-60; worse lying on the affected side): an adult with pain at the side
 # of the hip and a tender greater trochanter has it on the list.
 TROCHANTER = _cases(
     "greater_trochanteric_pain", [40, 50, 60, 70, 80], ("hip_pain", "greater_trochanter_tenderness")
 )
-# Zaremski 2016 and VisualDx (spontaneous osteonecrosis: 3.4% over 50 and 9.4% over 65 of sudden
-# inner-knee pain, three times commoner in women; usually with an effusion, GPnotebook): sudden
-# severe inner-knee pain without an injury, worse at night, with an effusion, from 55.
-SONK = _cases(
-    "spontaneous_osteonecrosis_knee",
-    [55, 65, 75, 85],
-    ("pain_inner_knee", "severe_pain", "night_pain", "onset_days_no_injury", "effusion_on_exam"),
-)
-
 PRESENTATIONS = (
     CLOT
     + HIP_STRESS_FRACTURE
@@ -260,9 +237,7 @@ PRESENTATIONS = (
     + LIMB_ISCHAEMIA
     + PCL
     + EXTENSOR
-    + OCD
     + TROCHANTER
-    + SONK
 )
 
 
