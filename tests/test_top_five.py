@@ -207,6 +207,7 @@ EXTENSOR = [
 TROCHANTER = _cases(
     "greater_trochanteric_pain", [40, 50, 60, 70, 80], ("hip_pain", "greater_trochanter_tenderness")
 )
+
 PRESENTATIONS = (
     CLOT
     + HIP_STRESS_FRACTURE
