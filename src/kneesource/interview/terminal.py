@@ -15,8 +15,7 @@ from rich.text import Text
 
 from kneesource.engine import Engine
 from kneesource.errors import InputError
-from kneesource.inference.exact import load_threaded
-from kneesource.inference.junction import load_kernels
+from kneesource.inference.exact import warm_up
 from kneesource.interview.flow import (
     STOP_REASONS,
     Question,
@@ -34,11 +33,6 @@ PHASE_TITLES = {"opening": "About you", "screen": "Warning signs", "adaptive": "
 HELP = "? why this question · b back · q save and quit"
 
 
-def _load_kernels(engine: Engine) -> None:
-    load_threaded(engine.model)
-    load_kernels()
-
-
 def run_terminal(
     console: Console, engine: Engine, store: SessionStore, session_id: str | None, state: State
 ) -> int:
@@ -48,7 +42,7 @@ def run_terminal(
     answering anything leaves nothing behind."""
     # The adaptive questions score many answers with the compiled kernel; it loads (most of a
     # second) while the person reads and answers the first questions.
-    threading.Thread(target=_load_kernels, args=(engine,), daemon=True).start()
+    threading.Thread(target=warm_up, args=(engine.model,), daemon=True).start()
 
     def save(finished: bool = False) -> str:
         nonlocal session_id

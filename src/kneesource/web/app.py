@@ -132,16 +132,14 @@ def create_app(db: str | None = None, api_keys: str | None = None) -> FastAPI:
 
 
 def _warm_up(engine: Engine) -> None:
-    """Load the compiled kernels (the threaded one and bucket elimination's too) and build the
-    interview's tables once, before the first person waits for them: the first adaptive question
-    of a process costs about 0.4 s, every later one milliseconds, and the first wide case 0.3 s
-    more."""
-    from kneesource.inference.exact import load_threaded
-    from kneesource.inference.junction import load_kernels
+    """Load every compiled kernel (``exact.warm_up``: the serial and threaded batch kernels and
+    bucket elimination's) and build the interview's tables once, before the first person waits
+    for them: the first adaptive question of a process costs about 0.4 s, every later one
+    milliseconds, and the first wide case 0.3 s more."""
+    from kneesource.inference.exact import warm_up
     from kneesource.interview import answer, next_question, start
 
-    load_threaded(engine.model)
-    load_kernels()
+    warm_up(engine.model)
 
     state = answer(answer(start(engine), "age", 40), "sex", "not_given")
     for _ in range(8):
