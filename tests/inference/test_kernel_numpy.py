@@ -42,14 +42,14 @@ def _run(kernel, model, priors, evidence):
 
 
 def _cases(model, rng, count):
-    """Random people with random answers, many of them present: from none to the widest state
-    the kernels hold (rows beyond it are declined by both)."""
+    """Random people with random answers, many of them present: from none to beyond the widest
+    state the kernels hold (rows beyond it are declined by both)."""
     linked = np.flatnonzero(model.condition_finding.any(axis=0))
     cases = []
     for i in range(count):
         answered = rng.choice(len(model.finding_ids), size=int(rng.integers(0, 60)), replace=False)
         findings = {model.finding_ids[j]: bool(rng.random() < 0.15) for j in answered}
-        extra = rng.choice(linked, size=int(rng.integers(0, 14)), replace=False)
+        extra = rng.choice(linked, size=int(rng.integers(0, 22)), replace=False)
         findings.update({model.finding_ids[j]: True for j in extra})
         sex = ("female", "male", None)[i % 3]
         cases.append((Person(age=int(rng.integers(1, 95)), sex=sex), findings))
@@ -69,6 +69,11 @@ def test_numpy_kernel_gives_the_compiled_kernels_numbers() -> None:
         np.testing.assert_allclose(g[ok], w[ok], rtol=1e-9, atol=1e-12)
     present = (evidence[ok] == 1).sum(axis=1)
     assert present.max() >= 10, "wide rows (many present findings) must be compared"
+    # Rows whose present findings and involved roots together exceed MAX_BITS are held when the
+    # first part touches few of those findings: such rows must be among those compared.
+    observed = (evidence[ok] >= 0).astype(np.int64)
+    roots = (observed @ (model.root_finding > 0.0).T.astype(np.int64) > 0).sum(axis=1)
+    assert (present + roots > kernel_np.MAX_BITS).any()
 
 
 def test_small_batches_run_in_numpy_until_the_compiled_kernel_pays(
@@ -85,15 +90,15 @@ def test_small_batches_run_in_numpy_until_the_compiled_kernel_pays(
         if model.condition_finding[:, j].any() and not model.root_finding[:, j].any()
     ]
     _, narrow = encode_evidence(model, [(Person(age=40), {unlinked[0]: True})] * 30)
-    assert exact._kernel(model, narrow) is kernel_np.batch
+    assert exact._kernel(*exact._kernel_shape(model, narrow)) is kernel_np.batch
     each = exact.NUMPY_ROW_SECONDS + 2 * model.n_conditions * exact.NUMPY_ENTRY_SECONDS
     assert exact._numpy_seconds == pytest.approx(30 * each)
     # One heavy batch (rows of the widest state the kernels hold) goes compiled at once.
     linked = [model.finding_ids[j] for j in np.flatnonzero(model.condition_finding.any(axis=0))]
     wide = dict.fromkeys(linked[:14], True)
     _, heavy = encode_evidence(model, [(Person(age=40), wide)] * 100)
-    assert exact._kernel(model, heavy) is not kernel_np.batch
-    assert exact._kernel(model, narrow) is exact._compiled
+    assert exact._kernel(*exact._kernel_shape(model, heavy)) is not kernel_np.batch
+    assert exact._kernel(*exact._kernel_shape(model, narrow)) is exact._compiled
 
 
 def test_one_assessment_never_loads_the_compiler() -> None:

@@ -402,14 +402,16 @@ def test_rows_run_together_give_what_each_row_gives_alone(monkeypatch: pytest.Mo
         np.testing.assert_allclose(together.log_z, alone.log_z, rtol=1e-12)
 
 
-# A man of 40 with eleven present findings that share few causes (from a simulated interview's
-# result): 16 bits for the kernel (2.2 million entries a row), about 0.2 million for bucket
-# elimination.
+# A man of 40 with sixteen present findings that share few causes (eleven from a simulated
+# interview's result, five more that add the fewest entries to bucket elimination's pass):
+# 16 bits for the kernel (6.2 million entries a row), about 0.19 million for bucket elimination.
 SPARSE_MAN = Person(age=40, sex="male")
 SPARSE_PRESENT = [
     "bilateral_leg_symptoms", "calf_swelling", "cramps_at_night", "giving_way",
     "gradual_onset_no_injury", "pain_back_of_knee", "pain_on_knee_movement",
     "pain_outer_knee", "pain_sharp_focal", "pain_stairs_squatting", "previous_dvt",
+    "groin_pain_on_passive_hip_movement", "pain_worse_downhill", "previous_spine_surgery",
+    "similar_episodes_before", "calf_pop_during_activity",
 ]  # fmt: skip
 SPARSE_EVIDENCE = {
     **dict.fromkeys(SPARSE_PRESENT, True),
@@ -434,11 +436,11 @@ def test_rows_the_kernel_could_hold_run_by_bucket_elimination_when_cheaper(
     assert exact.kernel_bits(MODEL, SPARSE_EVIDENCE) == 16
     cases = [(SPARSE_MAN, SPARSE_EVIDENCE), *_left_out_one_at_a_time()]
     priors, rows = exact.encode_evidence(MODEL, cases)
-    bits = exact._row_bits(MODEL, rows)
-    assert exact._cheaper_wide(MODEL, rows, bits, exact.load_compiled()).all()
+    bits, entries = exact._kernel_shape(MODEL, rows)
+    assert exact._cheaper_wide(MODEL, rows, bits, entries, exact.load_compiled()).all()
     routed = exact.posterior_rows(MODEL, priors, rows)
     monkeypatch.setattr(exact, "ROUTE_FROM_SECONDS", math.inf)
-    assert not exact._cheaper_wide(MODEL, rows, bits, exact.load_compiled()).any()
+    assert not exact._cheaper_wide(MODEL, rows, bits, entries, exact.load_compiled()).any()
     on_kernel = exact.posterior_rows(MODEL, priors, rows)
     for a, b in zip(routed, on_kernel, strict=True):
         np.testing.assert_allclose(a.conditions, b.conditions, rtol=0, atol=1e-12)

@@ -120,3 +120,46 @@ def test_the_shortlist_is_cut_to_the_work_budget_best_first() -> None:
     )
     # With no budget at all the single best question is still scored.
     assert len(shortlist(ENGINE, baseline, todo, policy.model_copy(update={"work_budget": 0}))) == 1
+
+
+def test_the_kernels_work_on_a_heavy_row_counts_each_part_by_hand() -> None:
+    # A row of the kernel with many present findings: worked out here with plain loops over the
+    # model's links (the first part: the conditions linked to a root that an observed finding
+    # involves, over the present findings they or those roots cause and the roots; the second
+    # part: every other condition linked to a present finding, over all present findings),
+    # STEP_ENTRIES entries a step, never above the single-state bound.
+    from kneesource.inference import exact
+
+    model = ENGINE.model
+    findings = {**BUSY.findings, "calf_pain": True, "pain_back_of_knee": True}
+    ids = list(model.finding_ids)
+    observed = [ids.index(f) for f in findings]
+    present = [ids.index(f) for f, v in findings.items() if v]
+    n, n_roots = model.n_conditions, len(model.root_ids)
+    roots = [r for r in range(n_roots) if any(model.root_finding[r, f] > 0 for f in observed)]
+    first = [c for c in range(n) if any(model.condition_root[c, r] > 0 for r in roots)]
+    touched = [
+        f
+        for f in present
+        if any(model.condition_finding[c, f] > 0 for c in first)
+        or any(model.root_finding[r, f] > 0 for r in roots)
+    ]
+    second = [
+        c
+        for c in range(n)
+        if c not in first and any(model.condition_finding[c, f] > 0 for f in present)
+    ]
+    m, k, t = len(present), len(roots), len(touched)
+    assert m + k >= exact.ROUTE_FROM_BITS and t < m  # a heavy row whose first part is narrower
+    assert max(t + k, m) <= exact.MAX_BITS
+    steps = len(first) * 2 ** (t + k) + len(second) * 2**m
+    bits, entries = exact._kernel_shape(
+        model, exact.encode_evidence(model, [(BUSY.person(model), findings)])[1]
+    )
+    assert exact.kernel_bits(model, findings) == bits[0] == max(t + k, m)
+    assert entries[0] == min(exact.STEP_ENTRIES * steps, n * 2 ** (m + k)) < n * 2 ** (m + k)
+    # The budgets still count such a row as before (present findings and roots beyond MAX_BITS
+    # together: the entries of bucket elimination's pass, as for any person).
+    assert m + k > exact.MAX_BITS
+    everyone = case_network(model, np.full(n, 0.01), findings)
+    assert row_cost(model, findings) == junction.plan(everyone).entries_per_row

@@ -2,8 +2,9 @@
 
 ``posterior`` and ``posterior_batch`` run the compiled kernel of :mod:`kneesource.inference.kernel`
 (cases in parallel), or its numpy version (:mod:`kneesource.inference.kernel_np`) until a process
-has enough work to repay loading the compiler (``_kernel``); evidence too wide for their full
-state (more than ``MAX_BITS`` present findings and involved roots) goes to ``posterior_wide``,
+has enough work to repay loading the compiler (``_kernel``); evidence too wide for their states
+(more than ``MAX_BITS`` present findings, or involved roots and the present findings they touch,
+``kernel_bits``) goes to ``posterior_wide``,
 bucket elimination in :mod:`kneesource.inference.junction`, whose cost follows the treewidth of
 the evidence, and so do heavy rows the kernel could hold when bucket elimination's estimated
 time for them is lower (``_cheaper_wide``). All are checked against each other, against
@@ -161,32 +162,34 @@ EXPLAIN_BUDGET = 1 << 29
 
 
 def kernel_bits(model: CompiledModel, findings: Mapping[str, bool]) -> int:
-    """The bits of the compiled kernel's full state for this evidence: one per present finding
-    and one per root that an observed finding involves."""
-    present = sum(1 for v in findings.values() if v)
-    observed = [model.finding_index(f) for f in findings]
-    roots = int(model.root_finding[:, observed].any(axis=1).sum()) if observed else 0
-    return present + roots
+    """The bits of the compiled kernel's widest state for this evidence (``_kernel_shape``):
+    the present findings, or in its first part the involved roots and the present findings
+    that part touches."""
+    return int(_kernel_shape(model, _case_rows(model, findings, ()))[0][0])
 
 
 def fits_kernel(model: CompiledModel, findings: Mapping[str, bool]) -> bool:
-    """Whether the compiled kernel's full state (present findings and the roots any observed
-    finding involves) stays within its ``MAX_BITS``; otherwise ``posterior_wide`` is used."""
+    """Whether the compiled kernel's states stay within its ``MAX_BITS``; otherwise
+    ``posterior_wide`` is used."""
     return kernel_bits(model, findings) <= MAX_BITS
 
 
 def row_cost(
     model: CompiledModel, findings: Mapping[str, bool], person: Person | None = None
 ) -> int:
-    """Table entries one posterior row of this evidence touches, worked out before any
-    inference: the kernel's full state for every condition (2^(present findings + involved
-    roots) each) when the evidence fits it, else the entries of a bucket-elimination pass
+    """Table entries one posterior row of this evidence touches at most, worked out before any
+    inference: when its present findings and involved roots together fit ``MAX_BITS``, a state
+    of 2^(both) entries for every condition (the kernel's work before its first part held only
+    the findings it touches, and an upper bound of it since; the budgets measured against it
+    were set on those times), else the entries of a bucket-elimination pass
     (``junction.plan``; the structure, and so the cost, depends on the present findings and
     on the conditions the person's context leaves possible: without ``person``, all of them).
     For budgets: a row's time on a machine is roughly proportional to it."""
-    bits = kernel_bits(model, findings)
-    if bits <= MAX_BITS:
-        return model.n_conditions << bits
+    present = sum(1 for v in findings.values() if v)
+    observed = [model.finding_index(f) for f in findings]
+    roots = int(model.root_finding[:, observed].any(axis=1).sum()) if observed else 0
+    if present + roots <= MAX_BITS:
+        return model.n_conditions << (present + roots)
     impossible = model.impossible(person) if person is not None else frozenset()
     return _wide_row_cost(model, (frozenset(f for f, v in findings.items() if v), impossible))
 
@@ -293,9 +296,9 @@ def posterior_rows(
     b, n, r = len(priors), model.n_conditions, len(model.root_ids)
     conds, roots, srcs = np.zeros((b, n)), np.zeros((b, r)), np.zeros((b, N_GROUPS))
     log_z, ok = np.zeros(b), np.zeros(b, dtype=np.bool_)
-    bits = _row_bits(model, evidence)
-    kernel = _kernel(model, evidence)
-    on_kernel = (bits <= MAX_BITS) & ~_cheaper_wide(model, evidence, bits, kernel)
+    bits, entries = _kernel_shape(model, evidence)
+    kernel = _kernel(bits, entries)
+    on_kernel = (bits <= MAX_BITS) & ~_cheaper_wide(model, evidence, bits, entries, kernel)
     if on_kernel.all():
         _run_kernel(kernel, model, priors, evidence, conds, roots, srcs, log_z, ok)
     elif on_kernel.any():
@@ -360,19 +363,73 @@ def _run_kernel(
 
 
 def _row_bits(model: CompiledModel, evidence: np.ndarray) -> IntArray:
-    """``kernel_bits`` of every row: its present findings and the roots its observed findings
-    involve."""
-    observed = (evidence >= 0).astype(np.int64)
-    involved = (observed @ (model.root_finding > 0.0).T.astype(np.int64)) > 0
-    return cast(IntArray, (evidence == 1).sum(axis=1) + involved.sum(axis=1))
+    """``kernel_bits`` of every row (``_kernel_shape``)."""
+    return _kernel_shape(model, evidence)[0]
+
+
+def _kernel_shape(model: CompiledModel, evidence: np.ndarray) -> tuple[IntArray, FloatArray]:
+    """For every row, the compiled kernel's state and work, worked out from the links alone:
+
+    * bits: the wider of its two states, 2^bits entries (``MAX_BITS`` at most for the kernel).
+      The first part holds the involved roots (those an observed finding links to) and the
+      present findings that its conditions (those linked to an involved root) or those roots
+      cause; the second part holds every present finding;
+    * entries: its work in entries of ``KERNEL_ENTRY_SECONDS``, ``STEP_ENTRIES`` for each state
+      a condition steps over (each condition of the first part over the first state, each
+      other condition linked to a present finding over the second), and never more than
+      ``n_conditions << (present + involved)``, the work of a kernel whose single state held
+      both (which it never exceeds).
+
+    Rows whose present findings and involved roots number fewer than ``ROUTE_FROM_BITS`` take
+    that bound, which costs less than working out their parts."""
+    n = model.n_conditions
+    observed = (evidence >= 0).astype(np.float32)
+    present = evidence == 1
+    root_links, first_touch, _ = _kernel_links(model)
+    involved = (observed @ root_links.T) > 0  # (B, R)
+    m = present.sum(axis=1)
+    k = involved.sum(axis=1)
+    bits = (m + k).astype(np.int64)
+    entries = n * np.exp2(bits.astype(np.float64))
+    heavy = np.flatnonzero(bits >= ROUTE_FROM_BITS)
+    if len(heavy):
+        _, first_touch, cond_links = _kernel_links(model)
+        inv = involved[heavy].astype(np.float32)
+        touched = present[heavy] & ((inv @ first_touch) > 0)
+        first = (inv @ (model.condition_root > 0.0).T.astype(np.float32)) > 0  # (H, n)
+        stepping = first | ((present[heavy].astype(np.float32) @ cond_links.T) > 0)
+        t, mh, kh = touched.sum(axis=1), m[heavy], k[heavy]
+        bits[heavy] = np.maximum(t + kh, mh)
+        n_first = first.sum(axis=1)
+        steps = n_first * np.exp2((t + kh).astype(np.float64))
+        steps += (stepping.sum(axis=1) - n_first) * np.exp2(mh.astype(np.float64))
+        entries[heavy] = np.minimum(STEP_ENTRIES * steps, entries[heavy])
+    return cast(IntArray, bits), cast(FloatArray, entries)
+
+
+def _kernel_links(model: CompiledModel) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """For ``_kernel_shape``, kept on the model, as 0/1 matrices: root -> finding links (R, F);
+    root -> the findings it or a condition linked to it causes (R, F); condition -> finding
+    links (n, F)."""
+    cached: tuple[FloatArray, FloatArray, FloatArray] | None = model.__dict__.get("_kernel_links")
+    if cached is None:
+        roots = model.root_finding > 0.0
+        conds = model.condition_finding > 0.0
+        via = (model.condition_root > 0.0).T.astype(np.int64) @ conds.astype(np.int64) > 0
+        cached = tuple(a.astype(np.float32) for a in (roots, roots | via, conds))  # type: ignore[assignment]
+        object.__setattr__(model, "_kernel_links", cached)
+    assert cached is not None
+    return cached
 
 
 # Which exact method runs a row the kernel could hold. The kernel's work grows as 2^bits
 # whatever the findings; bucket elimination's follows how widely the present findings share
 # their causes, and is often far smaller for the same rows (a row of 16 bits: 2.2 million
-# kernel entries against 0.05-6 million for bucket elimination). Times measured on the
-# leave-one-out rows of the results of 80 simulated interviews (x86_64, 2 cores): the compiled
-# kernel about 2.4 ns an entry of its state (``n_conditions << bits``), bucket elimination
+# entries of the kernel's single state of that time against 0.05-6 million for bucket
+# elimination). Times measured on the leave-one-out rows of the results of 80 simulated
+# interviews (x86_64, 2 cores): that kernel about 2.4 ns an entry of its state
+# (``n_conditions << bits``; the kernel's work now counts in the same entries,
+# ``_kernel_shape``), bucket elimination
 # about 1 ns an entry of its plan for each row and 7 ms a pass, plus a few ms to plan a new
 # structure. With the rows as the inner loop of bucket elimination's tables, a pass of a few
 # dozen rows costs 0.4-0.7 ns an entry of each row (0.6 below; at 0.4 one result in 60 was
@@ -380,6 +437,11 @@ def _row_bits(model: CompiledModel, evidence: np.ndarray) -> IntArray:
 # share a pass (``_wide_groups``), and only when the kernel's estimate for them passes
 # ``ROUTE_FROM_SECONDS``, so that cheap rows never pay for a plan.
 KERNEL_ENTRY_SECONDS = 2.4e-9
+# A condition's step over one state of the kernel (its forward and backward steps, and the
+# variants' reruns) took 7.5-8.7 ns (median and 90th centile, 89 random rows of over 10^5 steps,
+# x86_64, 2 cores), about 3.5 entries of KERNEL_ENTRY_SECONDS; estimated so, rows of 12 to 16
+# bits took 0.78-0.87 of their estimate (medians by bits; the slowest 2.1 times it).
+STEP_ENTRIES = 3.5
 WIDE_ENTRY_SECONDS = 0.6e-9
 WIDE_PASS_SECONDS = 7e-3
 ROUTE_FROM_SECONDS = 0.02
@@ -387,7 +449,11 @@ ROUTE_FROM_BITS = 12  # rows below this are never worth a pass of their own
 
 
 def _cheaper_wide(
-    model: CompiledModel, evidence: np.ndarray, bits: IntArray, kernel: Callable[..., None]
+    model: CompiledModel,
+    evidence: np.ndarray,
+    bits: IntArray,
+    entries: FloatArray,
+    kernel: Callable[..., None],
 ) -> np.ndarray:
     """Rows the kernel could hold that bucket elimination runs faster (all False when the rows
     are cheap): both are exact, so this only chooses the time."""
@@ -398,24 +464,19 @@ def _cheaper_wide(
     per_entry = NUMPY_ENTRY_SECONDS if kernel is kernel_np.batch else KERNEL_ENTRY_SECONDS
     if _parallel(kernel, len(evidence)):
         per_entry /= os.cpu_count() or 1
-    kernel_s = _kernel_entries(model, bits) * per_entry
+    kernel_s = entries * per_entry
     if kernel_s[candidates].sum() < ROUTE_FROM_SECONDS:
         return routed
     for group in _wide_groups(evidence, candidates):
         if kernel_s[group].sum() < ROUTE_FROM_SECONDS:
             continue
         present = np.flatnonzero((evidence[group] == 1).any(axis=0))
-        entries = _wide_row_cost(
+        wide = _wide_row_cost(
             model, (frozenset(model.finding_ids[int(f)] for f in present), frozenset())
         )
-        if WIDE_PASS_SECONDS + WIDE_ENTRY_SECONDS * entries * len(group) < kernel_s[group].sum():
+        if WIDE_PASS_SECONDS + WIDE_ENTRY_SECONDS * wide * len(group) < kernel_s[group].sum():
             routed[group] = True
     return routed
-
-
-def _kernel_entries(model: CompiledModel, bits: IntArray) -> FloatArray:
-    """The entries of each row's kernel state (``n_conditions << bits``, as ``row_cost``)."""
-    return cast(FloatArray, model.n_conditions * np.exp2(bits.astype(np.float64)))
 
 
 def _parallel(kernel: Callable[..., None], rows: int) -> bool:
@@ -485,16 +546,15 @@ _numpy_seconds = 0.0
 _compiled: Callable[..., None] | None = None
 
 
-def _kernel(model: CompiledModel, evidence: np.ndarray) -> Callable[..., None]:
-    """The kernel for these rows: numpy until the process has spent, or would spend, enough
-    time in it to repay loading the compiled kernel; compiled from then on (both give the same
-    numbers)."""
+def _kernel(bits: IntArray, entries: FloatArray) -> Callable[..., None]:
+    """The kernel for rows of these ``_kernel_shape``s: numpy until the process has spent, or
+    would spend, enough time in it to repay loading the compiled kernel; compiled from then on
+    (both give the same numbers)."""
     global _numpy_seconds
     if _compiled is not None:
         return _compiled
-    bits = _row_bits(model, evidence)
-    entries = float(_kernel_entries(model, np.minimum(bits, MAX_BITS)).sum())
-    cost = len(evidence) * NUMPY_ROW_SECONDS + entries * NUMPY_ENTRY_SECONDS
+    held = float(entries[bits <= MAX_BITS].sum())
+    cost = len(bits) * NUMPY_ROW_SECONDS + held * NUMPY_ENTRY_SECONDS
     if _numpy_seconds + cost < COMPILED_AFTER:
         _numpy_seconds += cost
         return kernel_np.batch

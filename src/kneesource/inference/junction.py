@@ -1,8 +1,8 @@
 """Exact posteriors by bucket elimination on the noisy-OR network, for evidence of any width.
 
 Why this algorithm: the compiled kernel keeps one state entry per subset of the present findings,
-so its cost doubles with every present finding (2^16 entries is its limit). Here the cost follows
-the *treewidth* of the evidence instead. Every node stays binary:
+so its cost doubles with every present finding (2^16 entries is its limit; ``kernel``). Here the
+cost follows the *treewidth* of the evidence instead. Every node stays binary:
 
 * a condition is a variable with a unary factor (its prior, times the weight of every absent
   finding it would have caused: absent findings factorise and cost nothing);

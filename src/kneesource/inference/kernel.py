@@ -2,20 +2,25 @@
 
 Exact posteriors by a state over the subsets of present findings, written as loops for a compiler:
 absent findings fold into the conditions' and roots' weights; present findings and the roots the
-evidence involves become bits of a full state vector of 2^K entries; conditions outside the pruned
-network are updated in closed form; a forward-backward pass gives every posterior as a local
-ratio of sums of non-negative terms (no cancellation). The state is renormalised after every
-condition and its log scale kept.
+evidence involves become bits of state vectors; conditions outside the pruned network are updated
+in closed form; a forward-backward pass gives every posterior as a local ratio of sums of
+non-negative terms (no cancellation). The state is renormalised after every condition and its
+log scale kept.
 
-Only the conditions that reach an involved root need the root bits. They run first; then the
-roots emit their findings and are summed out, and the other conditions run on the present
-findings' bits alone, 2^roots times fewer states.
+Only the conditions that reach an involved root need the root bits. They run first, on a state
+over the roots and the present findings that they or the roots cause (the *touched* findings,
+placed first); then the roots emit their findings and are summed out, the other present findings
+join by their leaks (activations commute, so when a bit is activated does not matter), and the
+other conditions run on the present findings' bits alone. The first part's state is
+2^(touched + roots) entries, the second's 2^(present): for the result of an interview with a
+dozen present findings, of which a back condition touches a few, 2^8-2^12 entries instead of the
+2^16 a single state of all of them would need.
 
 Query variants (a source group's conditions cleared; a root's links counted as absent) change a
 few conditions' weights: each reruns the forward pass over just those conditions, starting from
-the stored forward state and finishing against the stored backward message. Cases whose state
-would exceed ``MAX_BITS`` bits are not computed here (``ok`` is False) and go to bucket
-elimination in ``junction``, whose cost follows the treewidth of the evidence instead.
+the stored forward state and finishing against the stored backward message. Cases whose first or
+second state would exceed ``MAX_BITS`` bits are not computed here (``ok`` is False) and go to
+bucket elimination in ``junction``, whose cost follows the treewidth of the evidence instead.
 """
 
 from __future__ import annotations
@@ -31,17 +36,26 @@ from kneesource.inference.kernel_np import MAX_BITS, N_GROUPS
 
 
 def _activate_py(y: Any, size: int, bit: int, p: float, transpose: bool, within: int) -> None:
-    """In place, on the states that contain every bit of ``within``: mass at S (bit off) moves to
-    S with the bit on with probability p (or the transpose, for backward vectors)."""
+    """In place, on the states that contain ``within`` (0, or one bit other than ``bit``): mass
+    at S (bit off) moves to S with the bit on with probability p (or the transpose, for backward
+    vectors).
+
+    The loops visit only the states concerned, in runs of consecutive states: with ``lo`` and
+    ``hi`` the lower and higher of the two bits, every state with both clear is ``h + g + s``
+    for ``h`` a multiple of ``2 hi``, ``g`` one of ``2 lo`` below ``hi`` and ``s`` below ``lo``."""
     mask = 1 << bit
-    for s in range(size):
-        if s & mask == 0 and s & within == within:
-            if transpose:
-                y[s] += p * (y[s | mask] - y[s])
-            else:
-                moved = y[s] * p
-                y[s | mask] += moved
-                y[s] -= moved
+    other = within if within != 0 else mask
+    lo = min(mask, other)
+    hi = max(mask, other)
+    for h in range(0, size, 2 * hi):
+        for g in range(h, h + hi, 2 * lo):
+            for s in range(g + within, g + within + lo):
+                if transpose:
+                    y[s] += p * (y[s + mask] - y[s])
+                else:
+                    moved = y[s] * p
+                    y[s + mask] += moved
+                    y[s] -= moved
 
 
 def _emit_py(
@@ -112,22 +126,44 @@ def _back_step_py(
     return posterior, top
 
 
-def _to_findings_py(x: Any, size: int, m: int, emit: Any, emit_w: Any, out: Any) -> float:
-    """The roots emit their findings (in place on ``x``), then the root bits are summed out into
-    ``out`` (the present findings' bits only), renormalised; returns the scale removed."""
-    for i in range(emit.shape[0]):
-        _emit(x, size, m + i, m, emit[i], emit_w[i], False)
+def _to_findings_py(
+    x: Any, size: int, t: int, m: int, emit: Any, emit_w: Any, leak: Any, out: Any
+) -> float:
+    """From the first part's state to the second's: the roots emit their findings (in place on
+    ``x``, whose bits are the ``t`` present findings the first part touches, then the roots),
+    the root bits are summed out into ``out``, renormalised, and the other present findings
+    (bits ``t`` to ``m``) are activated by their leaks; returns the scale removed."""
+    k = emit.shape[0]
+    for i in range(k):
+        _emit(x, size, t + i, t, emit[i], emit_w[i], False)
+    touched = 1 << t
     small = 1 << m
     for s in range(small):
         out[s] = 0.0
     for s in range(size):
-        out[s & (small - 1)] += x[s]
+        out[s & (touched - 1)] += x[s]
     total = 0.0
-    for s in range(small):
+    for s in range(touched):
         total += out[s]
-    for s in range(small):
+    for s in range(touched):
         out[s] /= total
+    for b in range(t, m):
+        _activate(out, small, b, leak[b], False, 0)
     return total
+
+
+def _from_findings_py(beta: Any, size: int, t: int, m: int, leak: Any, out: Any) -> None:
+    """The transpose of ``_to_findings`` up to the emission: the second part's message ``beta``
+    (on the present findings) taken back through the leaks of the findings the first part does
+    not touch, and spread over the first part's states (``out``, before the roots emit)."""
+    small = 1 << m
+    touched = 1 << t
+    for s in range(small):
+        out[s] = beta[s]
+    for b in range(t, m):
+        _activate(out, small, b, leak[b], True, 0)
+    for s in range(size - 1, -1, -1):
+        out[s] = out[s & (touched - 1)]
 
 
 def _case_py(
@@ -174,10 +210,46 @@ def _case_py(
             roots[k] = r
             k += 1
     n_bits = m + k
-    if n_bits > MAX_BITS:
+    # The present findings the first part touches (a condition linked to an involved root
+    # activates them, or an involved root emits them) come first, as bits 0 to t - 1: the first
+    # part's state holds those and the roots, and the others join by their leaks once the roots
+    # are summed out (activations commute), so the first part works on 2^(t + k) states.
+    touch = np.zeros(m, np.bool_)
+    for c in range(n):
+        first_part = False
+        for i in range(k):
+            if cr[c, roots[i]] > 0.0:
+                first_part = True
+        if first_part:
+            for j in range(m):
+                if cf[c, present[j]] > 0.0:
+                    touch[j] = True
+    for i in range(k):
+        for j in range(m):
+            if rf[roots[i], present[j]] > 0.0:
+                touch[j] = True
+    ordered = np.empty(m, np.int64)
+    t = 0
+    for j in range(m):
+        if touch[j]:
+            ordered[t] = present[j]
+            t += 1
+    u = t
+    for j in range(m):
+        if not touch[j]:
+            ordered[u] = present[j]
+            u += 1
+    for j in range(m):
+        present[j] = ordered[j]
+    leak = np.empty(m)
+    for j in range(m):
+        leak[j] = fleak[present[j]]
+    bits_f = t + k  # the first part's state: touched present findings, then involved roots
+    if max(bits_f, m) > MAX_BITS:
         return 0.0, False
-    size = 1 << n_bits  # the full state: present findings, then involved roots
+    size_f = 1 << bits_f
     small = 1 << m  # the state once the roots are summed out: present findings only
+    size = max(size_f, small)
     full = small - 1
     emit = np.empty((k, m))
     emit_w = np.empty(k)
@@ -192,7 +264,7 @@ def _case_py(
     # small state. Within each part conditions go by source group (groups with a condition in
     # the first part first) and by the roots they link to, so a variant below (a group cleared,
     # a root's links removed) changes one short run of conditions.
-    act = np.zeros((n, n_bits))
+    act = np.zeros((n, n_bits))  # present findings, then involved roots
     touches = np.zeros(n, np.int64)  # 0 outside the DP, 1 findings only, 2 an involved root
     in_first = np.zeros(N_GROUPS, np.bool_)
     for c in range(n):
@@ -222,6 +294,12 @@ def _case_py(
                 n_first += 1
     in_dp = key >= 0
     dp = np.argsort(key, kind="mergesort")[n - n_dp :]
+    act_f = np.zeros((n, bits_f))  # the first part's bits: touched findings, then roots
+    for c in range(n):
+        for j in range(t):
+            act_f[c, j] = act[c, j]
+        for i in range(k):
+            act_f[c, t + i] = act[c, m + i]
     weight = np.exp(log_w)
     on_w = np.empty(n)
     for c in range(n):
@@ -232,24 +310,23 @@ def _case_py(
     scratch = np.empty(size)
     alphas = np.empty((n_dp + 1, size))
     log_a = np.zeros(n_dp + 1)
-    x = np.zeros(size)
+    x = np.zeros(size_f)
     x[0] = 1.0
-    for b in range(n_bits):
-        leak = fleak[present[b]] if b < m else rleak[roots[b - m]]
-        _activate(x, size, b, leak, False, 0)
+    for b in range(bits_f):
+        _activate(x, size_f, b, leak[b] if b < t else rleak[roots[b - t]], False, 0)
     log_x = 0.0
-    for t in range(n_first):
-        c = dp[t]
-        alphas[t] = x
-        log_a[t] = log_x
-        log_x += np.log(_step(x, size, act[c], n_bits, on_w[c], 1.0 - prior[c], scratch))
+    for d in range(n_first):
+        c = dp[d]
+        alphas[d, :size_f] = x
+        log_a[d] = log_x
+        log_x += np.log(_step(x, size_f, act_f[c], bits_f, on_w[c], 1.0 - prior[c], scratch))
     xs = np.empty(small)
-    log_x += np.log(_to_findings(x, size, m, emit, emit_w, xs))
+    log_x += np.log(_to_findings(x, size_f, t, m, emit, emit_w, leak, xs))
     emitted = x
-    for t in range(n_first, n_dp):
-        c = dp[t]
-        alphas[t, :small] = xs
-        log_a[t] = log_x
+    for d in range(n_first, n_dp):
+        c = dp[d]
+        alphas[d, :small] = xs
+        log_a[d] = log_x
         log_x += np.log(_step(xs, small, act[c], m, on_w[c], 1.0 - prior[c], scratch))
     alphas[n_dp, :small] = xs
     log_a[n_dp] = log_x
@@ -262,36 +339,35 @@ def _case_py(
     beta = np.zeros(size)
     beta[full] = 1.0
     betas[n_dp, :small] = beta[:small]
-    for t in range(n_dp - 1, n_first - 1, -1):
-        c = dp[t]
-        p_c, top = _back_step(alphas[t], beta, small, act[c], m, on_w[c], 1.0 - prior[c], scratch)
+    for d in range(n_dp - 1, n_first - 1, -1):
+        c = dp[d]
+        p_c, top = _back_step(alphas[d], beta, small, act[c], m, on_w[c], 1.0 - prior[c], scratch)
         out_cond[c] = p_c
-        betas[t, :small] = beta[:small]
-        log_b[t] = log_b[t + 1] + np.log(top)
-    # Through the roots' emission: the full-state message at the end of the first part.
+        betas[d, :small] = beta[:small]
+        log_b[d] = log_b[d + 1] + np.log(top)
+    # Back through the transition: the first part's message once the roots have emitted.
     beta_roots = np.empty(size)
-    for s in range(size):
-        beta_roots[s] = beta[s & full]
+    _from_findings(beta, size_f, t, m, leak, beta_roots)
     both = 0.0
-    for s in range(size):
+    for s in range(size_f):
         both += emitted[s] * beta_roots[s]
     for i in range(k):
         on_mass = 0.0
-        for s in range(size):
-            if s & (1 << (m + i)):
+        for s in range(size_f):
+            if s & (1 << (t + i)):
                 on_mass += emitted[s] * beta_roots[s]
         out_root[roots[i]] = on_mass / both
     for i in range(k):
-        _emit(beta_roots, size, m + i, m, emit[i], emit_w[i], True)
-    beta[:] = beta_roots
-    for t in range(n_first - 1, -1, -1):
-        c = dp[t]
+        _emit(beta_roots, size_f, t + i, t, emit[i], emit_w[i], True)
+    beta[:size_f] = beta_roots[:size_f]
+    for d in range(n_first - 1, -1, -1):
+        c = dp[d]
         p_c, top = _back_step(
-            alphas[t], beta, size, act[c], n_bits, on_w[c], 1.0 - prior[c], scratch
+            alphas[d], beta, size_f, act_f[c], bits_f, on_w[c], 1.0 - prior[c], scratch
         )
         out_cond[c] = p_c
-        betas[t] = beta
-        log_b[t] = log_b[t + 1] + np.log(top)
+        betas[d, :size_f] = beta[:size_f]
+        log_b[d] = log_b[d + 1] + np.log(top)
     for c in range(n):
         if not in_dp[c]:
             out_cond[c] = on_w[c] / (1.0 - prior[c] + on_w[c])
@@ -315,27 +391,31 @@ def _case_py(
                 log_total[v] += np.log1p(prior[c] * (weight[c] * mult[v, c] - 1.0))
         first = n_dp
         last = -1
-        for t in range(n_dp):
-            if mult[v, dp[t]] != 1.0:
-                first = min(first, t)
-                last = t
+        for d in range(n_dp):
+            if mult[v, dp[d]] != 1.0:
+                first = min(first, d)
+                last = d
         if last < 0:
             log_total[v] += dp_log
             continue
-        width = size if first < n_first else small
+        on_first = first < n_first  # still on the first part's state
+        width = size_f if on_first else small
         for s in range(width):
             y[s] = alphas[first, s]
         log_y = log_a[first]
-        for t in range(first, last + 1):
-            if t == n_first and width == size:
-                log_y += np.log(_to_findings(y, size, m, emit, emit_w, xs))
+        for d in range(first, last + 1):
+            if d == n_first and on_first:
+                log_y += np.log(_to_findings(y, size_f, t, m, emit, emit_w, leak, xs))
                 y[:small] = xs
                 width = small
-            c = dp[t]
-            bits = n_bits if width == size else m
+                on_first = False
+            c = dp[d]
             on = on_w[c] * mult[v, c]
-            log_y += np.log(_step(y, width, act[c], bits, on, 1.0 - prior[c], scratch))
-        message = beta_roots if last + 1 == n_first and width == size else betas[last + 1]
+            if on_first:
+                log_y += np.log(_step(y, size_f, act_f[c], bits_f, on, 1.0 - prior[c], scratch))
+            else:
+                log_y += np.log(_step(y, small, act[c], m, on, 1.0 - prior[c], scratch))
+        message = beta_roots if last + 1 == n_first and on_first else betas[last + 1]
         inner = 0.0
         for s in range(width):
             inner += y[s] * message[s]
@@ -405,6 +485,7 @@ _moved = njit(cache=True, nogil=True)(_moved_py)
 _step = njit(cache=True, nogil=True)(_step_py)
 _back_step = njit(cache=True, nogil=True)(_back_step_py)
 _to_findings = njit(cache=True, nogil=True)(_to_findings_py)
+_from_findings = njit(cache=True, nogil=True)(_from_findings_py)
 _case_jit = njit(cache=True, nogil=True)(_case_py)
 # Two functions, not one compiled twice: the on-disk cache keys entries by function, so one
 # function compiled with and without ``parallel`` would serve whichever was cached first to both.

@@ -15,7 +15,8 @@ from typing import Any
 
 import numpy as np
 
-# The largest state the kernels hold: 2^MAX_BITS entries (present findings and involved roots).
+# The largest state the kernels hold: 2^MAX_BITS entries (the present findings; in the first
+# part, the present findings it touches and the involved roots).
 MAX_BITS = 16
 N_GROUPS = 5
 
@@ -76,14 +77,20 @@ def _back_step(alpha: Any, beta: Any, act_c: Any, on: float, off: float) -> tupl
     return posterior, top
 
 
-def _to_findings(x: Any, m: int, emit: Any, emit_w: Any) -> tuple[Any, float]:
-    """The roots emit their findings (in place on ``x``) and are summed out: the state over the
-    present findings' bits, renormalised, and the scale removed."""
+def _to_findings(x: Any, t: int, m: int, emit: Any, emit_w: Any, leak: Any) -> tuple[Any, float]:
+    """The roots emit their findings (in place on ``x``, whose bits are the ``t`` present
+    findings the first part touches, then the roots) and are summed out; the other present
+    findings join by their leaks: the state over the present findings' bits, renormalised, and
+    the scale removed."""
     for i in range(emit.shape[0]):
-        _emit(x, m + i, emit[i], float(emit_w[i]), False)
-    out = x.reshape(-1, 1 << m).sum(axis=0)
-    total = float(out.sum())
-    return out / total, total
+        _emit(x, t + i, emit[i], float(emit_w[i]), False)
+    touched = x.reshape(-1, 1 << t).sum(axis=0)
+    total = float(touched.sum())
+    out = np.zeros(1 << m)
+    out[: 1 << t] = touched / total
+    for b in range(t, m):
+        _activate(out, b, float(leak[b]), False)
+    return out, total
 
 
 def case(
@@ -111,16 +118,23 @@ def case(
     involved = ((rf > 0.0) & (ev >= 0)).any(axis=1)
     roots = np.flatnonzero(involved)
     k = len(roots)
-    n_bits = m + k
-    if n_bits > MAX_BITS:
+    # The present findings the first part touches come first (see ``kernel._case_py``).
+    first_part = (cr[:, roots] > 0.0).any(axis=1)
+    touch = (cf[np.ix_(first_part, present)] > 0.0).any(axis=0)
+    touch |= (rf[np.ix_(roots, present)] > 0.0).any(axis=0)
+    present = np.concatenate([present[touch], present[~touch]])
+    t = int(touch.sum())
+    if max(t + k, m) > MAX_BITS:
         return 0.0, False
-    size = 1 << n_bits
+    size_f = 1 << (t + k)
     small = 1 << m
     full = small - 1
-    emit = rf[np.ix_(roots, present)]
+    leak = fleak[present]
+    emit = rf[np.ix_(roots, present[:t])]
     emit_w = np.exp(log_u[roots])
 
     act = np.concatenate([cf[:, present], cr[:, roots]], axis=1)
+    act_f = np.concatenate([cf[:, present[:t]], cr[:, roots]], axis=1)
     touches = np.where(
         (cr[:, roots] > 0.0).any(axis=1), 2, np.where((cf[:, present] > 0.0).any(axis=1), 1, 0)
     )
@@ -140,24 +154,23 @@ def case(
     # Forward pass, as in the compiled kernel: alphas[t] is the state before condition dp[t].
     alphas: list[Any] = []
     log_a = np.zeros(n_dp + 1)
-    x = np.zeros(size)
+    x = np.zeros(size_f)
     x[0] = 1.0
-    for b in range(n_bits):
-        leak = fleak[present[b]] if b < m else rleak[roots[b - m]]
-        _activate(x, b, float(leak), False)
+    for b in range(t + k):
+        _activate(x, b, float(leak[b] if b < t else rleak[roots[b - t]]), False)
     log_x = 0.0
-    for t in range(n_first):
-        c = dp[t]
+    for d in range(n_first):
+        c = dp[d]
         alphas.append(x.copy())
-        log_a[t] = log_x
-        log_x += np.log(_step(x, act[c], float(on_w[c]), float(off_w[c])))
+        log_a[d] = log_x
+        log_x += np.log(_step(x, act_f[c], float(on_w[c]), float(off_w[c])))
     emitted = x
-    xs, scale = _to_findings(x, m, emit, emit_w)
+    xs, scale = _to_findings(x, t, m, emit, emit_w, leak)
     log_x += np.log(scale)
-    for t in range(n_first, n_dp):
-        c = dp[t]
+    for d in range(n_first, n_dp):
+        c = dp[d]
         alphas.append(xs.copy())
-        log_a[t] = log_x
+        log_a[d] = log_x
         log_x += np.log(_step(xs, act[c, :m], float(on_w[c]), float(off_w[c])))
     alphas.append(xs.copy())
     log_a[n_dp] = log_x
@@ -169,27 +182,31 @@ def case(
     beta = np.zeros(small)
     beta[full] = 1.0
     betas[n_dp] = beta.copy()
-    for t in range(n_dp - 1, n_first - 1, -1):
-        c = dp[t]
-        p_c, top = _back_step(alphas[t], beta, act[c, :m], float(on_w[c]), float(off_w[c]))
+    for d in range(n_dp - 1, n_first - 1, -1):
+        c = dp[d]
+        p_c, top = _back_step(alphas[d], beta, act[c, :m], float(on_w[c]), float(off_w[c]))
         out_cond[c] = p_c
-        betas[t] = beta.copy()
-        log_b[t] = log_b[t + 1] + np.log(top)
-    beta_roots = np.tile(beta, size // small)
+        betas[d] = beta.copy()
+        log_b[d] = log_b[d + 1] + np.log(top)
+    # Back through the transition: the untouched findings' leaks, then spread over the roots.
+    back = beta.copy()
+    for b in range(t, m):
+        _activate(back, b, float(leak[b]), True)
+    beta_roots = np.tile(back[: 1 << t], size_f >> t)
     both = float(emitted @ beta_roots)
-    joint = (emitted * beta_roots).reshape(-1, small).sum(axis=1)  # by the roots' bits
+    joint = (emitted * beta_roots).reshape(-1, 1 << t).sum(axis=1)  # by the roots' bits
     for i in range(k):
         on_mass = float(joint.reshape(-1, 2, 1 << i)[:, 1, :].sum())
         out_root[roots[i]] = on_mass / both
     for i in range(k):
-        _emit(beta_roots, m + i, emit[i], float(emit_w[i]), True)
+        _emit(beta_roots, t + i, emit[i], float(emit_w[i]), True)
     beta = beta_roots.copy()
-    for t in range(n_first - 1, -1, -1):
-        c = dp[t]
-        p_c, top = _back_step(alphas[t], beta, act[c], float(on_w[c]), float(off_w[c]))
+    for d in range(n_first - 1, -1, -1):
+        c = dp[d]
+        p_c, top = _back_step(alphas[d], beta, act_f[c], float(on_w[c]), float(off_w[c]))
         out_cond[c] = p_c
-        betas[t] = beta.copy()
-        log_b[t] = log_b[t + 1] + np.log(top)
+        betas[d] = beta.copy()
+        log_b[d] = log_b[d + 1] + np.log(top)
     outside = ~in_dp
     out_cond[outside] = on_w[outside] / (off_w[outside] + on_w[outside])
 
@@ -211,14 +228,16 @@ def case(
         first, last = int(changed[0]), int(changed[-1])
         y = alphas[first].copy()
         log_y = log_a[first]
-        for t in range(first, last + 1):
-            if t == n_first and len(y) == size:
-                y, scale = _to_findings(y, m, emit, emit_w)
+        on_first = first < n_first  # still on the first part's state
+        for d in range(first, last + 1):
+            if d == n_first and on_first:
+                y, scale = _to_findings(y, t, m, emit, emit_w, leak)
                 log_y += np.log(scale)
-            c = dp[t]
-            bits = act[c] if len(y) == size else act[c, :m]
+                on_first = False
+            c = dp[d]
+            bits = act_f[c] if on_first else act[c, :m]
             log_y += np.log(_step(y, bits, float(on_w[c] * mult[v, c]), float(off_w[c])))
-        message = beta_roots if last + 1 == n_first and len(y) == size else betas[last + 1]
+        message = beta_roots if last + 1 == n_first and on_first else betas[last + 1]
         log_total[v] += log_y + log_b[last + 1] + np.log(float(y @ message))
 
     out_src[:] = -np.expm1(log_total[1 : 1 + N_GROUPS] - log_total[0])
