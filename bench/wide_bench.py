@@ -44,9 +44,8 @@ person = Person(age=age, sex=sex)
 evidence = dict.fromkeys(ids, True)
 out = {{}}
 if what == "kneesource":
-    posterior(model, person, {{model.finding_ids[0]: True}})
-    linked = [f for i, f in enumerate(model.finding_ids) if model.condition_finding[:, i].any()]
-    posterior(model, person, dict.fromkeys(linked[:20], True))  # loads every compiled kernel
+    from kneesource.inference.exact import warm_up
+    warm_up(model)  # loads every compiled kernel, as a server does at start-up
     start = time.perf_counter(); posterior(model, person, evidence)
     out["posterior_s"] = time.perf_counter() - start
     case = engine.case({{"age": age, "sex": sex, "findings": evidence}})

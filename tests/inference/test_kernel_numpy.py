@@ -49,7 +49,7 @@ def _cases(model, rng, count):
     for i in range(count):
         answered = rng.choice(len(model.finding_ids), size=int(rng.integers(0, 60)), replace=False)
         findings = {model.finding_ids[j]: bool(rng.random() < 0.15) for j in answered}
-        extra = rng.choice(linked, size=int(rng.integers(0, 22)), replace=False)
+        extra = rng.choice(linked, size=int(rng.integers(0, 40)), replace=False)
         findings.update({model.finding_ids[j]: True for j in extra})
         sex = ("female", "male", None)[i % 3]
         cases.append((Person(age=int(rng.integers(1, 95)), sex=sex), findings))
@@ -63,17 +63,21 @@ def test_numpy_kernel_gives_the_compiled_kernels_numbers() -> None:
     want = _run(compiled, model, priors, evidence)
     got = _run(kernel_np.batch, model, priors, evidence)
     np.testing.assert_array_equal(got[4], want[4])  # the same rows declined as too wide
+    # ... and exactly those the estimate (``exact._kernel_shape``) says are too wide.
+    np.testing.assert_array_equal(want[4], exact._row_bits(model, evidence) <= kernel_np.MAX_BITS)
     ok = want[4]
     assert 100 < ok.sum() < len(ok) - 50, "the sample should hold both narrow and too-wide rows"
     for g, w in zip(got[:4], want[:4], strict=True):
         np.testing.assert_allclose(g[ok], w[ok], rtol=1e-9, atol=1e-12)
     present = (evidence[ok] == 1).sum(axis=1)
     assert present.max() >= 10, "wide rows (many present findings) must be compared"
-    # Rows whose present findings and involved roots together exceed MAX_BITS are held when the
-    # first part touches few of those findings: such rows must be among those compared.
+    # Rows whose present findings and involved roots together exceed MAX_BITS are held when few
+    # are in play at one step: such rows must be among those compared.
     observed = (evidence[ok] >= 0).astype(np.int64)
     roots = (observed @ (model.root_finding > 0.0).T.astype(np.int64) > 0).sum(axis=1)
     assert (present + roots > kernel_np.MAX_BITS).any()
+    # And rows with more present findings than MAX_BITS, when few are in play at any one step.
+    assert (present > kernel_np.MAX_BITS).any()
 
 
 def test_small_batches_run_in_numpy_until_the_compiled_kernel_pays(
@@ -93,10 +97,14 @@ def test_small_batches_run_in_numpy_until_the_compiled_kernel_pays(
     assert exact._kernel(*exact._kernel_shape(model, narrow)) is kernel_np.batch
     each = exact.NUMPY_ROW_SECONDS + 2 * model.n_conditions * exact.NUMPY_ENTRY_SECONDS
     assert exact._numpy_seconds == pytest.approx(30 * each)
-    # One heavy batch (rows of the widest state the kernels hold) goes compiled at once.
+    # One heavy batch (a thousand rows of fourteen present findings: about 0.55 s of numpy
+    # work by the same estimate) goes compiled at once.
     linked = [model.finding_ids[j] for j in np.flatnonzero(model.condition_finding.any(axis=0))]
     wide = dict.fromkeys(linked[:14], True)
-    _, heavy = encode_evidence(model, [(Person(age=40), wide)] * 100)
+    _, heavy = encode_evidence(model, [(Person(age=40), wide)] * 1000)
+    entries = exact._kernel_shape(model, heavy)[1]
+    estimate = 1000 * exact.NUMPY_ROW_SECONDS + entries.sum() * exact.NUMPY_ENTRY_SECONDS
+    assert estimate > exact.COMPILED_AFTER
     assert exact._kernel(*exact._kernel_shape(model, heavy)) is not kernel_np.batch
     assert exact._kernel(*exact._kernel_shape(model, narrow)) is exact._compiled
 

@@ -376,7 +376,7 @@ def test_rows_run_together_give_what_each_row_gives_alone(monkeypatch: pytest.Mo
     )
     cases = [
         (Person(age=50, sex="female"), {**hardest, **absent}),
-        (SPARSE_MAN, SPARSE_EVIDENCE),
+        (SPARSE_PERSON, SPARSE_EVIDENCE),
     ]
     chunks: list[int] = []
     real_rows = junction._run_rows
@@ -402,39 +402,53 @@ def test_rows_run_together_give_what_each_row_gives_alone(monkeypatch: pytest.Mo
         np.testing.assert_allclose(together.log_z, alone.log_z, rtol=1e-12)
 
 
-# A man of 40 with sixteen present findings that share few causes (eleven from a simulated
-# interview's result, five more that add the fewest entries to bucket elimination's pass):
-# 16 bits for the kernel (6.2 million entries a row), about 0.19 million for bucket elimination.
-SPARSE_MAN = Person(age=40, sex="male")
+# A person of 86 with 35 present findings and 28 absent ones (a random draw of the kernel
+# tests, as a clinician entering many findings might give): 16 bits for the kernel (2.3 million
+# entries a row), about 0.17 million for bucket elimination, whose elimination order finds a
+# narrower path through these findings than the kernel's fixed order of conditions.
+SPARSE_PERSON = Person(age=86)
 SPARSE_PRESENT = [
-    "bilateral_leg_symptoms", "calf_swelling", "cramps_at_night", "giving_way",
-    "gradual_onset_no_injury", "pain_back_of_knee", "pain_on_knee_movement",
-    "pain_outer_knee", "pain_sharp_focal", "pain_stairs_squatting", "previous_dvt",
-    "groin_pain_on_passive_hip_movement", "pain_worse_downhill", "previous_spine_surgery",
-    "similar_episodes_before", "calf_pop_during_activity",
+    "absent_foot_pulses", "back_pain", "bony_enlargement_knee", "calf_claudication",
+    "cramps_at_night", "drehmann_sign", "effusion_on_exam", "entire_leg_swollen", "felt_pop",
+    "injury_direct_blow", "known_inflammatory_arthritis", "leg_pain_walking_eased_sitting",
+    "leg_swelling", "limp", "medial_ankle_sensation_reduced", "morning_stiffness_over_30_min",
+    "outer_thigh_burning_numbness", "pain_at_set_distance_running", "pain_front_of_thigh",
+    "pain_start_of_run_eases", "pain_tight_throbbing", "pain_worse_downhill",
+    "pain_worse_sitting_cough_sneeze", "pain_worse_trunk_twist", "pins_and_needles_leg",
+    "pitting_oedema", "previous_spine_surgery", "progressive_leg_weakness",
+    "recent_joint_surgery_or_injection", "recent_long_travel", "resisted_knee_flexion_pain",
+    "similar_episodes_before", "unable_to_straight_leg_raise", "unexplained_weight_loss",
+    "valgus_stress_pain_30",
 ]  # fmt: skip
-SPARSE_EVIDENCE = {
-    **dict.fromkeys(SPARSE_PRESENT, True),
-    "pins_and_needles_leg": False,
-    "limp": False,
-}
+SPARSE_ABSENT = [
+    "bedridden_or_major_surgery_recently", "big_toe_extension_weak", "breathless_or_chest_pain",
+    "calf_swelling", "calf_swelling_over_3cm", "catching_clicking", "femoral_stretch_positive",
+    "frequent_kneeling", "hard_lump_on_bone", "hip_adduction_weak", "injury_blow_to_outer_knee",
+    "injury_high_energy", "injury_twist", "local_knee_signs", "night_pain", "noble_test_positive",
+    "numbness_inner_knee", "overweight_child", "pain_on_moving_toes", "patellar_apprehension",
+    "prepatellar_swelling", "pulsatile_lump_behind_knee", "quadriceps_weakness",
+    "recent_immobilisation", "tight_swollen_calf_or_shin", "unable_to_bear_weight",
+    "unable_to_straighten_knee", "weak_push_off_on_toes",
+]  # fmt: skip
+SPARSE_EVIDENCE = {**dict.fromkeys(SPARSE_PRESENT, True), **dict.fromkeys(SPARSE_ABSENT, False)}
 
 
 def _left_out_one_at_a_time() -> list[tuple[Person, dict[str, bool]]]:
-    """The man's explanation rows: each present finding left out."""
+    """The person's explanation rows: each present finding left out."""
     return [
-        (SPARSE_MAN, {k: v for k, v in SPARSE_EVIDENCE.items() if k != f}) for f in SPARSE_PRESENT
+        (SPARSE_PERSON, {k: v for k, v in SPARSE_EVIDENCE.items() if k != f})
+        for f in SPARSE_PRESENT
     ]
 
 
 def test_rows_the_kernel_could_hold_run_by_bucket_elimination_when_cheaper(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # The man's explanation rows go to bucket elimination, and give what the kernel gives (both
+    # The person's explanation rows go to bucket elimination, and give what the kernel gives (both
     # exact; the kernel is checked against brute-force enumeration in
     # test_exact_vs_brute_force).
     assert exact.kernel_bits(MODEL, SPARSE_EVIDENCE) == 16
-    cases = [(SPARSE_MAN, SPARSE_EVIDENCE), *_left_out_one_at_a_time()]
+    cases = [(SPARSE_PERSON, SPARSE_EVIDENCE), *_left_out_one_at_a_time()]
     priors, rows = exact.encode_evidence(MODEL, cases)
     bits, entries = exact._kernel_shape(MODEL, rows)
     assert exact._cheaper_wide(MODEL, rows, bits, entries, exact.load_compiled()).all()
@@ -453,14 +467,22 @@ def test_rows_the_kernel_could_hold_run_by_bucket_elimination_when_cheaper(
 def test_rows_the_kernel_could_hold_never_share_a_pass_with_wider_ones(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # The man above, his explanation rows (sent to bucket elimination) and a wider row that
+    # The person above, their explanation rows (sent to bucket elimination) and a wider row that
     # contradicts none of them (four more present findings: 20 bits). Sharing a pass would give
     # his rows the wider row's network, which near the bound could be refused for them.
     wider = {
         **SPARSE_EVIDENCE,
-        **dict.fromkeys(["knee_swelling", "knee_warmth", "calf_pain", "knee_redness"], True),
+        **dict.fromkeys(
+            [
+                "hip_pain",
+                "known_knee_osteoarthritis",
+                "knee_xray_changes",
+                "raised_inflammatory_markers",
+            ],
+            True,
+        ),
     }
-    cases = [(SPARSE_MAN, SPARSE_EVIDENCE), (SPARSE_MAN, wider), *_left_out_one_at_a_time()]
+    cases = [(SPARSE_PERSON, SPARSE_EVIDENCE), (SPARSE_PERSON, wider), *_left_out_one_at_a_time()]
     priors, rows = exact.encode_evidence(MODEL, cases)
     bits = exact._row_bits(MODEL, rows)
     assert bits[1] > exact.MAX_BITS >= bits[[0, *range(2, len(cases))]].max()

@@ -122,12 +122,16 @@ def test_the_shortlist_is_cut_to_the_work_budget_best_first() -> None:
     assert len(shortlist(ENGINE, baseline, todo, policy.model_copy(update={"work_budget": 0}))) == 1
 
 
-def test_the_kernels_work_on_a_heavy_row_counts_each_part_by_hand() -> None:
-    # A row of the kernel with many present findings: worked out here with plain loops over the
-    # model's links (the first part: the conditions linked to a root that an observed finding
-    # involves, over the present findings they or those roots cause and the roots; the second
-    # part: every other condition linked to a present finding, over all present findings),
-    # STEP_ENTRIES entries a step, never above the single-state bound.
+def test_the_kernels_work_on_a_heavy_row_is_bounded_by_its_parts_by_hand() -> None:
+    # A row of the kernel with many present findings, worked out here with plain loops over the
+    # model's links: the conditions linked to a root that an observed finding involves come
+    # first, over at most the involved roots and the present findings they or those roots cause
+    # (the roots leave after them); every other condition linked to a present finding steps
+    # over at most all present findings (fewer, as findings are in play only between their
+    # first and last activation), and over at least the one finding it activates. So the widest
+    # state is at most max(t + k, m) bits, and the work (STEP_ENTRIES an entry) between two
+    # entries a step and that of those two states; ``row_cost``, for the budgets, still counts a
+    # single state of all of them.
     from kneesource.inference import exact
 
     model = ENGINE.model
@@ -150,15 +154,14 @@ def test_the_kernels_work_on_a_heavy_row_counts_each_part_by_hand() -> None:
         if c not in first and any(model.condition_finding[c, f] > 0 for f in present)
     ]
     m, k, t = len(present), len(roots), len(touched)
-    assert m + k >= exact.ROUTE_FROM_BITS and t < m  # a heavy row whose first part is narrower
-    assert max(t + k, m) <= exact.MAX_BITS
-    steps = len(first) * 2 ** (t + k) + len(second) * 2**m
-    bits, entries = exact._kernel_shape(
-        model, exact.encode_evidence(model, [(BUSY.person(model), findings)])[1]
-    )
-    assert exact.kernel_bits(model, findings) == bits[0] == max(t + k, m)
-    assert entries[0] == min(exact.STEP_ENTRIES * steps, n * 2 ** (m + k)) < n * 2 ** (m + k)
-    # The budgets still count such a row as before (present findings and roots beyond MAX_BITS
+    assert m + k >= exact.ROUTE_FROM_BITS and t < m  # a heavy row, some findings untouched
+    two_states = len(first) * 2 ** (t + k) + len(second) * 2**m
+    rows = exact.encode_evidence(model, [(BUSY.person(model), findings)])[1]
+    bits, entries = exact._kernel_shape(model, rows)
+    assert exact.kernel_bits(model, findings) == bits[0] <= max(t + k, m)
+    assert exact.STEP_ENTRIES * 2 * (len(first) + len(second)) <= entries[0]
+    assert entries[0] <= exact.STEP_ENTRIES * two_states < n * 2 ** (m + k)
+    # The budgets count such a row as before (present findings and roots beyond MAX_BITS
     # together: the entries of bucket elimination's pass, as for any person).
     assert m + k > exact.MAX_BITS
     everyone = case_network(model, np.full(n, 0.01), findings)

@@ -17,6 +17,7 @@ import pytest
 
 from kneesource.engine import default_engine
 from kneesource.inference.exact import fits_kernel, posterior, posterior_wide
+from kneesource.inference.kernel_np import MAX_BITS
 from kneesource.kb.schema import SOURCE_GROUPS
 from kneesource.model.bif import evidence as bif_evidence
 from kneesource.model.bif import impossible as bif_impossible
@@ -111,8 +112,15 @@ def test_setting_the_impossible_conditions_absent_changes_no_probability(bn: obj
     np.testing.assert_allclose(out[0][1], out[1][1], atol=1e-9)
 
 
-def test_the_sets_reach_beyond_the_kernel() -> None:
+def test_the_sets_reach_beyond_the_kernel_and_the_kernel_beyond_sixteen_findings() -> None:
     # Without this the comparison above would never exercise bucket elimination through
-    # ``posterior``.
+    # ``posterior``, nor the kernel on more present findings than its 16 bits (it holds them
+    # when few are in play at any one step).
     wide = [name for name, evidence in SETS if not fits_kernel(MODEL, evidence)]
-    assert len(wide) >= 5, wide
+    assert len(wide) >= 2, wide
+    many = [
+        name
+        for name, evidence in SETS
+        if fits_kernel(MODEL, evidence) and sum(evidence.values()) > MAX_BITS
+    ]
+    assert len(many) >= 3, many

@@ -3,12 +3,11 @@
 ``posterior`` and ``posterior_batch`` run the compiled kernel of :mod:`kneesource.inference.kernel`
 (cases in parallel), or its numpy version (:mod:`kneesource.inference.kernel_np`) until a process
 has enough work to repay loading the compiler (``_kernel``); evidence too wide for their states
-(more than ``MAX_BITS`` present findings, or involved roots and the present findings they touch,
-``kernel_bits``) goes to ``posterior_wide``,
-bucket elimination in :mod:`kneesource.inference.junction`, whose cost follows the treewidth of
-the evidence, and so do heavy rows the kernel could hold when bucket elimination's estimated
-time for them is lower (``_cheaper_wide``). All are checked against each other, against
-brute-force enumeration and against pyAgrum.
+(more than ``MAX_BITS`` present findings and involved roots in play at one step, ``kernel_bits``)
+goes to ``posterior_wide``, bucket elimination in :mod:`kneesource.inference.junction`, whose cost
+follows the treewidth of the evidence, and so do heavy rows the kernel could hold when bucket
+elimination's estimated time for them is lower (``_cheaper_wide``). All are checked against
+each other, against brute-force enumeration and against pyAgrum.
 
 Definitions (also in ``docs/model.md``), all given the complaint (knee-region pain) too:
 
@@ -163,8 +162,7 @@ EXPLAIN_BUDGET = 1 << 29
 
 def kernel_bits(model: CompiledModel, findings: Mapping[str, bool]) -> int:
     """The bits of the compiled kernel's widest state for this evidence (``_kernel_shape``):
-    the present findings, or in its first part the involved roots and the present findings
-    that part touches."""
+    the present findings and involved roots in play at one step."""
     return int(_kernel_shape(model, _case_rows(model, findings, ()))[0][0])
 
 
@@ -179,9 +177,9 @@ def row_cost(
 ) -> int:
     """Table entries one posterior row of this evidence touches at most, worked out before any
     inference: when its present findings and involved roots together fit ``MAX_BITS``, a state
-    of 2^(both) entries for every condition (the kernel's work before its first part held only
-    the findings it touches, and an upper bound of it since; the budgets measured against it
-    were set on those times), else the entries of a bucket-elimination pass
+    of 2^(both) entries for every condition (the kernel's work when a single state held them
+    all, and an upper bound of it since; the budgets measured against it were set on those
+    times), else the entries of a bucket-elimination pass
     (``junction.plan``; the structure, and so the cost, depends on the present findings and
     on the conditions the person's context leaves possible: without ``person``, all of them).
     For budgets: a row's time on a machine is roughly proportional to it."""
@@ -368,57 +366,57 @@ def _row_bits(model: CompiledModel, evidence: np.ndarray) -> IntArray:
 
 
 def _kernel_shape(model: CompiledModel, evidence: np.ndarray) -> tuple[IntArray, FloatArray]:
-    """For every row, the compiled kernel's state and work, worked out from the links alone:
+    """For every row, the compiled kernel's states and work, worked out from the links alone
+    (``kernel_np.plan``, which lays rows out as the kernels do):
 
-    * bits: the wider of its two states, 2^bits entries (``MAX_BITS`` at most for the kernel).
-      The first part holds the involved roots (those an observed finding links to) and the
-      present findings that its conditions (those linked to an involved root) or those roots
-      cause; the second part holds every present finding;
+    * bits: the widest of its states, 2^bits entries (``MAX_BITS`` at most for the kernel): the
+      present findings and involved roots (those an observed finding links to) in play at one
+      step;
     * entries: its work in entries of ``KERNEL_ENTRY_SECONDS``, ``STEP_ENTRIES`` for each state
-      a condition steps over (each condition of the first part over the first state, each
-      other condition linked to a present finding over the second), and never more than
-      ``n_conditions << (present + involved)``, the work of a kernel whose single state held
-      both (which it never exceeds).
+      a condition steps over, and never more than ``n_conditions << (present + involved)``,
+      the work of a kernel whose single state held both (which it never exceeds).
 
     Rows whose present findings and involved roots number fewer than ``ROUTE_FROM_BITS`` take
-    that bound, which costs less than working out their parts."""
+    that bound, which costs less than working out their plan."""
     n = model.n_conditions
     observed = (evidence >= 0).astype(np.float32)
     present = evidence == 1
-    root_links, first_touch, _ = _kernel_links(model)
-    involved = (observed @ root_links.T) > 0  # (B, R)
-    m = present.sum(axis=1)
-    k = involved.sum(axis=1)
-    bits = (m + k).astype(np.int64)
+    involved = (observed @ _root_links(model).T) > 0  # (B, R)
+    bits = (present.sum(axis=1) + involved.sum(axis=1)).astype(np.int64)
     entries = n * np.exp2(bits.astype(np.float64))
-    heavy = np.flatnonzero(bits >= ROUTE_FROM_BITS)
-    if len(heavy):
-        _, first_touch, cond_links = _kernel_links(model)
-        inv = involved[heavy].astype(np.float32)
-        touched = present[heavy] & ((inv @ first_touch) > 0)
-        first = (inv @ (model.condition_root > 0.0).T.astype(np.float32)) > 0  # (H, n)
-        stepping = first | ((present[heavy].astype(np.float32) @ cond_links.T) > 0)
-        t, mh, kh = touched.sum(axis=1), m[heavy], k[heavy]
-        bits[heavy] = np.maximum(t + kh, mh)
-        n_first = first.sum(axis=1)
-        steps = n_first * np.exp2((t + kh).astype(np.float64))
-        steps += (stepping.sum(axis=1) - n_first) * np.exp2(mh.astype(np.float64))
-        entries[heavy] = np.minimum(STEP_ENTRIES * steps, entries[heavy])
+    for i in np.flatnonzero(bits >= ROUTE_FROM_BITS).tolist():
+        shape = _plan_shape(
+            model, (present[i].tobytes(), np.flatnonzero(involved[i]).astype(np.int64).tobytes())
+        )
+        entries[i] = min(STEP_ENTRIES * shape[1], entries[i])
+        bits[i] = shape[0]
     return cast(IntArray, bits), cast(FloatArray, entries)
 
 
-def _kernel_links(model: CompiledModel) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """For ``_kernel_shape``, kept on the model, as 0/1 matrices: root -> finding links (R, F);
-    root -> the findings it or a condition linked to it causes (R, F); condition -> finding
-    links (n, F)."""
-    cached: tuple[FloatArray, FloatArray, FloatArray] | None = model.__dict__.get("_kernel_links")
+@lru_per(4096)
+def _plan_shape(model: CompiledModel, key: tuple[bytes, bytes]) -> tuple[int, float]:
+    """The widest state's bits and the steps of ``kernel_np.plan`` for a row with these present
+    findings (a row's mask, as bytes) and involved roots (indices, as bytes): the plan reads the
+    evidence only through them, so a case's leave-one-out rows mostly share one."""
+    lay = kernel_np.plan(
+        model.condition_finding,
+        model.condition_root,
+        model.root_finding,
+        model.finding_leak,
+        model.root_leak,
+        _group_index(model),
+        np.flatnonzero(np.frombuffer(key[0], dtype=np.bool_)),
+        np.frombuffer(key[1], dtype=np.int64),
+    )
+    return lay.bits, lay.steps()
+
+
+def _root_links(model: CompiledModel) -> FloatArray:
+    """Root -> finding links as a 0/1 matrix (R, F), kept on the model."""
+    cached: FloatArray | None = model.__dict__.get("_root_links")
     if cached is None:
-        roots = model.root_finding > 0.0
-        conds = model.condition_finding > 0.0
-        via = (model.condition_root > 0.0).T.astype(np.int64) @ conds.astype(np.int64) > 0
-        cached = tuple(a.astype(np.float32) for a in (roots, roots | via, conds))  # type: ignore[assignment]
-        object.__setattr__(model, "_kernel_links", cached)
-    assert cached is not None
+        cached = (model.root_finding > 0.0).astype(np.float32)
+        object.__setattr__(model, "_root_links", cached)
     return cached
 
 

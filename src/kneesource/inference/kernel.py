@@ -7,20 +7,23 @@ in closed form; a forward-backward pass gives every posterior as a local ratio o
 non-negative terms (no cancellation). The state is renormalised after every condition and its
 log scale kept.
 
-Only the conditions that reach an involved root need the root bits. They run first, on a state
-over the roots and the present findings that they or the roots cause (the *touched* findings,
-placed first); then the roots emit their findings and are summed out, the other present findings
-join by their leaks (activations commute, so when a bit is activated does not matter), and the
-other conditions run on the present findings' bits alone. The first part's state is
-2^(touched + roots) entries, the second's 2^(present): for the result of an interview with a
-dozen present findings, of which a back condition touches a few, 2^8-2^12 entries instead of the
-2^16 a single state of all of them would need.
+The conditions run in a fixed order (those linked to a root the evidence involves first), and
+the state holds only what is in play at each step: a root joins (by its leak) before the first
+condition linked to it, and after the last it emits its findings and leaves, summed out; a
+present finding joins (by its leak) before the first step or emission that activates it, and
+leaves after the last, keeping only its "on" states (the evidence needs it on). Activations
+commute, so when a bit is activated does not matter. For the result of an interview with a dozen
+present findings the widest state is 2^10-2^13 entries where a single state of every present
+finding and root needed 2^16-2^20, and rows with far more present findings than ``MAX_BITS`` fit
+when few are in play at once. ``kernel_np.plan`` describes the layout; this module works it out
+the same way. A root's posterior comes from its state when it is summed out and the backward
+message there.
 
 Query variants (a source group's conditions cleared; a root's links counted as absent) change a
 few conditions' weights: each reruns the forward pass over just those conditions, starting from
-the stored forward state and finishing against the stored backward message. Cases whose first or
-second state would exceed ``MAX_BITS`` bits are not computed here (``ok`` is False) and go to
-bucket elimination in ``junction``, whose cost follows the treewidth of the evidence instead.
+the stored forward state and finishing against the stored backward message. Cases whose widest
+state would exceed ``MAX_BITS`` bits are not computed here (``ok`` is False) and go to bucket
+elimination in ``junction``, whose cost follows the treewidth of the evidence instead.
 """
 
 from __future__ import annotations
@@ -126,44 +129,143 @@ def _back_step_py(
     return posterior, top
 
 
-def _to_findings_py(
-    x: Any, size: int, t: int, m: int, emit: Any, emit_w: Any, leak: Any, out: Any
-) -> float:
-    """From the first part's state to the second's: the roots emit their findings (in place on
-    ``x``, whose bits are the ``t`` present findings the first part touches, then the roots),
-    the root bits are summed out into ``out``, renormalised, and the other present findings
-    (bits ``t`` to ``m``) are activated by their leaks; returns the scale removed."""
-    k = emit.shape[0]
-    for i in range(k):
-        _emit(x, size, t + i, t, emit[i], emit_w[i], False)
-    touched = 1 << t
-    small = 1 << m
-    for s in range(small):
-        out[s] = 0.0
-    for s in range(size):
-        out[s & (touched - 1)] += x[s]
+def _close_py(y: Any, w: int, p: int) -> None:
+    """In place: a finding no later step activates leaves the state, which keeps only the states
+    where it is on (the evidence needs it on): from ``w`` bits to ``w - 1``, without the bit at
+    position ``p``."""
+    low = (1 << p) - 1
+    for s in range(1 << (w - 1)):
+        y[s] = y[((s >> p) << (p + 1)) | (1 << p) | (s & low)]
+
+
+def _unclose_py(y: Any, w: int, p: int) -> None:
+    """The transpose of ``_close``, in place: from ``w - 1`` bits to ``w``, zero where the bit at
+    position ``p`` is off."""
+    low = (1 << p) - 1
+    for s in range((1 << w) - 1, -1, -1):
+        if s & (1 << p):
+            y[s] = y[((s >> (p + 1)) << p) | (s & low)]
+        else:
+            y[s] = 0.0
+
+
+def _sum_out_py(y: Any, w: int, p: int) -> None:
+    """In place: a root leaves the state, summed out: from ``w`` bits to ``w - 1``, without the
+    bit at position ``p``."""
+    low = (1 << p) - 1
+    for s in range(1 << (w - 1)):
+        off = ((s >> p) << (p + 1)) | (s & low)
+        y[s] = y[off] + y[off | (1 << p)]
+
+
+def _lift_py(y: Any, w: int, p: int) -> None:
+    """The transpose of ``_sum_out``, in place: from ``w - 1`` bits to ``w``, the same value
+    whether the bit at position ``p`` is on or off."""
+    low = (1 << p) - 1
+    for s in range((1 << w) - 1, -1, -1):
+        y[s] = y[((s >> (p + 1)) << p) | (s & low)]
+
+
+def _open_py(y: Any, w: int, leak: float) -> None:
+    """In place: a finding or a root joins the state as its top bit, on by its leak: ``w`` bits
+    to ``w + 1``."""
+    half = 1 << w
+    for s in range(half):
+        y[s + half] = y[s] * leak
+        y[s] -= y[s + half]
+
+
+def _unopen_py(y: Any, w: int, leak: float) -> None:
+    """The transpose of ``_open``, in place: ``w + 1`` bits to ``w``."""
+    half = 1 << w
+    for s in range(half):
+        y[s] += leak * (y[s + half] - y[s])
+
+
+# Operations between the conditions' steps (``kernel_np.Plan``): a finding leaves, a finding or
+# a root joins, a root emits its findings, a root leaves (summed out).
+_LEAVE, _JOIN, _EMIT, _SUM = 0, 1, 2, 3
+
+
+def _apply_ops_py(
+    y: Any,
+    w: int,
+    kind: Any,
+    pos: Any,
+    val: Any,
+    idx: Any,
+    emit_p: Any,
+    lo: int,
+    hi: int,
+    keep: bool,
+    kept: Any,
+    kept_w: Any,
+) -> tuple[int, float]:
+    """In place on a forward state of ``w`` bits: operations ``lo`` to ``hi`` (a position
+    ``pos``, a leak or a root's weight ``val``, a root ``idx``), then renormalised; returns the
+    new width and the scale removed. With ``keep``, a root's state before it is summed out goes
+    to ``kept`` (for its posterior)."""
+    for o in range(lo, hi):
+        if kind[o] == _LEAVE:
+            _close(y, w, pos[o])
+            w -= 1
+        elif kind[o] == _JOIN:
+            _open(y, w, val[o])
+            w += 1
+        elif kind[o] == _EMIT:
+            _emit(y, 1 << w, pos[o], w, emit_p[idx[o]], val[o], False)
+        else:
+            if keep:
+                for s in range(1 << w):
+                    kept[idx[o], s] = y[s]
+                kept_w[idx[o]] = w
+            _sum_out(y, w, pos[o])
+            w -= 1
     total = 0.0
-    for s in range(touched):
-        total += out[s]
-    for s in range(touched):
-        out[s] /= total
-    for b in range(t, m):
-        _activate(out, small, b, leak[b], False, 0)
-    return total
+    for s in range(1 << w):
+        total += y[s]
+    for s in range(1 << w):
+        y[s] /= total
+    return w, total
 
 
-def _from_findings_py(beta: Any, size: int, t: int, m: int, leak: Any, out: Any) -> None:
-    """The transpose of ``_to_findings`` up to the emission: the second part's message ``beta``
-    (on the present findings) taken back through the leaks of the findings the first part does
-    not touch, and spread over the first part's states (``out``, before the roots emit)."""
-    small = 1 << m
-    touched = 1 << t
-    for s in range(small):
-        out[s] = beta[s]
-    for b in range(t, m):
-        _activate(out, small, b, leak[b], True, 0)
-    for s in range(size - 1, -1, -1):
-        out[s] = out[s & (touched - 1)]
+def _unapply_ops_py(
+    y: Any,
+    w: int,
+    kind: Any,
+    pos: Any,
+    val: Any,
+    idx: Any,
+    emit_p: Any,
+    lo: int,
+    hi: int,
+    kept: Any,
+    roots: Any,
+    out_root: Any,
+) -> int:
+    """The transpose of ``_apply_ops`` (without its renormalising), in place on a backward
+    message of ``w`` bits; returns the width before those operations. Where a root was summed
+    out, its posterior from the state kept then."""
+    for o in range(hi - 1, lo - 1, -1):
+        if kind[o] == _LEAVE:
+            w += 1
+            _unclose(y, w, pos[o])
+        elif kind[o] == _JOIN:
+            w -= 1
+            _unopen(y, w, val[o])
+        elif kind[o] == _EMIT:
+            _emit(y, 1 << w, pos[o], w, emit_p[idx[o]], val[o], True)
+        else:
+            w += 1
+            _lift(y, w, pos[o])
+            both = 0.0
+            on = 0.0
+            for s in range(1 << w):
+                both += kept[idx[o], s] * y[s]
+                if s & (1 << pos[o]):
+                    on += kept[idx[o], s] * y[s]
+            out_root[roots[idx[o]]] = on / both
+    return w
 
 
 def _case_py(
@@ -210,61 +312,9 @@ def _case_py(
             roots[k] = r
             k += 1
     n_bits = m + k
-    # The present findings the first part touches (a condition linked to an involved root
-    # activates them, or an involved root emits them) come first, as bits 0 to t - 1: the first
-    # part's state holds those and the roots, and the others join by their leaks once the roots
-    # are summed out (activations commute), so the first part works on 2^(t + k) states.
-    touch = np.zeros(m, np.bool_)
-    for c in range(n):
-        first_part = False
-        for i in range(k):
-            if cr[c, roots[i]] > 0.0:
-                first_part = True
-        if first_part:
-            for j in range(m):
-                if cf[c, present[j]] > 0.0:
-                    touch[j] = True
-    for i in range(k):
-        for j in range(m):
-            if rf[roots[i], present[j]] > 0.0:
-                touch[j] = True
-    ordered = np.empty(m, np.int64)
-    t = 0
-    for j in range(m):
-        if touch[j]:
-            ordered[t] = present[j]
-            t += 1
-    u = t
-    for j in range(m):
-        if not touch[j]:
-            ordered[u] = present[j]
-            u += 1
-    for j in range(m):
-        present[j] = ordered[j]
-    leak = np.empty(m)
-    for j in range(m):
-        leak[j] = fleak[present[j]]
-    bits_f = t + k  # the first part's state: touched present findings, then involved roots
-    if max(bits_f, m) > MAX_BITS:
-        return 0.0, False
-    size_f = 1 << bits_f
-    small = 1 << m  # the state once the roots are summed out: present findings only
-    size = max(size_f, small)
-    full = small - 1
-    emit = np.empty((k, m))
-    emit_w = np.empty(k)
-    for i in range(k):
-        for j in range(m):
-            emit[i, j] = rf[roots[i], present[j]]
-        emit_w[i] = np.exp(log_u[roots[i]])
-
-    # Activation of each bit by each condition; which conditions enter the DP, and in what order.
-    # First come the conditions that activate an involved root: they need the full state. Then
-    # the roots emit their findings and are summed out, and every other condition works on the
-    # small state. Within each part conditions go by source group (groups with a condition in
-    # the first part first) and by the roots they link to, so a variant below (a group cleared,
-    # a root's links removed) changes one short run of conditions.
-    act = np.zeros((n, n_bits))  # present findings, then involved roots
+    # Each condition's activations: of the present findings, then of the involved roots (the
+    # labels of the state's bits below: a present finding j, or root i as m + i).
+    act = np.zeros((n, n_bits))
     touches = np.zeros(n, np.int64)  # 0 outside the DP, 1 findings only, 2 an involved root
     in_first = np.zeros(N_GROUPS, np.bool_)
     for c in range(n):
@@ -278,9 +328,11 @@ def _case_py(
                 touches[c] = 2
         if touches[c] == 2:
             in_first[group[c]] = True
+    # The order of the conditions: those that activate an involved root first; then by source
+    # group (groups with a condition in the first part first) and by the roots they link to, so
+    # a variant below (a group cleared, a root's links removed) changes one short run of steps.
     key = np.full(n, -1, np.int64)
     n_dp = 0
-    n_first = 0
     for c in range(n):
         if touches[c] > 0:
             links = 0
@@ -290,87 +342,230 @@ def _case_py(
             part = 0 if touches[c] == 2 else 2 - int(in_first[group[c]])
             key[c] = (((part << 3) | group[c]) << nr) | links
             n_dp += 1
-            if touches[c] == 2:
-                n_first += 1
     in_dp = key >= 0
     dp = np.argsort(key, kind="mergesort")[n - n_dp :]
-    act_f = np.zeros((n, bits_f))  # the first part's bits: touched findings, then roots
-    for c in range(n):
-        for j in range(t):
-            act_f[c, j] = act[c, j]
+    emit_w = np.empty(k)
+    for i in range(k):
+        emit_w[i] = np.exp(log_u[roots[i]])
+
+    # The plan (as ``kernel_np.plan``): the state holds only what is in play. A root joins (by
+    # its leak) before the first condition linked to it, and after the last it emits its
+    # findings and leaves, summed out; a present finding joins (by its leak) before the first
+    # step or emission that activates it and leaves, keeping its "on" states, after the last.
+    # Times: step d at (2d + 1)(k + 1), root i's emission before step b at 2b(k + 1) + i.
+    k1 = k + 1
+    first_link = np.full(k, -1, np.int64)
+    last_link = np.full(k, -1, np.int64)
+    for d in range(n_dp):
         for i in range(k):
-            act_f[c, t + i] = act[c, m + i]
+            if act[dp[d], m + i] > 0.0:
+                if first_link[i] < 0:
+                    first_link[i] = d
+                last_link[i] = d
+    first_t = np.full(m, -1, np.int64)
+    last_t = np.full(m, -1, np.int64)
+    for d in range(n_dp):
+        for j in range(m):
+            if act[dp[d], j] > 0.0:
+                tt = (2 * d + 1) * k1
+                if first_t[j] < 0 or tt < first_t[j]:
+                    first_t[j] = tt
+                last_t[j] = max(last_t[j], tt)
+    for i in range(k):
+        for j in range(m):
+            if rf[roots[i], present[j]] > 0.0:
+                tt = 2 * (last_link[i] + 1) * k1 + i
+                if first_t[j] < 0 or tt < first_t[j]:
+                    first_t[j] = tt
+                last_t[j] = max(last_t[j], tt)
+    for j in range(m):
+        if first_t[j] < 0:  # nothing here causes it: on by its leak alone
+            log_const += np.log(fleak[present[j]])
+    n_max = 2 * m + 3 * k + 1
+    op_kind = np.zeros(n_max, np.int64)
+    op_pos = np.zeros(n_max, np.int64)
+    op_val = np.zeros(n_max)
+    op_idx = np.zeros(n_max, np.int64)
+    op_start = np.zeros(n_dp + 2, np.int64)
+    emit_p = np.zeros((max(k, 1), n_bits + 1))
+    act_p = np.zeros((n_dp + 1, n_bits + 1))
+    width = np.zeros(n_dp + 1, np.int64)
+    layout = np.empty(n_bits + 1, np.int64)
+    w = 0
+    peak = 0
+    n_ops = 0
+    for b in range(n_dp + 1):
+        op_start[b] = n_ops
+        for j in range(m):  # findings whose last activation was step b - 1
+            if b >= 1 and first_t[j] >= 0 and last_t[j] == (2 * b - 1) * k1:
+                q = 0
+                while layout[q] != j:
+                    q += 1
+                op_kind[n_ops] = _LEAVE
+                op_pos[n_ops] = q
+                n_ops += 1
+                for r in range(q, w - 1):
+                    layout[r] = layout[r + 1]
+                w -= 1
+        for i in range(k):
+            if last_link[i] + 1 != b:
+                continue
+            ti = 2 * b * k1 + i
+            for j in range(m):
+                if first_t[j] == ti:
+                    op_kind[n_ops] = _JOIN
+                    op_val[n_ops] = fleak[present[j]]
+                    n_ops += 1
+                    layout[w] = j
+                    w += 1
+            if first_link[i] < 0:  # no condition links to it: it joins to emit
+                op_kind[n_ops] = _JOIN
+                op_val[n_ops] = rleak[roots[i]]
+                n_ops += 1
+                layout[w] = m + i
+                w += 1
+            peak = max(peak, w)
+            q = 0
+            while layout[q] != m + i:
+                q += 1
+            for r in range(w):
+                if layout[r] < m:
+                    emit_p[i, r] = rf[roots[i], present[layout[r]]]
+            op_kind[n_ops] = _EMIT
+            op_pos[n_ops] = q
+            op_val[n_ops] = emit_w[i]
+            op_idx[n_ops] = i
+            n_ops += 1
+            op_kind[n_ops] = _SUM
+            op_pos[n_ops] = q
+            op_idx[n_ops] = i
+            n_ops += 1
+            for r in range(q, w - 1):
+                layout[r] = layout[r + 1]
+            w -= 1
+            for j in range(m):
+                if first_t[j] >= 0 and last_t[j] == ti:
+                    q = 0
+                    while layout[q] != j:
+                        q += 1
+                    op_kind[n_ops] = _LEAVE
+                    op_pos[n_ops] = q
+                    n_ops += 1
+                    for r in range(q, w - 1):
+                        layout[r] = layout[r + 1]
+                    w -= 1
+        if b < n_dp:
+            for i in range(k):
+                if first_link[i] == b:
+                    op_kind[n_ops] = _JOIN
+                    op_val[n_ops] = rleak[roots[i]]
+                    n_ops += 1
+                    layout[w] = m + i
+                    w += 1
+            for j in range(m):
+                if first_t[j] == (2 * b + 1) * k1:
+                    op_kind[n_ops] = _JOIN
+                    op_val[n_ops] = fleak[present[j]]
+                    n_ops += 1
+                    layout[w] = j
+                    w += 1
+            peak = max(peak, w)
+            for r in range(w):
+                act_p[b, r] = act[dp[b], layout[r]]
+        width[b] = w
+    op_start[n_dp + 1] = n_ops
+    if peak > MAX_BITS:
+        return 0.0, False
+    size = 1 << peak
+
     weight = np.exp(log_w)
     on_w = np.empty(n)
     for c in range(n):
         on_w[c] = prior[c] * weight[c]
-
-    # Forward pass. alphas[t] is the state before condition dp[t] (full for t < n_first, small
-    # after), scaled by exp(-log_a[t]); ``emitted`` is the full state once the roots emitted.
-    scratch = np.empty(size)
-    alphas = np.empty((n_dp + 1, size))
-    log_a = np.zeros(n_dp + 1)
-    x = np.zeros(size_f)
-    x[0] = 1.0
-    for b in range(bits_f):
-        _activate(x, size_f, b, leak[b] if b < t else rleak[roots[b - t]], False, 0)
-    log_x = 0.0
-    for d in range(n_first):
-        c = dp[d]
-        alphas[d, :size_f] = x
-        log_a[d] = log_x
-        log_x += np.log(_step(x, size_f, act_f[c], bits_f, on_w[c], 1.0 - prior[c], scratch))
-    xs = np.empty(small)
-    log_x += np.log(_to_findings(x, size_f, t, m, emit, emit_w, leak, xs))
-    emitted = x
-    for d in range(n_first, n_dp):
-        c = dp[d]
-        alphas[d, :small] = xs
-        log_a[d] = log_x
-        log_x += np.log(_step(xs, small, act[c], m, on_w[c], 1.0 - prior[c], scratch))
-    alphas[n_dp, :small] = xs
-    log_a[n_dp] = log_x
-    dp_log = log_x + np.log(xs[full])  # every present finding must be on
-
-    # Backward pass: betas[t] is what the evidence asks of the state before condition dp[t],
-    # scaled by exp(-log_b[t]), so that <alphas[t], betas[t]> is P(evidence) for every t.
-    betas = np.empty((n_dp + 1, size))
-    log_b = np.zeros(n_dp + 1)
-    beta = np.zeros(size)
-    beta[full] = 1.0
-    betas[n_dp, :small] = beta[:small]
-    for d in range(n_dp - 1, n_first - 1, -1):
-        c = dp[d]
-        p_c, top = _back_step(alphas[d], beta, small, act[c], m, on_w[c], 1.0 - prior[c], scratch)
-        out_cond[c] = p_c
-        betas[d, :small] = beta[:small]
-        log_b[d] = log_b[d + 1] + np.log(top)
-    # Back through the transition: the first part's message once the roots have emitted.
-    beta_roots = np.empty(size)
-    _from_findings(beta, size_f, t, m, leak, beta_roots)
-    both = 0.0
-    for s in range(size_f):
-        both += emitted[s] * beta_roots[s]
-    for i in range(k):
-        on_mass = 0.0
-        for s in range(size_f):
-            if s & (1 << (t + i)):
-                on_mass += emitted[s] * beta_roots[s]
-        out_root[roots[i]] = on_mass / both
-    for i in range(k):
-        _emit(beta_roots, size_f, t + i, t, emit[i], emit_w[i], True)
-    beta[:size_f] = beta_roots[:size_f]
-    for d in range(n_first - 1, -1, -1):
-        c = dp[d]
-        p_c, top = _back_step(
-            alphas[d], beta, size_f, act_f[c], bits_f, on_w[c], 1.0 - prior[c], scratch
-        )
-        out_cond[c] = p_c
-        betas[d, :size_f] = beta[:size_f]
-        log_b[d] = log_b[d + 1] + np.log(top)
     for c in range(n):
         if not in_dp[c]:
             out_cond[c] = on_w[c] / (1.0 - prior[c] + on_w[c])
+
+    # Forward pass. alphas[d] is the state before condition dp[d] (after the operations before
+    # it), scaled by exp(-log_a[d]); ``kept`` holds each root's state before it was summed out.
+    scratch = np.empty(size)
+    alphas = np.empty((n_dp + 1, size))
+    log_a = np.zeros(n_dp + 1)
+    kept = np.empty((max(k, 1), size))
+    kept_w = np.zeros(max(k, 1), np.int64)
+    x = np.zeros(size)
+    x[0] = 1.0
+    w = 0
+    log_x = 0.0
+    for d in range(n_dp + 1):
+        w, scale = _apply_ops(
+            x,
+            w,
+            op_kind,
+            op_pos,
+            op_val,
+            op_idx,
+            emit_p,
+            op_start[d],
+            op_start[d + 1],
+            True,
+            kept,
+            kept_w,
+        )
+        log_x += np.log(scale)
+        for s in range(1 << w):
+            alphas[d, s] = x[s]
+        log_a[d] = log_x
+        if d < n_dp:
+            c = dp[d]
+            log_x += np.log(_step(x, 1 << w, act_p[d], w, on_w[c], 1.0 - prior[c], scratch))
+    dp_log = log_x  # everything has left: the state is the single entry 1
+
+    # Backward pass: betas[d] is what the evidence asks of the state before condition dp[d],
+    # scaled by exp(-log_b[d]), so that <alphas[d], betas[d]> is P(evidence) for every d.
+    betas = np.empty((n_dp + 1, size))
+    log_b = np.zeros(n_dp + 1)
+    beta = np.zeros(size)
+    beta[0] = 1.0
+    betas[n_dp, 0] = 1.0
+    w = 0
+    for d in range(n_dp - 1, -1, -1):
+        w = _unapply_ops(
+            beta,
+            w,
+            op_kind,
+            op_pos,
+            op_val,
+            op_idx,
+            emit_p,
+            op_start[d + 1],
+            op_start[d + 2],
+            kept,
+            roots,
+            out_root,
+        )
+        c = dp[d]
+        p_c, top = _back_step(
+            alphas[d], beta, 1 << w, act_p[d], w, on_w[c], 1.0 - prior[c], scratch
+        )
+        out_cond[c] = p_c
+        for s in range(1 << w):
+            betas[d, s] = beta[s]
+        log_b[d] = log_b[d + 1] + np.log(top)
+    _unapply_ops(
+        beta,
+        w,
+        op_kind,
+        op_pos,
+        op_val,
+        op_idx,
+        emit_p,
+        op_start[0],
+        op_start[1],
+        kept,
+        roots,
+        out_root,
+    )
 
     # Variants: 0 base, 1..5 source groups cleared, 6.. each root's links counted as absent.
     # A variant changes some conditions' weights: from the first of them to the last it reruns
@@ -398,27 +593,32 @@ def _case_py(
         if last < 0:
             log_total[v] += dp_log
             continue
-        on_first = first < n_first  # still on the first part's state
-        width = size_f if on_first else small
-        for s in range(width):
+        w = width[first]
+        for s in range(1 << w):
             y[s] = alphas[first, s]
         log_y = log_a[first]
         for d in range(first, last + 1):
-            if d == n_first and on_first:
-                log_y += np.log(_to_findings(y, size_f, t, m, emit, emit_w, leak, xs))
-                y[:small] = xs
-                width = small
-                on_first = False
             c = dp[d]
             on = on_w[c] * mult[v, c]
-            if on_first:
-                log_y += np.log(_step(y, size_f, act_f[c], bits_f, on, 1.0 - prior[c], scratch))
-            else:
-                log_y += np.log(_step(y, small, act[c], m, on, 1.0 - prior[c], scratch))
-        message = beta_roots if last + 1 == n_first and on_first else betas[last + 1]
+            log_y += np.log(_step(y, 1 << w, act_p[d], w, on, 1.0 - prior[c], scratch))
+            w, scale = _apply_ops(
+                y,
+                w,
+                op_kind,
+                op_pos,
+                op_val,
+                op_idx,
+                emit_p,
+                op_start[d + 1],
+                op_start[d + 2],
+                False,
+                kept,
+                kept_w,
+            )
+            log_y += np.log(scale)
         inner = 0.0
-        for s in range(width):
-            inner += y[s] * message[s]
+        for s in range(1 << w):
+            inner += y[s] * betas[last + 1, s]
         log_total[v] += log_y + log_b[last + 1] + np.log(inner)
 
     for g in range(N_GROUPS):
@@ -484,8 +684,14 @@ _emit = njit(cache=True, nogil=True)(_emit_py)
 _moved = njit(cache=True, nogil=True)(_moved_py)
 _step = njit(cache=True, nogil=True)(_step_py)
 _back_step = njit(cache=True, nogil=True)(_back_step_py)
-_to_findings = njit(cache=True, nogil=True)(_to_findings_py)
-_from_findings = njit(cache=True, nogil=True)(_from_findings_py)
+_close = njit(cache=True, nogil=True)(_close_py)
+_unclose = njit(cache=True, nogil=True)(_unclose_py)
+_sum_out = njit(cache=True, nogil=True)(_sum_out_py)
+_lift = njit(cache=True, nogil=True)(_lift_py)
+_open = njit(cache=True, nogil=True)(_open_py)
+_unopen = njit(cache=True, nogil=True)(_unopen_py)
+_apply_ops = njit(cache=True, nogil=True)(_apply_ops_py)
+_unapply_ops = njit(cache=True, nogil=True)(_unapply_ops_py)
 _case_jit = njit(cache=True, nogil=True)(_case_py)
 # Two functions, not one compiled twice: the on-disk cache keys entries by function, so one
 # function compiled with and without ``parallel`` would serve whichever was cached first to both.
