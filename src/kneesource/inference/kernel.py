@@ -268,6 +268,29 @@ def _unapply_ops_py(
     return w
 
 
+def _links_py(w: Any) -> tuple[Any, Any, Any]:
+    """The links of a (causes, findings) weight matrix by finding, for the absent findings'
+    weights: finding f's causes are ``cause[start[f]:start[f + 1]]``, with log(1 - weight)
+    ``keep`` (a row's absent findings then cost their links, not every cause)."""
+    n, nf = w.shape
+    start = np.zeros(nf + 1, np.int64)
+    for f in range(nf):
+        start[f + 1] = start[f]
+        for c in range(n):
+            if w[c, f] > 0.0:
+                start[f + 1] += 1
+    cause = np.empty(start[nf], np.int64)
+    keep = np.empty(start[nf])
+    for f in range(nf):
+        at = start[f]
+        for c in range(n):
+            if w[c, f] > 0.0:
+                cause[at] = c
+                keep[at] = np.log1p(-w[c, f])
+                at += 1
+    return start, cause, keep
+
+
 def _case_py(
     prior: Any,  # (n,)
     cf: Any,  # (n, F) condition -> finding weights
@@ -280,6 +303,8 @@ def _case_py(
     out_cond: Any,  # (n,)
     out_root: Any,  # (R,)
     out_src: Any,  # (N_GROUPS,)
+    c_links: tuple[Any, Any, Any],  # ``_links`` of cf
+    r_links: tuple[Any, Any, Any],  # ``_links`` of rf
 ) -> tuple[float, bool]:
     n, nf = cf.shape
     nr = rleak.shape[0]
@@ -288,18 +313,18 @@ def _case_py(
     log_const = 0.0
     present = np.empty(nf, np.int64)
     m = 0
+    c_start, c_cause, c_keep = c_links
+    r_start, r_cause, r_keep = r_links
     for f in range(nf):
         if ev[f] == 1:
             present[m] = f
             m += 1
         elif ev[f] == 0:
             log_const += np.log1p(-fleak[f])
-            for c in range(n):
-                if cf[c, f] > 0.0:
-                    log_w[c] += np.log1p(-cf[c, f])
-            for r in range(nr):
-                if rf[r, f] > 0.0:
-                    log_u[r] += np.log1p(-rf[r, f])
+            for at in range(c_start[f], c_start[f + 1]):
+                log_w[c_cause[at]] += c_keep[at]
+            for at in range(r_start[f], r_start[f + 1]):
+                log_u[r_cause[at]] += r_keep[at]
     roots = np.empty(nr, np.int64)
     involved = np.zeros(nr, np.bool_)
     k = 0
@@ -577,13 +602,20 @@ def _case_py(
         for r in range(nr):
             mult[1 + N_GROUPS + r, c] = 1.0 - cr[c, r]
     log_total = np.zeros(n_var)
+    for c in range(n):  # closed form for conditions outside the DP
+        if not in_dp[c]:
+            base = np.log1p(prior[c] * (weight[c] - 1.0))
+            for v in range(n_var):
+                log_total[v] += base
+            log_total[1 + group[c]] += np.log1p(-prior[c]) - base
+            for r in range(nr):
+                if cr[c, r] > 0.0:
+                    changed = np.log1p(prior[c] * (weight[c] * mult[1 + N_GROUPS + r, c] - 1.0))
+                    log_total[1 + N_GROUPS + r] += changed - base
     y = np.empty(size)
     for v in range(n_var):
         if v > N_GROUPS and involved[v - 1 - N_GROUPS]:
             continue  # an involved root's posterior comes from the state itself
-        for c in range(n):  # closed form for conditions outside the DP
-            if not in_dp[c]:
-                log_total[v] += np.log1p(prior[c] * (weight[c] * mult[v, c] - 1.0))
         first = n_dp
         last = -1
         for d in range(n_dp):
@@ -646,9 +678,23 @@ def _batch_parallel_py(
     out_log: Any,
     out_ok: Any,
 ) -> None:
+    c_links = _links(cf)
+    r_links = _links(rf)
     for i in prange(ev.shape[0]):
         log_z, ok = _case_jit(
-            prior[i], cf, cr, rf, fleak, rleak, group, ev[i], out_cond[i], out_root[i], out_src[i]
+            prior[i],
+            cf,
+            cr,
+            rf,
+            fleak,
+            rleak,
+            group,
+            ev[i],
+            out_cond[i],
+            out_root[i],
+            out_src[i],
+            c_links,
+            r_links,
         )
         out_log[i] = log_z
         out_ok[i] = ok
@@ -669,9 +715,23 @@ def _batch_serial_py(
     out_log: Any,
     out_ok: Any,
 ) -> None:
+    c_links = _links(cf)
+    r_links = _links(rf)
     for i in range(ev.shape[0]):
         log_z, ok = _case_jit(
-            prior[i], cf, cr, rf, fleak, rleak, group, ev[i], out_cond[i], out_root[i], out_src[i]
+            prior[i],
+            cf,
+            cr,
+            rf,
+            fleak,
+            rleak,
+            group,
+            ev[i],
+            out_cond[i],
+            out_root[i],
+            out_src[i],
+            c_links,
+            r_links,
         )
         out_log[i] = log_z
         out_ok[i] = ok
@@ -692,6 +752,7 @@ _open = njit(cache=True, nogil=True)(_open_py)
 _unopen = njit(cache=True, nogil=True)(_unopen_py)
 _apply_ops = njit(cache=True, nogil=True)(_apply_ops_py)
 _unapply_ops = njit(cache=True, nogil=True)(_unapply_ops_py)
+_links = njit(cache=True, nogil=True)(_links_py)
 _case_jit = njit(cache=True, nogil=True)(_case_py)
 # Two functions, not one compiled twice: the on-disk cache keys entries by function, so one
 # function compiled with and without ``parallel`` would serve whichever was cached first to both.
