@@ -435,11 +435,12 @@ def _root_links(model: CompiledModel) -> FloatArray:
 # share a pass (``_wide_groups``), and only when the kernel's estimate for them passes
 # ``ROUTE_FROM_SECONDS``, so that cheap rows never pay for a plan.
 KERNEL_ENTRY_SECONDS = 2.4e-9
-# A condition's step over one state of the kernel (its forward and backward steps, and the
-# variants' reruns) took 7.5-8.7 ns (median and 90th centile, 89 random rows of over 10^5 steps,
-# x86_64, 2 cores), about 3.5 entries of KERNEL_ENTRY_SECONDS; estimated so, rows of 12 to 16
-# bits took 0.78-0.87 of their estimate (medians by bits; the slowest 2.1 times it).
-STEP_ENTRIES = 3.5
+# A condition's step over one state of the kernel (its forward and backward steps, the variants'
+# reruns, and the joining and leaving around it) took 10-16 ns (median and 90th centile, 57
+# random rows of over 10^6 ns of estimated work, x86_64, 2 cores), about 4 entries of
+# KERNEL_ENTRY_SECONDS; estimated so, 60 such rows of 14 to 16 bits took 0.94-1.06 of their
+# estimate (medians by bits; the slowest about twice it).
+STEP_ENTRIES = 4.0
 WIDE_ENTRY_SECONDS = 0.6e-9
 WIDE_PASS_SECONDS = 7e-3
 ROUTE_FROM_SECONDS = 0.02
