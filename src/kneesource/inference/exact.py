@@ -163,6 +163,11 @@ EXPLAIN_BUDGET = 1 << 29
 def kernel_bits(model: CompiledModel, findings: Mapping[str, bool]) -> int:
     """The bits of the compiled kernel's widest state for this evidence (``_kernel_shape``):
     the present findings and involved roots in play at one step."""
+    present = sum(1 for v in findings.values() if v)
+    observed = [model.finding_index(f) for f in findings]
+    roots = int(model.root_finding[:, observed].any(axis=1).sum()) if observed else 0
+    if present + roots < ROUTE_FROM_BITS:  # the bound ``_kernel_shape`` takes for these
+        return present + roots
     return int(_kernel_shape(model, _case_rows(model, findings, ()))[0][0])
 
 
