@@ -354,8 +354,9 @@ def _case_py(
         if touches[c] == 2:
             in_first[group[c]] = True
     # The order of the conditions: those that activate an involved root first; then by source
-    # group (groups with a condition in the first part first) and by the roots they link to, so
-    # a variant below (a group cleared, a root's links removed) changes one short run of steps.
+    # group (groups with a condition linked to an involved root first) and by the roots they link
+    # to, so a variant below (a group cleared, a root's links removed) changes one short run of
+    # steps.
     key = np.full(n, -1, np.int64)
     n_dp = 0
     for c in range(n):
