@@ -64,7 +64,8 @@ def _activate_py(y: Any, size: int, bit: int, p: float, transpose: bool, within:
 def _emit_py(
     y: Any, size: int, root_bit: int, m: int, p_emit: Any, weight: float, transpose: bool
 ) -> None:
-    """On the states where the root bit is set: the root's weight, then its activations."""
+    """On the states where the root bit is set: the root's weight, then its activations
+    (``p_emit``, by bit of the state: the first ``m`` bits, the root's own at 0)."""
     rmask = 1 << root_bit
     for s in range(size):
         if s & rmask:
