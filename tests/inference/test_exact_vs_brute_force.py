@@ -20,7 +20,7 @@ from tests.random_models import brute_force, random_model
 def kernel(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     """Every batch of the test runs on the chosen kernel."""
     chosen = kernel_np.batch if request.param == "numpy" else exact.load_compiled()
-    monkeypatch.setattr(exact, "_kernel", lambda model, evidence: chosen)
+    monkeypatch.setattr(exact, "_kernel", lambda bits, entries: chosen)
     return str(request.param)
 
 

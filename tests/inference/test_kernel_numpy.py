@@ -27,17 +27,7 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 def _run(kernel, model, priors, evidence):
     b, n, r = len(priors), model.n_conditions, len(model.root_ids)
     out = [np.zeros((b, n)), np.zeros((b, r)), np.zeros((b, 5)), np.zeros(b), np.zeros(b, bool)]
-    kernel(
-        priors,
-        model.condition_finding,
-        model.condition_root,
-        model.root_finding,
-        model.finding_leak,
-        model.root_leak,
-        exact._group_index(model),
-        evidence,
-        *out,
-    )
+    kernel(priors, *exact._kernel_model(model), evidence, *out)
     return out
 
 

@@ -17,7 +17,7 @@ from kneesource.inference.exact import load_compiled
 
 PROBE = r"""
 import numpy as np
-from kneesource.inference.exact import encode_evidence, _group_index
+from kneesource.inference.exact import encode_evidence, _kernel_model
 from kneesource.inference import kernel
 from numba.np.ufunc import parallel
 from kneesource.engine import default_engine
@@ -26,9 +26,8 @@ m = default_engine().model
 priors, ev = encode_evidence(m, [(Person(age=40), {m.finding_ids[0]: True})])
 b, n, r = 1, m.n_conditions, len(m.root_ids)
 for fn in (kernel.serial_kernel, kernel.parallel_kernel):
-    fn(priors, m.condition_finding, m.condition_root, m.root_finding, m.finding_leak, m.root_leak,
-       _group_index(m), ev, np.zeros((b, n)), np.zeros((b, r)), np.zeros((b, 5)), np.zeros(b),
-       np.zeros(b, dtype=np.bool_))
+    fn(priors, *_kernel_model(m), ev, np.zeros((b, n)), np.zeros((b, r)), np.zeros((b, 5)),
+       np.zeros(b), np.zeros(b, dtype=np.bool_))
     # The threading layer starts only when code compiled for ``parallel`` is loaded and run.
     print(fn.py_func.__name__, parallel._is_initialized)
 """

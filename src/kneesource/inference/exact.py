@@ -32,7 +32,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import cast
+from typing import Any, cast
 
 import numpy as np
 
@@ -163,12 +163,19 @@ EXPLAIN_BUDGET = 1 << 29
 def kernel_bits(model: CompiledModel, findings: Mapping[str, bool]) -> int:
     """The bits of the compiled kernel's widest state for this evidence (``_kernel_shape``):
     the present findings and involved roots in play at one step."""
+    joint = _joint_bits(model, findings)
+    if joint < ROUTE_FROM_BITS:  # the bound ``_kernel_shape`` takes for these
+        return joint
+    return int(_kernel_shape(model, _case_rows(model, findings, ()))[0][0])
+
+
+def _joint_bits(model: CompiledModel, findings: Mapping[str, bool]) -> int:
+    """The present findings and the roots any observed finding involves, together: the bits of
+    a single state holding them all, which bounds the kernel's widest state."""
     present = sum(1 for v in findings.values() if v)
     observed = [model.finding_index(f) for f in findings]
     roots = int(model.root_finding[:, observed].any(axis=1).sum()) if observed else 0
-    if present + roots < ROUTE_FROM_BITS:  # the bound ``_kernel_shape`` takes for these
-        return present + roots
-    return int(_kernel_shape(model, _case_rows(model, findings, ()))[0][0])
+    return present + roots
 
 
 def fits_kernel(model: CompiledModel, findings: Mapping[str, bool]) -> bool:
@@ -188,11 +195,9 @@ def row_cost(
     (``junction.plan``; the structure, and so the cost, depends on the present findings and
     on the conditions the person's context leaves possible: without ``person``, all of them).
     For budgets: a row's time on a machine is roughly proportional to it."""
-    present = sum(1 for v in findings.values() if v)
-    observed = [model.finding_index(f) for f in findings]
-    roots = int(model.root_finding[:, observed].any(axis=1).sum()) if observed else 0
-    if present + roots <= MAX_BITS:
-        return model.n_conditions << (present + roots)
+    joint = _joint_bits(model, findings)
+    if joint <= MAX_BITS:
+        return model.n_conditions << joint
     impossible = model.impossible(person) if person is not None else frozenset()
     return _wide_row_cost(model, (frozenset(f for f, v in findings.items() if v), impossible))
 
@@ -354,15 +359,30 @@ def _run_kernel(
 ) -> None:
     kernel(
         np.ascontiguousarray(priors),
-        model.condition_finding,
-        model.condition_root,
-        model.root_finding,
-        model.finding_leak,
-        model.root_leak,
-        _group_index(model),
+        *_kernel_model(model),
         np.ascontiguousarray(evidence),
         *out,
     )
+
+
+def _kernel_model(model: CompiledModel) -> tuple[Any, ...]:
+    """The model as the kernels take it, kept on the model: the links (conditions and roots to
+    findings, conditions to roots), the leaks, each condition's source group, and the links by
+    finding (``kernel_np.links``), worked out once rather than on every call."""
+    cached: tuple[Any, ...] | None = model.__dict__.get("_kernel_model")
+    if cached is None:
+        cached = (
+            model.condition_finding,
+            model.condition_root,
+            model.root_finding,
+            model.finding_leak,
+            model.root_leak,
+            _group_index(model),
+            kernel_np.links(model.condition_finding),
+            kernel_np.links(model.root_finding),
+        )
+        object.__setattr__(model, "_kernel_model", cached)
+    return cached
 
 
 def _row_bits(model: CompiledModel, evidence: np.ndarray) -> IntArray:
@@ -403,15 +423,10 @@ def _plan_shape(model: CompiledModel, key: tuple[bytes, bytes]) -> tuple[int, fl
     """The widest state's bits and the steps of ``kernel_np.plan`` for a row with these present
     findings (a row's mask, as bytes) and involved roots (indices, as bytes): the plan reads the
     evidence only through them, so a case's leave-one-out rows mostly share one."""
+    cf, cr, rf, fleak, rleak, group = _kernel_model(model)[:6]
+    present = np.flatnonzero(np.frombuffer(key[0], dtype=np.bool_))
     lay = kernel_np.plan(
-        model.condition_finding,
-        model.condition_root,
-        model.root_finding,
-        model.finding_leak,
-        model.root_leak,
-        _group_index(model),
-        np.flatnonzero(np.frombuffer(key[0], dtype=np.bool_)),
-        np.frombuffer(key[1], dtype=np.int64),
+        cf, cr, rf, fleak, rleak, group, present, np.frombuffer(key[1], dtype=np.int64)
     )
     return lay.bits, lay.steps()
 

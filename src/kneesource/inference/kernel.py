@@ -269,29 +269,6 @@ def _unapply_ops_py(
     return w
 
 
-def _links_py(w: Any) -> tuple[Any, Any, Any]:
-    """The links of a (causes, findings) weight matrix by finding, for the absent findings'
-    weights: finding f's causes are ``cause[start[f]:start[f + 1]]``, with log(1 - weight)
-    ``keep`` (a row's absent findings then cost their links, not every cause)."""
-    n, nf = w.shape
-    start = np.zeros(nf + 1, np.int64)
-    for f in range(nf):
-        start[f + 1] = start[f]
-        for c in range(n):
-            if w[c, f] > 0.0:
-                start[f + 1] += 1
-    cause = np.empty(start[nf], np.int64)
-    keep = np.empty(start[nf])
-    for f in range(nf):
-        at = start[f]
-        for c in range(n):
-            if w[c, f] > 0.0:
-                cause[at] = c
-                keep[at] = np.log1p(-w[c, f])
-                at += 1
-    return start, cause, keep
-
-
 def _case_py(
     prior: Any,  # (n,)
     cf: Any,  # (n, F) condition -> finding weights
@@ -304,8 +281,8 @@ def _case_py(
     out_cond: Any,  # (n,)
     out_root: Any,  # (R,)
     out_src: Any,  # (N_GROUPS,)
-    c_links: tuple[Any, Any, Any],  # ``_links`` of cf
-    r_links: tuple[Any, Any, Any],  # ``_links`` of rf
+    c_links: tuple[Any, Any, Any],  # ``kernel_np.links`` of cf
+    r_links: tuple[Any, Any, Any],  # ``kernel_np.links`` of rf
 ) -> tuple[float, bool]:
     n, nf = cf.shape
     nr = rleak.shape[0]
@@ -673,6 +650,8 @@ def _batch_parallel_py(
     fleak: Any,
     rleak: Any,
     group: Any,
+    c_links: tuple[Any, Any, Any],
+    r_links: tuple[Any, Any, Any],
     ev: Any,
     out_cond: Any,
     out_root: Any,
@@ -680,8 +659,6 @@ def _batch_parallel_py(
     out_log: Any,
     out_ok: Any,
 ) -> None:
-    c_links = _links(cf)
-    r_links = _links(rf)
     for i in prange(ev.shape[0]):
         log_z, ok = _case_jit(
             prior[i],
@@ -710,6 +687,8 @@ def _batch_serial_py(
     fleak: Any,
     rleak: Any,
     group: Any,
+    c_links: tuple[Any, Any, Any],
+    r_links: tuple[Any, Any, Any],
     ev: Any,
     out_cond: Any,
     out_root: Any,
@@ -717,8 +696,6 @@ def _batch_serial_py(
     out_log: Any,
     out_ok: Any,
 ) -> None:
-    c_links = _links(cf)
-    r_links = _links(rf)
     for i in range(ev.shape[0]):
         log_z, ok = _case_jit(
             prior[i],
@@ -754,7 +731,6 @@ _open = njit(cache=True, nogil=True)(_open_py)
 _unopen = njit(cache=True, nogil=True)(_unopen_py)
 _apply_ops = njit(cache=True, nogil=True)(_apply_ops_py)
 _unapply_ops = njit(cache=True, nogil=True)(_unapply_ops_py)
-_links = njit(cache=True, nogil=True)(_links_py)
 _case_jit = njit(cache=True, nogil=True)(_case_py)
 # Two functions, not one compiled twice: the on-disk cache keys entries by function, so one
 # function compiled with and without ``parallel`` would serve whichever was cached first to both.
@@ -777,9 +753,9 @@ def runs_parallel(rows: int) -> bool:
 
 
 def batch_kernel(*args: Any) -> None:
-    """Run the kernel over every case (row of the evidence, the 8th argument), on worker
+    """Run the kernel over every case (row of the evidence, the 10th argument), on worker
     threads from ``PARALLEL_FROM`` rows when the process allows them, one launch at a time."""
-    if not runs_parallel(args[7].shape[0]):
+    if not runs_parallel(args[9].shape[0]):
         serial_kernel(*args)
         return
     with threads.PARALLEL_LAUNCH:

@@ -139,6 +139,16 @@ def _backward_ops(
     return y
 
 
+def links(w: Any) -> tuple[Any, Any, Any]:
+    """The links of a (causes, findings) weight matrix by finding, for the compiled kernel to
+    fold absent findings: finding f's causes are ``cause[start[f]:start[f + 1]]`` (in order),
+    with log(1 - weight) ``keep``, so a row's absent findings cost their links, not every
+    cause."""
+    finding, cause = np.nonzero(w.T > 0.0)
+    start = np.concatenate([[0], np.cumsum(np.bincount(finding, minlength=w.shape[1]))])
+    return start.astype(np.int64), cause.astype(np.int64), np.log1p(-w[cause, finding])
+
+
 @dataclass(frozen=True)
 class Plan:
     """How the kernels lay out one case (``kernel._case_py`` works it out the same way).
@@ -378,6 +388,8 @@ def batch(
     fleak: Any,
     rleak: Any,
     group: Any,
+    c_links: Any,
+    r_links: Any,
     ev: Any,
     out_cond: Any,
     out_root: Any,
@@ -385,7 +397,9 @@ def batch(
     out_log: Any,
     out_ok: Any,
 ) -> None:
-    """Every case (row of ``ev``), with the arguments of ``kernel.batch_kernel``."""
+    """Every case (row of ``ev``), with the arguments of ``kernel.batch_kernel`` (the compiled
+    kernel reads the absent findings' weights from the ``links``; here matrix products fold
+    them)."""
     for i in range(ev.shape[0]):
         out_log[i], out_ok[i] = case(
             prior[i], cf, cr, rf, fleak, rleak, group, ev[i], out_cond[i], out_root[i], out_src[i]
